@@ -1,0 +1,166 @@
+package gatewayreceiver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// gatewayReceiver serves OTLP over gRPC and HTTP for every signal that a
+// pipeline asked for, enriching each request before handing it on.
+type gatewayReceiver struct {
+	cfg      *Config
+	settings receiver.Settings
+	enricher *enricher
+
+	nextTraces  consumer.Traces
+	nextMetrics consumer.Metrics
+	nextLogs    consumer.Logs
+
+	obsGRPC *receiverhelper.ObsReport
+	obsHTTP *receiverhelper.ObsReport
+
+	serverGRPC *grpc.Server
+	serverHTTP *http.Server
+
+	startOnce    sync.Once
+	startErr     error
+	shutdownOnce sync.Once
+	shutdownErr  error
+	forget       func()
+	serving      sync.WaitGroup
+}
+
+func newGatewayReceiver(cfg *Config, set receiver.Settings, forget func()) (*gatewayReceiver, error) {
+	r := &gatewayReceiver{cfg: cfg, settings: set, forget: forget}
+	var err error
+	if r.obsGRPC, err = receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: set.ID, Transport: "grpc", ReceiverCreateSettings: set,
+	}); err != nil {
+		return nil, err
+	}
+	if r.obsHTTP, err = receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: set.ID, Transport: "http", ReceiverCreateSettings: set,
+	}); err != nil {
+		return nil, err
+	}
+	if r.enricher, err = newEnricher(cfg, set.TelemetrySettings); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start starts the servers once, however many pipelines share the receiver.
+func (r *gatewayReceiver) Start(ctx context.Context, host component.Host) error {
+	r.startOnce.Do(func() {
+		if err := r.startGRPC(ctx, host); err != nil {
+			r.startErr = err
+			return
+		}
+		if err := r.startHTTP(ctx, host); err != nil {
+			r.startErr = errors.Join(err, r.stopServers(ctx))
+		}
+	})
+	return r.startErr
+}
+
+func (r *gatewayReceiver) startGRPC(ctx context.Context, host component.Host) error {
+	if !r.cfg.Protocols.GRPC.HasValue() {
+		return nil
+	}
+	grpcCfg := r.cfg.Protocols.GRPC.Get()
+	var err error
+	if r.serverGRPC, err = grpcCfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings); err != nil {
+		return err
+	}
+	if r.nextTraces != nil {
+		ptraceotlp.RegisterGRPCServer(r.serverGRPC, &tracesService{r: r, obs: r.obsGRPC})
+	}
+	if r.nextMetrics != nil {
+		pmetricotlp.RegisterGRPCServer(r.serverGRPC, &metricsService{r: r, obs: r.obsGRPC})
+	}
+	if r.nextLogs != nil {
+		plogotlp.RegisterGRPCServer(r.serverGRPC, &logsService{r: r, obs: r.obsGRPC})
+	}
+	ln, err := grpcCfg.NetAddr.Listen(ctx)
+	if err != nil {
+		return err
+	}
+	r.settings.Logger.Info("Starting gRPC server", zap.String("endpoint", ln.Addr().String()))
+	r.serving.Go(func() {
+		if err := r.serverGRPC.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	return nil
+}
+
+func (r *gatewayReceiver) startHTTP(ctx context.Context, host component.Host) error {
+	if !r.cfg.Protocols.HTTP.HasValue() {
+		return nil
+	}
+	httpCfg := r.cfg.Protocols.HTTP.Get()
+	mux := http.NewServeMux()
+	if r.nextTraces != nil {
+		mux.HandleFunc(string(httpCfg.TracesURLPath), r.handleTraces)
+	}
+	if r.nextMetrics != nil {
+		mux.HandleFunc(string(httpCfg.MetricsURLPath), r.handleMetrics)
+	}
+	if r.nextLogs != nil {
+		mux.HandleFunc(string(httpCfg.LogsURLPath), r.handleLogs)
+	}
+	var err error
+	if r.serverHTTP, err = httpCfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, mux,
+		confighttp.WithErrorHandler(writeTransportError)); err != nil {
+		return err
+	}
+	var ln net.Listener
+	if ln, err = httpCfg.ServerConfig.ToListener(ctx); err != nil {
+		return err
+	}
+	r.settings.Logger.Info("Starting HTTP server", zap.String("endpoint", ln.Addr().String()))
+	r.serving.Go(func() {
+		if err := r.serverHTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	return nil
+}
+
+// Shutdown stops the servers once; requests in flight finish first.
+func (r *gatewayReceiver) Shutdown(ctx context.Context) error {
+	r.shutdownOnce.Do(func() {
+		r.shutdownErr = r.stopServers(ctx)
+		if r.forget != nil {
+			r.forget()
+		}
+	})
+	return r.shutdownErr
+}
+
+func (r *gatewayReceiver) stopServers(ctx context.Context) error {
+	var err error
+	if r.serverHTTP != nil {
+		err = r.serverHTTP.Shutdown(ctx)
+	}
+	if r.serverGRPC != nil {
+		r.serverGRPC.GracefulStop()
+	}
+	r.serving.Wait()
+	return err
+}

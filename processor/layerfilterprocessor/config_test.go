@@ -1,0 +1,148 @@
+package layerfilterprocessor
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor/internal/metadata"
+)
+
+func ptr(b bool) *bool { return &b }
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name string
+		id   component.ID
+		want *Config
+	}{
+		{"the bare processor is the pass-through default", component.NewID(metadata.Type), createDefaultConfig().(*Config)},
+		{"every option is read as written", component.NewIDWithName(metadata.Type, "full"), &Config{
+			Policy: Policy{
+				SkipPaths: []string{"/__health", "/__debug/*param", "/users/{id}/avatar"},
+				Global: LayerConfig{
+					DisableTraces:           true,
+					ReportHeaders:           ptr(true),
+					SkipHeaders:             []string{"X-Request-Id"},
+					MetricsStaticAttributes: map[string]string{"env": "prod"},
+					TracesStaticAttributes:  map[string]string{"env": "prod", "tier": "gold"},
+				},
+				Proxy: LayerConfig{
+					DisableMetrics:          true,
+					ReportHeaders:           ptr(false),
+					SkipHeaders:             []string{},
+					MetricsStaticAttributes: map[string]string{},
+					TracesStaticAttributes:  map[string]string{"layer": "proxy"},
+				},
+				Backend: BackendConfig{
+					Metrics: BackendMetrics{BackendSwitches{
+						RoundTrip: ptr(true), ReadPayload: ptr(false), DetailedConnection: ptr(false),
+						StaticAttributes: map[string]string{"team": "payments"},
+					}},
+					Traces: BackendTraces{
+						BackendSwitches: BackendSwitches{
+							DisableStage: true, RoundTrip: ptr(true), ReadPayload: ptr(true), DetailedConnection: ptr(false),
+							StaticAttributes: map[string]string{},
+						},
+						ReportHeaders: ptr(true),
+						SkipHeaders:   []string{"accept"},
+					},
+				},
+				Endpoints: []EndpointOverride{
+					{
+						Route:  "/users/{id}",
+						Method: "GET",
+						Proxy:  &LayerConfig{DisableTraces: true},
+						Global: &EndpointGlobal{
+							MetricsStaticAttributes: map[string]string{"owner": "users"},
+							TracesStaticAttributes:  map[string]string{"owner": "users"},
+						},
+						Backend: &BackendConfig{
+							Metrics: BackendMetrics{BackendSwitches{RoundTrip: ptr(false)}},
+							Traces:  BackendTraces{BackendSwitches: BackendSwitches{RoundTrip: ptr(false), ReadPayload: ptr(false)}},
+						},
+					},
+					{Route: "/orders/:id"},
+				},
+				Backends: []BackendOverride{
+					{Endpoint: "/users/{id}", URLPattern: "/v1/users/{id}", Backend: BackendConfig{
+						Traces: BackendTraces{BackendSwitches: BackendSwitches{DisableStage: true}},
+					}},
+					{URLPattern: "/v1/orders"},
+				},
+				RedactHeaders: []string{"authorization", "x-secret"},
+			},
+			Services: []ServicePolicy{{
+				ServiceName: "other-gateway",
+				Policy: Policy{
+					SkipPaths:     []string{"/__health"},
+					RedactHeaders: []string{},
+					Global:        LayerConfig{DisableMetrics: true},
+				},
+			}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			require.NoError(t, xconfmap.Validate(cfg))
+			assert.Equal(t, tt.want, cfg)
+		})
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	tests := []struct {
+		file    string
+		wantErr string
+	}{
+		{"invalid_duplicate_service.yaml", `services[1].service_name: "a" is already the service of services[0]`},
+		{"invalid_empty_service_name.yaml", "services[0].service_name: must not be empty"},
+		{"invalid_duplicate_endpoint.yaml", `endpoints[1]: route "/users/:user" method "" is already overridden by endpoints[0]`},
+		{"invalid_empty_route.yaml", "endpoints[0].route: must not be empty"},
+		{"invalid_malformed_route.yaml", `endpoints[0].route: "/users/{id": segment "{id": a parameter is written {name}`},
+		{"invalid_empty_url_pattern.yaml", "backends[0].url_pattern: must not be empty"},
+		{"invalid_duplicate_backend.yaml", "backends[1]: endpoint \"/users\" url_pattern \"/v1/users/:id\" is already overridden by backends[0]"},
+		{"invalid_skip_path.yaml", `skip_paths[0]: "__health" must start with /`},
+		{"invalid_empty_static_key.yaml", "backend.traces.static_attributes: an attribute key must not be empty"},
+		{"invalid_empty_header_name.yaml", "redact_headers[1]: a header name must not be empty"},
+		{"invalid_unknown_key.yaml", "semantic_convention"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+" is refused with a clear error", func(t *testing.T) {
+			cm, err := confmaptest.LoadConf(filepath.Join("testdata", tt.file))
+			require.NoError(t, err)
+			sub, err := cm.Sub(metadata.Type.String())
+			require.NoError(t, err)
+			cfg := createDefaultConfig()
+			err = sub.Unmarshal(cfg)
+			if err == nil {
+				err = xconfmap.Validate(cfg)
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestDefaultConfigCompilesToPassThroughWithRedaction(t *testing.T) {
+	p := compilePolicy(&createDefaultConfig().(*Config).Policy)
+	assert.Empty(t, p.skip)
+	assert.Len(t, p.redact, 2*len(DefaultRedactHeaders))
+	assert.True(t, p.uniform())
+	for _, b := range []backendSignal{p.backend.traces, p.backend.metrics} {
+		assert.True(t, b.stage && b.roundTrip && b.readPayload && b.detailed)
+	}
+	assert.False(t, p.global.traces.headers.removes())
+}

@@ -1,0 +1,60 @@
+package layerfilterprocessor
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor/internal/metadata"
+)
+
+// The processor edits attributes and removes items in place.
+var processorCapabilities = consumer.Capabilities{MutatesData: true}
+
+// NewFactory returns the layerfilter processor's factory.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		processor.WithTraces(createTraces, metadata.TracesStability),
+		processor.WithMetrics(createMetrics, metadata.MetricsStability),
+		processor.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+// createDefaultConfig passes everything through: all layers and switches on
+// (nil switches mean on), no skip paths, no static attributes; only the
+// credential headers are redacted (RedactHeaders nil means the default list).
+func createDefaultConfig() component.Config {
+	return &Config{}
+}
+
+func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	f, err := newLayerFilter(set, cfg.(*Config), "traces")
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, f.processTraces,
+		processorhelper.WithCapabilities(processorCapabilities))
+}
+
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	f, err := newLayerFilter(set, cfg.(*Config), "metrics")
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewMetrics(ctx, set, cfg, next, f.processMetrics,
+		processorhelper.WithCapabilities(processorCapabilities))
+}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	f, err := newLayerFilter(set, cfg.(*Config), "logs")
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, next, f.processLogs,
+		processorhelper.WithCapabilities(processorCapabilities))
+}

@@ -1,0 +1,115 @@
+package layerfilterprocessor
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+)
+
+// emptyAttrs stands in for a data point's attributes when the verdict does
+// not depend on them.
+var emptyAttrs = pcommon.NewMap()
+
+func (f *layerFilter) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	var counts dropCounts
+	rms := md.ResourceMetrics()
+	hadData := rms.Len() > 0
+	rms.RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+		p := f.policyFor(rm.Resource())
+		sms := rm.ScopeMetrics()
+		if sms.Len() == 0 {
+			return false
+		}
+		sms.RemoveIf(func(sm pmetric.ScopeMetrics) bool {
+			ms := sm.Metrics()
+			if ms.Len() == 0 {
+				return false
+			}
+			scope := sm.Scope().Name()
+			ms.RemoveIf(func(m pmetric.Metric) bool {
+				return filterMetric(p, scope, m, &counts)
+			})
+			return ms.Len() == 0
+		})
+		return sms.Len() == 0
+	})
+	f.record(ctx, &counts)
+	if hadData && rms.Len() == 0 {
+		return md, processorhelper.ErrSkipProcessingData
+	}
+	return md, nil
+}
+
+// filterMetric reports whether a metric must go: dropped whole, or left
+// without data points. A kept metric keeps its name, type, unit and
+// temporality; only its data points are removed or given static attributes.
+func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts) bool {
+	c := layer.ClassifyMetric(scope, m)
+	if c.Layer == layer.None {
+		return false
+	}
+	n := dataPointCount(m)
+	if n == 0 {
+		return false
+	}
+	if p.uniform() {
+		// No skip paths and no overrides: every data point gets one verdict.
+		reason, static := p.decideMetric(c, emptyAttrs)
+		if reason != keep {
+			counts.add(c.Layer, reason, n)
+			return true
+		}
+		if len(static) > 0 {
+			removeDataPoints(m, func(attrs pcommon.Map) bool {
+				putStatic(attrs, static)
+				return false
+			})
+		}
+		return false
+	}
+	removeDataPoints(m, func(attrs pcommon.Map) bool {
+		reason, static := p.decideMetric(c, attrs)
+		if reason != keep {
+			counts.add(c.Layer, reason, 1)
+			return true
+		}
+		putStatic(attrs, static)
+		return false
+	})
+	return dataPointCount(m) == 0
+}
+
+func removeDataPoints(m pmetric.Metric, drop func(pcommon.Map) bool) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		m.Gauge().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return drop(dp.Attributes()) })
+	case pmetric.MetricTypeSum:
+		m.Sum().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return drop(dp.Attributes()) })
+	case pmetric.MetricTypeHistogram:
+		m.Histogram().DataPoints().RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return drop(dp.Attributes()) })
+	case pmetric.MetricTypeExponentialHistogram:
+		m.ExponentialHistogram().DataPoints().RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return drop(dp.Attributes()) })
+	case pmetric.MetricTypeSummary:
+		m.Summary().DataPoints().RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return drop(dp.Attributes()) })
+	}
+}
+
+func dataPointCount(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
+}

@@ -1,0 +1,591 @@
+package layerfilterprocessor
+
+import (
+	"sort"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+)
+
+// The compiled form of a Policy: everything that depends only on the
+// configuration, decided once, so that a span costs a few look-ups.
+
+const (
+	requestHeaderPrefix  = "http.request.header."
+	responseHeaderPrefix = "http.response.header."
+	redactedValue        = "[REDACTED]"
+	firstByteEvent       = "first-byte-time"
+)
+
+// Span attributes that only detailed_connection puts on backend-request spans.
+var detailedConnectionAttrs = [...]string{"get-conn-duration", "dns-duration", "tls-duration"}
+
+type attr struct{ key, value string }
+
+// headerFilter is a layer's report_headers and skip_headers for one signal.
+type headerFilter struct {
+	dropAll bool                // report_headers: false
+	skip    map[string]struct{} // attribute keys of the skipped headers, both directions
+}
+
+func (h *headerFilter) removes() bool { return h.dropAll || len(h.skip) > 0 }
+
+// signalPolicy is one layer's settings for one signal (global, proxy).
+type signalPolicy struct {
+	off     bool
+	static  []attr
+	headers headerFilter // traces only
+}
+
+type layerPolicy struct{ traces, metrics signalPolicy }
+
+// backendSignal is the backend layer's settings for one signal.
+type backendSignal struct {
+	stage, roundTrip, readPayload, detailed bool
+	static                                  []attr
+	headers                                 headerFilter // traces only
+}
+
+// on tells whether the switch governing a backend part is on. Detailed
+// connection data belongs to the round trip: it needs both switches.
+func (b *backendSignal) on(p layer.Part) bool {
+	switch p {
+	case layer.PartStage:
+		return b.stage
+	case layer.PartRoundTrip:
+		return b.roundTrip
+	case layer.PartReadPayload:
+		return b.readPayload
+	case layer.PartDetailedConnection:
+		return b.roundTrip && b.detailed
+	}
+	return true
+}
+
+type backendPolicy struct{ traces, metrics backendSignal }
+
+type endpointPolicy struct {
+	method  string       // upper case; "" = any
+	proxy   *layerPolicy // nil: the policy's proxy layer
+	backend *backendPolicy
+	// The policy's global static attributes merged with the endpoint's;
+	// valid only when has* is set.
+	globalTraces, globalMetrics       []attr
+	hasGlobalTraces, hasGlobalMetrics bool
+}
+
+type backendEntry struct {
+	endpoint string // canonical route; "" = any endpoint
+	backend  *backendPolicy
+}
+
+// policy is a compiled Policy.
+type policy struct {
+	skip    skipMatcher
+	redact  map[string]struct{} // attribute keys of the redacted headers
+	global  layerPolicy
+	proxy   layerPolicy
+	backend backendPolicy
+	// Keyed by canonical route / url_pattern; the more specific entries first.
+	endpoints map[string][]endpointPolicy
+	backends  map[string][]backendEntry
+}
+
+func compilePolicy(p *Policy) *policy {
+	cp := &policy{
+		skip:    compileSkipPaths(p.SkipPaths),
+		global:  compileLayer(&p.Global),
+		proxy:   compileLayer(&p.Proxy),
+		backend: compileBackend(&p.Backend),
+	}
+	redact := p.RedactHeaders
+	if redact == nil {
+		redact = DefaultRedactHeaders
+	}
+	cp.redact = headerKeys(redact)
+
+	if len(p.Endpoints) > 0 {
+		cp.endpoints = map[string][]endpointPolicy{}
+		for i := range p.Endpoints {
+			e := &p.Endpoints[i]
+			ep := endpointPolicy{method: strings.ToUpper(e.Method)}
+			if e.Proxy != nil {
+				lp := compileLayer(e.Proxy)
+				ep.proxy = &lp
+			}
+			if e.Backend != nil {
+				bp := compileBackend(e.Backend)
+				ep.backend = &bp
+			}
+			if e.Global != nil {
+				if len(nonEmpty(e.Global.TracesStaticAttributes)) > 0 {
+					ep.globalTraces = compileStatic(merge(p.Global.TracesStaticAttributes, e.Global.TracesStaticAttributes))
+					ep.hasGlobalTraces = true
+				}
+				if len(nonEmpty(e.Global.MetricsStaticAttributes)) > 0 {
+					ep.globalMetrics = compileStatic(merge(p.Global.MetricsStaticAttributes, e.Global.MetricsStaticAttributes))
+					ep.hasGlobalMetrics = true
+				}
+			}
+			k := canonicalKey(e.Route)
+			cp.endpoints[k] = append(cp.endpoints[k], ep)
+		}
+		for _, list := range cp.endpoints {
+			sort.SliceStable(list, func(i, j int) bool { return list[i].method != "" && list[j].method == "" })
+		}
+	}
+
+	if len(p.Backends) > 0 {
+		cp.backends = map[string][]backendEntry{}
+		for i := range p.Backends {
+			b := &p.Backends[i]
+			bp := compileBackend(&b.Backend)
+			k := canonicalKey(b.URLPattern)
+			var ek string
+			if b.Endpoint != "" {
+				ek = canonicalKey(b.Endpoint)
+			}
+			cp.backends[k] = append(cp.backends[k], backendEntry{endpoint: ek, backend: &bp})
+		}
+		for _, list := range cp.backends {
+			sort.SliceStable(list, func(i, j int) bool { return list[i].endpoint != "" && list[j].endpoint == "" })
+		}
+	}
+	return cp
+}
+
+func compileLayer(l *LayerConfig) layerPolicy {
+	return layerPolicy{
+		traces: signalPolicy{
+			off:     l.DisableTraces,
+			static:  compileStatic(l.TracesStaticAttributes),
+			headers: compileHeaders(l.ReportHeaders, l.SkipHeaders),
+		},
+		metrics: signalPolicy{
+			off:    l.DisableMetrics,
+			static: compileStatic(l.MetricsStaticAttributes),
+		},
+	}
+}
+
+func compileBackend(b *BackendConfig) backendPolicy {
+	return backendPolicy{
+		traces:  compileSwitches(&b.Traces.BackendSwitches, compileHeaders(b.Traces.ReportHeaders, b.Traces.SkipHeaders)),
+		metrics: compileSwitches(&b.Metrics.BackendSwitches, headerFilter{}),
+	}
+}
+
+func compileSwitches(s *BackendSwitches, h headerFilter) backendSignal {
+	return backendSignal{
+		stage:       !s.DisableStage,
+		roundTrip:   orTrue(s.RoundTrip),
+		readPayload: orTrue(s.ReadPayload),
+		detailed:    orTrue(s.DetailedConnection),
+		static:      compileStatic(s.StaticAttributes),
+		headers:     h,
+	}
+}
+
+func orTrue(b *bool) bool { return b == nil || *b }
+
+func compileHeaders(report *bool, skip []string) headerFilter {
+	return headerFilter{dropAll: !orTrue(report), skip: headerKeys(skip)}
+}
+
+// headerKeys turns header names into the attribute keys KrakenD writes for
+// them, lower-cased, in both directions.
+func headerKeys(names []string) map[string]struct{} {
+	if len(names) == 0 {
+		return nil
+	}
+	m := make(map[string]struct{}, 2*len(names))
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n == "" {
+			continue
+		}
+		m[requestHeaderPrefix+n] = struct{}{}
+		m[responseHeaderPrefix+n] = struct{}{}
+	}
+	return m
+}
+
+// compileStatic returns the attributes in key order, without the empty
+// values KrakenD ignores.
+func compileStatic(m map[string]string) []attr {
+	m = nonEmpty(m)
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]attr, 0, len(m))
+	for k, v := range m {
+		out = append(out, attr{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if k != "" && v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// merge adds the endpoint's attributes to the service's; the endpoint wins a
+// shared key.
+func merge(service, endpoint map[string]string) map[string]string {
+	out := nonEmpty(service)
+	for k, v := range nonEmpty(endpoint) {
+		out[k] = v
+	}
+	return out
+}
+
+// routeBufSize fits the routes of real gateways; longer ones still work, at
+// the cost of an allocation.
+const routeBufSize = 192
+
+// endpoint returns the override of an endpoint, or nil.
+func (p *policy) endpoint(route, method string) *endpointPolicy {
+	if len(p.endpoints) == 0 || route == "" {
+		return nil
+	}
+	var buf [routeBufSize]byte
+	list := p.endpoints[string(canonicalRoute(buf[:0], route))]
+	for i := range list {
+		if list[i].method == "" || list[i].method == method {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// backendFor resolves the backend layer of one backend call: its own
+// override (for its endpoint, then for any endpoint), then its endpoint's,
+// then the policy's.
+func (p *policy) backendFor(endpointRoute, endpointMethod, pattern string) *backendPolicy {
+	if len(p.backends) > 0 && pattern != "" {
+		var buf [routeBufSize]byte
+		if list := p.backends[string(canonicalRoute(buf[:0], pattern))]; len(list) > 0 {
+			var ebuf [routeBufSize]byte
+			ek := canonicalRoute(ebuf[:0], endpointRoute)
+			for i := range list {
+				if list[i].endpoint == "" || list[i].endpoint == string(ek) {
+					return list[i].backend
+				}
+			}
+		}
+	}
+	if ep := p.endpoint(endpointRoute, endpointMethod); ep != nil && ep.backend != nil {
+		return ep.backend
+	}
+	return &p.backend
+}
+
+// proxyFor resolves the proxy layer of an endpoint.
+func (p *policy) proxyFor(route, method string) *layerPolicy {
+	if ep := p.endpoint(route, method); ep != nil && ep.proxy != nil {
+		return ep.proxy
+	}
+	return &p.proxy
+}
+
+// uniform tells whether every item of a class gets the same verdict, so
+// that a metric can be judged whole without reading its data points.
+func (p *policy) uniform() bool {
+	return len(p.skip) == 0 && len(p.endpoints) == 0 && len(p.backends) == 0
+}
+
+// dropReason says why an item was dropped; keep is zero.
+type dropReason uint8
+
+const (
+	keep dropReason = iota
+	reasonLayerDisabled
+	reasonSwitchOff
+	reasonSkipPath
+	numReasons
+)
+
+func (r dropReason) String() string {
+	switch r {
+	case reasonLayerDisabled:
+		return "layer_disabled"
+	case reasonSwitchOff:
+		return "switch_off"
+	case reasonSkipPath:
+		return "skip_path"
+	}
+	return "keep"
+}
+
+// Attribute keys that identify an item's endpoint and backend.
+const (
+	attrRoute          = "http.route"
+	attrMethod         = "http.request.method"
+	attrURLFull        = "url.full"
+	attrEndpointRoute  = "krakend.endpoint.route"
+	attrEndpointMethod = "krakend.endpoint.method"
+)
+
+func getStr(m pcommon.Map, k string) string {
+	v, ok := m.Get(k)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return ""
+	}
+	return v.Str()
+}
+
+// traceVerdict is what to do with a span or log record that is kept.
+type traceVerdict struct {
+	drop          dropReason
+	headers       *headerFilter
+	static        []attr
+	stripDetailed bool
+}
+
+// decideTrace judges a span (or a log record, which follows its layer's
+// traces settings) of a gateway class.
+func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
+	switch c.Layer {
+	case layer.Global:
+		var route string
+		if len(p.skip) > 0 || len(p.endpoints) > 0 {
+			route = getStr(attrs, attrRoute)
+		}
+		if len(p.skip) > 0 && (p.skip.match(route) || p.skip.match(pathOfURL(getStr(attrs, attrURLFull)))) {
+			return traceVerdict{drop: reasonSkipPath}
+		}
+		sp := &p.global.traces
+		if sp.off {
+			return traceVerdict{drop: reasonLayerDisabled}
+		}
+		v := traceVerdict{headers: &sp.headers, static: sp.static}
+		if len(p.endpoints) > 0 {
+			if ep := p.endpoint(route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalTraces {
+				v.static = ep.globalTraces
+			}
+		}
+		return v
+	case layer.Proxy:
+		var route, method string
+		if len(p.skip) > 0 || len(p.endpoints) > 0 {
+			route = getStr(attrs, attrRoute)
+		}
+		if len(p.skip) > 0 && p.skip.match(route) {
+			return traceVerdict{drop: reasonSkipPath}
+		}
+		if len(p.endpoints) > 0 {
+			method = getStr(attrs, attrMethod)
+		}
+		sp := &p.proxyFor(route, method).traces
+		if sp.off {
+			return traceVerdict{drop: reasonLayerDisabled}
+		}
+		return traceVerdict{headers: &sp.headers, static: sp.static}
+	case layer.Backend:
+		bs := &p.backend.traces
+		if len(p.skip) > 0 || len(p.endpoints) > 0 || len(p.backends) > 0 {
+			route := getStr(attrs, attrEndpointRoute)
+			if len(p.skip) > 0 && p.skip.match(route) {
+				return traceVerdict{drop: reasonSkipPath}
+			}
+			if len(p.endpoints) > 0 || len(p.backends) > 0 {
+				bs = &p.backendFor(route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
+			}
+		}
+		if !bs.on(c.Part) {
+			return traceVerdict{drop: reasonSwitchOff}
+		}
+		return traceVerdict{
+			headers:       &bs.headers,
+			static:        bs.static,
+			stripDetailed: c.Part == layer.PartRoundTrip && !bs.detailed,
+		}
+	}
+	return traceVerdict{}
+}
+
+// decideMetric judges one metric data point of a gateway class and returns
+// the static attributes it gets when kept.
+func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []attr) {
+	switch c.Layer {
+	case layer.Global:
+		var route string
+		if len(p.skip) > 0 || len(p.endpoints) > 0 {
+			route = getStr(attrs, attrRoute)
+		}
+		if len(p.skip) > 0 && p.skip.match(route) {
+			return reasonSkipPath, nil
+		}
+		sp := &p.global.metrics
+		if sp.off {
+			return reasonLayerDisabled, nil
+		}
+		if len(p.endpoints) > 0 {
+			if ep := p.endpoint(route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalMetrics {
+				return keep, ep.globalMetrics
+			}
+		}
+		return keep, sp.static
+	case layer.Proxy:
+		var route, method string
+		if len(p.skip) > 0 || len(p.endpoints) > 0 {
+			route = getStr(attrs, attrRoute)
+		}
+		if len(p.skip) > 0 && p.skip.match(route) {
+			return reasonSkipPath, nil
+		}
+		if len(p.endpoints) > 0 {
+			method = getStr(attrs, attrMethod)
+		}
+		sp := &p.proxyFor(route, method).metrics
+		if sp.off {
+			return reasonLayerDisabled, nil
+		}
+		return keep, sp.static
+	case layer.Backend:
+		bs := &p.backend.metrics
+		if len(p.skip) > 0 || len(p.endpoints) > 0 || len(p.backends) > 0 {
+			route := getStr(attrs, attrEndpointRoute)
+			if len(p.skip) > 0 && p.skip.match(route) {
+				return reasonSkipPath, nil
+			}
+			if len(p.endpoints) > 0 || len(p.backends) > 0 {
+				bs = &p.backendFor(route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).metrics
+			}
+		}
+		if !bs.on(c.Part) {
+			return reasonSwitchOff, nil
+		}
+		return keep, bs.static
+	}
+	return keep, nil
+}
+
+// filterHeaders strips and redacts the header attributes of a kept span.
+func filterHeaders(attrs pcommon.Map, h *headerFilter, redact map[string]struct{}) {
+	if h == nil {
+		return
+	}
+	if h.removes() {
+		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
+			if !isHeaderKey(k) {
+				return false
+			}
+			if h.dropAll || inSet(h.skip, k) {
+				return true
+			}
+			if inSet(redact, k) {
+				redactValue(v)
+			}
+			return false
+		})
+		return
+	}
+	if len(redact) == 0 {
+		return
+	}
+	for k, v := range attrs.All() {
+		if isHeaderKey(k) && inSet(redact, k) {
+			redactValue(v)
+		}
+	}
+}
+
+func isHeaderKey(k string) bool {
+	// Both prefixes start with "http.re"; one comparison rejects most keys.
+	if len(k) <= len(requestHeaderPrefix) || k[:7] != "http.re" {
+		return false
+	}
+	return strings.HasPrefix(k, requestHeaderPrefix) || strings.HasPrefix(k, responseHeaderPrefix)
+}
+
+// inSet looks a header attribute key up; KrakenD lower-cases header names,
+// other senders may not.
+func inSet(set map[string]struct{}, k string) bool {
+	if len(set) == 0 {
+		return false
+	}
+	if _, ok := set[k]; ok {
+		return true
+	}
+	if !hasUpper(k) || len(k) > routeBufSize {
+		return false
+	}
+	var buf [routeBufSize]byte
+	b := buf[:len(k)]
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	_, ok := set[string(b)]
+	return ok
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// redactValue replaces a header value, keeping its type: KrakenD writes
+// header values as string arrays. Already redacted values are left alone so
+// that a second pass writes nothing.
+func redactValue(v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		if s.Len() == 1 && s.At(0).Type() == pcommon.ValueTypeStr && s.At(0).Str() == redactedValue {
+			return
+		}
+		// Reuse the slice: one string write instead of a new array.
+		if s.Len() == 0 {
+			s.AppendEmpty()
+		}
+		n := 0
+		s.RemoveIf(func(pcommon.Value) bool { n++; return n > 1 })
+		s.At(0).SetStr(redactedValue)
+	case pcommon.ValueTypeStr:
+		if v.Str() != redactedValue {
+			v.SetStr(redactedValue)
+		}
+	default:
+		v.SetStr(redactedValue)
+	}
+}
+
+// putStatic writes static attributes, skipping those already in place (the
+// gateway writes the same ones when it runs the same configuration).
+func putStatic(attrs pcommon.Map, static []attr) {
+	for i := range static {
+		a := &static[i]
+		if v, ok := attrs.Get(a.key); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == a.value {
+			continue
+		}
+		attrs.PutStr(a.key, a.value)
+	}
+}
+
+func stripDetailedAttrs(attrs pcommon.Map) {
+	attrs.RemoveIf(func(k string, _ pcommon.Value) bool {
+		for _, d := range detailedConnectionAttrs {
+			if k == d {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -1,0 +1,198 @@
+package layerfilterprocessor
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Routes come in two spellings: KrakenD's configuration writes `/users/{id}`,
+// its telemetry (gin's patterns) writes `/users/:id`. Both are reduced to one
+// canonical form in which every parameter is `:` and a final catch-all is
+// `*`, names erased: `/users/:`. Names are irrelevant to identity (gin refuses
+// two routes that differ only in parameter names).
+
+// validateRoute checks a route or path pattern from the configuration.
+func validateRoute(r string) error {
+	if !strings.HasPrefix(r, "/") {
+		return fmt.Errorf("%q must start with /", r)
+	}
+	if strings.ContainsAny(r, "?#") {
+		return fmt.Errorf("%q must be a path, without query or fragment", r)
+	}
+	segs := strings.Split(r[1:], "/")
+	for i, s := range segs {
+		switch {
+		case strings.HasPrefix(s, "{"):
+			if !strings.HasSuffix(s, "}") || len(s) < 3 || strings.ContainsAny(s[1:len(s)-1], "{}") {
+				return fmt.Errorf("%q: segment %q: a parameter is written {name}", r, s)
+			}
+		case strings.HasPrefix(s, ":"):
+			if len(s) < 2 || strings.ContainsAny(s, "{}") {
+				return fmt.Errorf("%q: segment %q: a parameter is written :name", r, s)
+			}
+		case strings.HasPrefix(s, "*"):
+			if i != len(segs)-1 {
+				return fmt.Errorf("%q: a catch-all segment %q must be the last one", r, s)
+			}
+		case strings.ContainsAny(s, "{}"):
+			return fmt.Errorf("%q: segment %q: braces must enclose a whole segment", r, s)
+		}
+	}
+	return nil
+}
+
+// canonicalRoute appends the canonical form of route to dst. It validates
+// nothing: data routes are taken as they come. With a stack buffer as dst,
+// a map look-up through string(canonicalRoute(buf[:0], r)) allocates nothing.
+func canonicalRoute(dst []byte, route string) []byte {
+	if strings.IndexAny(route, ":{*") < 0 {
+		return append(dst, route...)
+	}
+	for i := 0; i < len(route); {
+		c := route[i]
+		if c == '/' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		// At the start of a segment (or the route): read the whole segment.
+		j := strings.IndexByte(route[i:], '/')
+		if j < 0 {
+			j = len(route)
+		} else {
+			j += i
+		}
+		seg := route[i:j]
+		switch {
+		case seg[0] == ':' || (seg[0] == '{' && seg[len(seg)-1] == '}'):
+			dst = append(dst, ':')
+		case seg[0] == '*':
+			dst = append(dst, '*')
+		default:
+			dst = append(dst, seg...)
+		}
+		i = j
+	}
+	return dst
+}
+
+// canonicalKey is canonicalRoute for building look-up tables.
+func canonicalKey(route string) string {
+	return string(canonicalRoute(nil, route))
+}
+
+type segmentKind uint8
+
+const (
+	segLiteral segmentKind = iota
+	segParam
+	segCatchAll
+)
+
+type segment struct {
+	kind segmentKind
+	lit  string
+}
+
+// pathPattern is a compiled skip_paths entry. It matches raw request paths
+// segment by segment (a parameter matches any non-empty segment) and routes
+// in either spelling (a parameter segment is non-empty too).
+type pathPattern struct {
+	raw     string // canonical form
+	literal bool   // no parameters: plain string comparison
+	segs    []segment
+}
+
+func compilePattern(p string) pathPattern {
+	c := canonicalKey(p)
+	pp := pathPattern{raw: c, literal: strings.IndexAny(c, ":*") < 0}
+	if pp.literal {
+		return pp
+	}
+	for _, s := range strings.Split(c[1:], "/") {
+		switch s {
+		case ":":
+			pp.segs = append(pp.segs, segment{kind: segParam})
+		case "*":
+			pp.segs = append(pp.segs, segment{kind: segCatchAll})
+		default:
+			pp.segs = append(pp.segs, segment{kind: segLiteral, lit: s})
+		}
+	}
+	return pp
+}
+
+func (p *pathPattern) match(path string) bool {
+	if p.literal {
+		return path == p.raw
+	}
+	if path == "" || path[0] != '/' {
+		return false
+	}
+	rest := path[1:]
+	for i, s := range p.segs {
+		if s.kind == segCatchAll {
+			return true
+		}
+		var seg string
+		last := false
+		if j := strings.IndexByte(rest, '/'); j < 0 {
+			seg, rest, last = rest, "", true
+		} else {
+			seg, rest = rest[:j], rest[j+1:]
+		}
+		switch s.kind {
+		case segLiteral:
+			if seg != s.lit {
+				return false
+			}
+		case segParam:
+			if seg == "" {
+				return false
+			}
+		}
+		if last {
+			return i == len(p.segs)-1
+		}
+	}
+	return false
+}
+
+// skipMatcher is a policy's compiled skip_paths.
+type skipMatcher []pathPattern
+
+func compileSkipPaths(paths []string) skipMatcher {
+	var m skipMatcher
+	for _, p := range paths {
+		if p != "" {
+			m = append(m, compilePattern(p))
+		}
+	}
+	return m
+}
+
+func (m skipMatcher) match(path string) bool {
+	for i := range m {
+		if m[i].match(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathOfURL returns the path of a url.full value: KrakenD's global span
+// writes path and query only; other gateways may write an absolute URL.
+func pathOfURL(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			return "/"
+		}
+		u = rest[j:]
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}

@@ -1,0 +1,71 @@
+package layerfilterprocessor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestCanonicalRoute(t *testing.T) {
+	for in, want := range map[string]string{
+		"/users/{id}":               "/users/:",
+		"/users/:id":                "/users/:",
+		"/users/:id/orders/{order}": "/users/:/orders/:",
+		"/__debug/*param":           "/__debug/*",
+		"/plain/path":               "/plain/path",
+		"/a:b/c":                    "/a:b/c",
+		"/":                         "/",
+	} {
+		assert.Equal(t, want, canonicalKey(in), in)
+	}
+}
+
+func TestPathPatternMatch(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/users/{id}", "/users/42", true},
+		{"/users/{id}", "/users/:id", true},
+		{"/users/:id", "/users/{id}", true},
+		{"/users/:id", "/users/42/orders", false},
+		{"/users/:id", "/users/", false},
+		{"/users/:id", "/users", false},
+		{"/users/:id/orders", "/users/42/orders", true},
+		{"/users/:id/orders", "/users/42/items", false},
+		{"/__health", "/__health", true},
+		{"/__health", "/__health/", false},
+		{"/__debug/", "/__debug/", true},
+		{"/__debug/", "/__debug/x", false},
+		{"/__debug/*rest", "/__debug/x/y", true},
+		{"/__debug/*rest", "/__debug/*param", true},
+		{"/__debug/*rest", "/__debug", false},
+		{"/users/{id}", "users/42", false},
+		{"/users/{id}", "", false},
+	}
+	for _, tt := range tests {
+		p := compilePattern(tt.pattern)
+		assert.Equal(t, tt.want, p.match(tt.path), "%s ~ %s", tt.pattern, tt.path)
+	}
+}
+
+func TestPathOfURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"/users/42?expand=1":                "/users/42",
+		"/users/42#x":                       "/users/42",
+		"/users/42":                         "/users/42",
+		"http://api.example.com/users/42?a": "/users/42",
+		"https://api.example.com":           "/",
+	} {
+		assert.Equal(t, want, pathOfURL(in), in)
+	}
+}
+
+func TestValidateRoute(t *testing.T) {
+	for _, ok := range []string{"/", "/users/{id}", "/users/:id", "/__debug/*param", "/a:b"} {
+		assert.NoError(t, validateRoute(ok), ok)
+	}
+	for _, bad := range []string{"users", "/users/{id", "/users/{}", "/users/x{id}", "/users/:", "/a/*x/b", "/a?b=1", "/a/{b}{c}"} {
+		assert.Error(t, validateRoute(bad), bad)
+	}
+}

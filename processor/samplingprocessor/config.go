@@ -1,0 +1,121 @@
+package samplingprocessor // import "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+// Mode names the sampling rule.
+type Mode string
+
+const (
+	// ModeConsistent is OpenTelemetry's consistent probability sampling
+	// (OTEP 235): randomness from the low 56 bits of the trace ID or an
+	// explicit `rv`, threshold written as `ot=th:` into kept spans' tracestate.
+	ModeConsistent Mode = "consistent"
+	// ModeSDKParity is the OpenTelemetry Go SDK's TraceIDRatioBased rule, the
+	// one KrakenD samples with; it writes nothing into the tracestate.
+	ModeSDKParity Mode = "sdk_parity"
+)
+
+// Config is the `sampling` processor's configuration (docs/contracts.md).
+type Config struct {
+	// SamplingPercentage is the share of traces kept, 0..100.
+	SamplingPercentage float64 `mapstructure:"sampling_percentage"`
+	// Mode is the sampling rule: consistent (default) or sdk_parity.
+	Mode Mode `mapstructure:"mode"`
+	// Routes maps an endpoint route (`/orders/{id}` or `/orders/:id`) to the
+	// percentage used for traces of that endpoint instead of SamplingPercentage.
+	Routes map[string]float64 `mapstructure:"routes"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ component.Config = (*Config)(nil)
+
+var (
+	errPercentageRange = errors.New("must be between 0 and 100")
+	errUnknownMode     = errors.New(`mode must be "consistent" or "sdk_parity"`)
+	errEmptyRoute      = errors.New("routes: a route must not be empty")
+)
+
+// Validate checks the configuration.
+func (cfg *Config) Validate() error {
+	var errs error
+	if err := checkPercentage(cfg.SamplingPercentage); err != nil {
+		errs = errors.Join(errs, fmt.Errorf("sampling_percentage %w", err))
+	}
+	switch cfg.Mode {
+	case ModeConsistent, ModeSDKParity:
+	default:
+		errs = errors.Join(errs, fmt.Errorf("%w, got %q", errUnknownMode, string(cfg.Mode)))
+	}
+	// Sorted so that the error text is stable.
+	routes := make([]string, 0, len(cfg.Routes))
+	for r := range cfg.Routes {
+		routes = append(routes, r)
+	}
+	sort.Strings(routes)
+	seen := make(map[string]string, len(routes))
+	for _, r := range routes {
+		if strings.TrimSpace(r) == "" {
+			errs = errors.Join(errs, errEmptyRoute)
+			continue
+		}
+		p := cfg.Routes[r]
+		if err := checkPercentage(p); err != nil {
+			errs = errors.Join(errs, fmt.Errorf("routes[%q]: percentage %w", r, err))
+			continue
+		}
+		// `/a/{id}` and `/a/:id` are one route: two spellings with two
+		// percentages would make the choice depend on map order.
+		key := colonForm(r)
+		if other, dup := seen[key]; dup && cfg.Routes[other] != p {
+			errs = errors.Join(errs, fmt.Errorf("routes[%q] and routes[%q] name the same route with different percentages (%g, %g)", other, r, cfg.Routes[other], p))
+		}
+		seen[key] = r
+	}
+	return errs
+}
+
+func checkPercentage(p float64) error {
+	if math.IsNaN(p) || p < 0 || p > 100 {
+		return fmt.Errorf("%w, got %g", errPercentageRange, p)
+	}
+	return nil
+}
+
+// colonForm writes a route's `{param}` segments as `:param`, KrakenD's own
+// spelling in span attributes.
+func colonForm(route string) string {
+	if !strings.Contains(route, "{") {
+		return route
+	}
+	segs := strings.Split(route, "/")
+	for i, s := range segs {
+		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' {
+			segs[i] = ":" + s[1:len(s)-1]
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// braceForm writes a route's `:param` segments as `{param}`.
+func braceForm(route string) string {
+	if !strings.Contains(route, ":") {
+		return route
+	}
+	segs := strings.Split(route, "/")
+	for i, s := range segs {
+		if len(s) > 1 && s[0] == ':' {
+			segs[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(segs, "/")
+}

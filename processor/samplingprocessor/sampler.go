@@ -1,0 +1,142 @@
+package samplingprocessor // import "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// thresholdPrecision is the number of significant hex digits of the `th`
+// written into tracestate (the contrib probabilistic sampler's default): a
+// short header, and a probability error below 16^-4 relative to 1-p.
+const thresholdPrecision = 4
+
+// policy is everything one percentage needs on the hot path, computed once
+// at start-up.
+type policy struct {
+	percentage float64
+	keepAll    bool
+	dropAll    bool
+
+	// consistent mode
+	threshold sampling.Threshold
+	// tracestate written on a kept span that arrived with none: "ot=th:…".
+	otTraceState string
+
+	// sdk_parity mode: keep when BigEndian(traceID[8:16])>>1 < sdkBound.
+	sdkBound uint64
+}
+
+func newPolicy(percentage float64) policy {
+	p := policy{percentage: percentage}
+	fraction := percentageToFraction(percentage)
+	switch {
+	case fraction >= 1:
+		p.keepAll = true
+		p.threshold = sampling.AlwaysSampleThreshold
+	case fraction <= 0:
+		p.dropAll = true
+		p.threshold = sampling.NeverSampleThreshold
+	default:
+		th, err := sampling.ProbabilityToThresholdWithPrecision(fraction, thresholdPrecision)
+		if err != nil {
+			// Below 2^-56: not representable, so nothing is kept.
+			th = sampling.NeverSampleThreshold
+			p.dropAll = true
+		}
+		p.threshold = th
+		p.otTraceState = "ot=th:" + th.TValue()
+		// The SDK's own expression, so the float rounding is the same.
+		p.sdkBound = uint64(fraction * (1 << 63))
+	}
+	return p
+}
+
+// percentageToFraction divides by 100 by moving the decimal point of the
+// shortest decimal that reads back as the percentage: `7` gives exactly the
+// float64 of `0.07`, which is what KrakenD parsed from trace_sample_rate,
+// where 7.0/100 and 33.3/100 may differ from it in the last bit (and the SDK
+// rule compares against fraction·2^63, so one bit moves some trace IDs).
+func percentageToFraction(percentage float64) float64 {
+	s := strconv.FormatFloat(percentage, 'e', -1, 64)
+	mant, exp, ok := strings.Cut(s, "e")
+	if !ok {
+		return percentage / 100
+	}
+	e, err := strconv.Atoi(exp)
+	if err != nil {
+		return percentage / 100
+	}
+	f, err := strconv.ParseFloat(mant+"e"+strconv.Itoa(e-2), 64)
+	if err != nil {
+		return percentage / 100
+	}
+	return f
+}
+
+// keepSDK is the OpenTelemetry Go SDK's TraceIDRatioBased decision.
+func (p *policy) keepSDK(id pcommon.TraceID) bool {
+	if p.keepAll {
+		return true
+	}
+	if p.dropAll {
+		return false
+	}
+	return binary.BigEndian.Uint64(id[8:16])>>1 < p.sdkBound
+}
+
+// keepConsistentID is the OTEP 235 decision for an item with no tracestate:
+// randomness from the trace ID's low 56 bits.
+func (p *policy) keepConsistentID(id pcommon.TraceID) bool {
+	if p.keepAll {
+		return true
+	}
+	if p.dropAll {
+		return false
+	}
+	return p.threshold.ShouldSample(sampling.TraceIDToRandomness(id))
+}
+
+// keepConsistent is the OTEP 235 decision for a span with a non-empty
+// tracestate. It returns the tracestate the kept span must carry (rewrite
+// false: leave it as it is).
+//
+// An arriving `rv` replaces the trace ID's randomness. An arriving `th`
+// higher than ours (an earlier stage kept less) is the effective threshold
+// and stays; never raising a probability an earlier stage lowered. A
+// malformed tracestate is left untouched and the trace ID decides.
+func (p *policy) keepConsistent(id pcommon.TraceID, raw string) (keep bool, out string, rewrite bool) {
+	if p.keepAll {
+		return true, "", false
+	}
+	if p.dropAll {
+		return false, "", false
+	}
+	w3c, err := sampling.NewW3CTraceState(raw)
+	if err != nil {
+		return p.threshold.ShouldSample(sampling.TraceIDToRandomness(id)), "", false
+	}
+	ot := w3c.OTelValue()
+	rnd, hasRV := ot.RValueRandomness()
+	if !hasRV {
+		rnd = sampling.TraceIDToRandomness(id)
+	}
+	if arriving, hasTH := ot.TValueThreshold(); hasTH && !sampling.ThresholdLessThan(arriving, p.threshold) {
+		return arriving.ShouldSample(rnd), "", false
+	}
+	if !p.threshold.ShouldSample(rnd) {
+		return false, "", false
+	}
+	if err := ot.UpdateTValueWithSampling(p.threshold); err != nil {
+		return true, "", false // unreachable: ours is the higher threshold
+	}
+	var b strings.Builder
+	b.Grow(len(raw) + 16)
+	if err := w3c.Serialize(&b); err != nil {
+		return true, "", false
+	}
+	return true, b.String(), true
+}

@@ -1,0 +1,420 @@
+package krakend
+
+// Namespaces of the root extra_config that this package reads.
+const (
+	NamespaceOpenTelemetry    = "telemetry/opentelemetry"
+	NamespaceOpenCensus       = "telemetry/opencensus"
+	NamespaceOpenCensusLegacy = "github_com/devopsfaith/krakend-opencensus"
+)
+
+// Secret is a credential read from krakend.json. It prints as [redacted] so
+// that it cannot leak through an error message or a log line by accident.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from printing the value either.
+func (s Secret) GoString() string { return `krakend.Secret("` + s.String() + `")` }
+
+// Reveal returns the credential itself, for the rare caller that must use it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Set reports whether the credential was given.
+func (s Secret) Set() bool { return s != "" }
+
+// Config is the part of a krakend.json that telemetry depends on.
+type Config struct {
+	Source  string // file name used in messages
+	Version int    // 2 or 3
+	Name    string // root `name`
+
+	// OpenTelemetry is extra_config["telemetry/opentelemetry"], defaults
+	// applied; nil when absent.
+	OpenTelemetry *OpenTelemetry
+	// OpenCensus is extra_config["telemetry/opencensus"] or its older name;
+	// nil when absent.
+	OpenCensus *OpenCensus
+
+	Endpoints []Endpoint
+}
+
+// Endpoint is one entry of the root `endpoints`.
+type Endpoint struct {
+	Endpoint string // the pattern as written, e.g. /users/{id}
+	Method   string // as written; KrakenD's default is GET when empty
+	Backends []Backend
+
+	Telemetry *EndpointTelemetry // extra_config["telemetry/opentelemetry"]; nil when absent
+	// PathAggregation is the OpenCensus path_aggregation ("pattern", "lastparam", "off").
+	PathAggregation string
+}
+
+// Backend is one entry of an endpoint's `backend`.
+type Backend struct {
+	URLPattern string
+	Host       []string
+	Method     string
+
+	Telemetry       *BackendTelemetry // extra_config["telemetry/opentelemetry"]; nil when absent
+	PathAggregation string
+}
+
+// OpenTelemetry is the service-level `telemetry/opentelemetry` namespace.
+type OpenTelemetry struct {
+	ServiceName string
+	// ServiceNameFrom says where ServiceName came from: "service_name",
+	// "name" (the root name) or "default" ("KrakenD").
+	ServiceNameFrom string
+	// ServiceVersion is empty when unset: the gateway then reports its own
+	// build version, which a translator cannot know.
+	ServiceVersion string
+	DeployEnv      string
+
+	MetricReportingPeriod    int // seconds; default 30; <= 0 means the SDK's 60 s
+	MetricReportingPeriodSet bool
+	TraceSampleRate          float64 // default 1; only 0 < r < 1 samples
+	TraceSampleRateSet       bool
+
+	// SkipPaths after defaults: KrakenD's four when missing or empty. An
+	// entry "" matches nothing, so [""] turns the defaults off.
+	SkipPaths        []string
+	SkipPathsDefault bool
+
+	Exporters Exporters
+	Layers    Layers
+
+	// HistogramsSet is true when the schema-only `histograms` key is present
+	// (the gateway does not read it).
+	HistogramsSet bool
+}
+
+// Exporters of the OpenTelemetry namespace.
+type Exporters struct {
+	OTLP       []OTLPExporter
+	Prometheus []PrometheusExporter
+}
+
+// OTLPExporter is one `exporters.otlp[]` entry, defaults applied.
+type OTLPExporter struct {
+	Name string
+	// Host as written, defaulted to localhost; may carry http:// or https://.
+	Host    string
+	Port    int // default 4317, even with UseHTTP (as the gateway does)
+	UseHTTP bool
+
+	DisableMetrics bool
+	DisableTraces  bool
+	// CustomMetricReportingPeriod in seconds; 0 when unset.
+	CustomMetricReportingPeriod int
+}
+
+// HostName returns the host without scheme or path, and the scheme ("" when
+// none was written).
+func (e OTLPExporter) HostName() (host, scheme string) {
+	h := e.Host
+	for _, s := range []string{"http://", "https://"} {
+		if len(h) >= len(s) && equalFold(h[:len(s)], s) {
+			scheme = s[:len(s)-3]
+			h = h[len(s):]
+			break
+		}
+	}
+	for i := 0; i < len(h); i++ {
+		if h[i] == '/' || h[i] == '?' || h[i] == '#' {
+			h = h[:i]
+			break
+		}
+	}
+	// A port written into host is dropped by the gateway too, which appends
+	// its own `:port` (otelcollector.go builds "%s:%d").
+	if i := lastColon(h); i >= 0 && h[len(h)-1] != ']' {
+		h = h[:i]
+	}
+	return h, scheme
+}
+
+// HostHasPath reports a host written with a scheme and a path. The gateway
+// formats "%s:%d" before parsing the URL (krakend-otel
+// exporter/otelcollector/otelcollector.go:66), so the port lands in the path
+// and the SDK's default port is used instead of `port`.
+func (e OTLPExporter) HostHasPath() bool {
+	h, scheme := e.HostName()
+	if scheme == "" {
+		return false
+	}
+	rest := e.Host[len(scheme)+3:]
+	return len(rest) > len(h) && rest[len(h)] == '/' && len(rest) > len(h)+1
+}
+
+func lastColon(s string) int {
+	colons := 0
+	idx := -1
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			colons++
+			idx = i
+		}
+	}
+	if colons == 1 { // host:port; more colons is an IPv6 literal
+		return idx
+	}
+	return -1
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// PrometheusExporter is one `exporters.prometheus[]` entry, defaults applied.
+type PrometheusExporter struct {
+	Name string
+	Port int // default 9090
+	// ListenIP is what docs and schema describe; Host is what the gateway's
+	// code reads (it ignores listen_ip).
+	ListenIP       string
+	Host           string
+	ProcessMetrics bool
+	GoMetrics      bool
+	DisableMetrics bool
+}
+
+// Attribute is one static attribute. The gateway ignores an entry whose key
+// or value is empty; it is kept here so that a translator can say so.
+type Attribute struct {
+	Key   string
+	Value string
+}
+
+// Layers is `layers` with every object defaulted on its own.
+type Layers struct {
+	Global  GlobalLayer
+	Proxy   ProxyLayer
+	Backend BackendLayer
+}
+
+// GlobalLayer is `layers.global` (KrakenD's HTTP server).
+type GlobalLayer struct {
+	DisableMetrics          bool
+	DisableTraces           bool
+	DisablePropagation      bool
+	ReportHeaders           bool
+	SkipHeaders             []string
+	MetricsStaticAttributes []Attribute
+	TracesStaticAttributes  []Attribute
+	SemanticConvention      string // "" or "1.27"
+	Defaulted               bool   // the object was absent or null
+}
+
+// ProxyLayer is `layers.proxy` ("pipe" in OpenCensus), or an endpoint's
+// `proxy` override.
+type ProxyLayer struct {
+	DisableMetrics          bool
+	DisableTraces           bool
+	ReportHeaders           bool
+	SkipHeaders             []string
+	MetricsStaticAttributes []Attribute
+	TracesStaticAttributes  []Attribute
+	Defaulted               bool
+}
+
+// BackendLayer is `layers.backend`, or a `backend` override.
+type BackendLayer struct {
+	Metrics   BackendMetrics
+	Traces    BackendTraces
+	Defaulted bool // the whole `backend` object was absent or null
+}
+
+// BackendMetrics is `backend.metrics`.
+type BackendMetrics struct {
+	DisableStage       bool
+	RoundTrip          bool
+	ReadPayload        bool
+	DetailedConnection bool
+	StaticAttributes   []Attribute
+	Defaulted          bool
+}
+
+// BackendTraces is `backend.traces`.
+type BackendTraces struct {
+	DisableStage       bool
+	RoundTrip          bool
+	ReadPayload        bool
+	DetailedConnection bool
+	ReportHeaders      bool
+	SkipHeaders        []string
+	StaticAttributes   []Attribute
+	Defaulted          bool
+}
+
+// EndpointTelemetry is an endpoint's extra_config["telemetry/opentelemetry"].
+// Overrides get no defaults of their own: an omitted boolean is false.
+type EndpointTelemetry struct {
+	// Proxy replaces layers.proxy whole for this endpoint.
+	Proxy *ProxyLayer
+	// GlobalMetricsStaticAttributes and GlobalTracesStaticAttributes come
+	// from `global`; they are added to the service-level ones.
+	GlobalMetricsStaticAttributes []Attribute
+	GlobalTracesStaticAttributes  []Attribute
+	GlobalSet                     bool
+	// Backend (Enterprise only) replaces layers.backend for every backend of
+	// the endpoint; an omitted metrics or traces object gets the all-on
+	// defaults.
+	Backend *BackendLayer
+	// ExportersOverride (Enterprise only).
+	ExportersOverride *ExportersOverride
+}
+
+// ExportersOverride is the Enterprise `exporters_override` of an endpoint.
+type ExportersOverride struct {
+	MetricReportingPeriod    int
+	MetricReportingPeriodSet bool
+	TraceSampleRate          float64
+	TraceSampleRateSet       bool
+	MetricExporters          []string
+	TraceExporters           []string
+}
+
+// BackendTelemetry is a backend's extra_config["telemetry/opentelemetry"].
+type BackendTelemetry struct {
+	// Backend replaces layers.backend whole for this backend. Traces is
+	// always present (an override without it is refused: the gateway
+	// panics); an omitted metrics object gets the all-on defaults.
+	Backend *BackendLayer
+}
+
+// OpenCensus is `telemetry/opencensus` or `github_com/devopsfaith/krakend-opencensus`.
+type OpenCensus struct {
+	Namespace string // the key it was read from
+
+	SampleRate      int // 0..100; default 0 = no traces
+	SampleRateSet   bool
+	ReportingPeriod int // seconds; <= 0 means each exporter's default
+
+	EnabledLayers OCEnabledLayers
+	Exporters     OCExporters
+}
+
+// OCEnabledLayers is `enabled_layers`: absent = all on; present = omitted ones off.
+type OCEnabledLayers struct {
+	Router    bool
+	Pipe      bool
+	Backend   bool
+	Defaulted bool
+}
+
+// OCExporters holds each declared OpenCensus exporter; declaring one enables it.
+type OCExporters struct {
+	Prometheus  *OCPrometheus
+	Xray        *OCXray
+	Datadog     *OCDatadog
+	Jaeger      *OCJaeger
+	Zipkin      *OCZipkin
+	InfluxDB    *OCInfluxDB
+	Stackdriver *OCStackdriver
+	OCAgent     *OCAgent
+	Logger      *OCLogger
+}
+
+// Count returns how many exporters are declared.
+func (e OCExporters) Count() int {
+	n := 0
+	for _, set := range []bool{e.Prometheus != nil, e.Xray != nil, e.Datadog != nil, e.Jaeger != nil,
+		e.Zipkin != nil, e.InfluxDB != nil, e.Stackdriver != nil, e.OCAgent != nil, e.Logger != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+type OCPrometheus struct {
+	Port          int
+	Namespace     string
+	TagHost       bool
+	TagPath       bool
+	TagMethod     bool
+	TagStatusCode bool
+}
+
+type OCXray struct {
+	Region          string
+	Version         string // default KrakenD-opencensus
+	UseEnv          bool
+	AccessKeyID     Secret
+	SecretAccessKey Secret
+}
+
+type OCDatadog struct {
+	Namespace              string
+	Service                string
+	TraceAddress           string
+	StatsAddress           string
+	Tags                   []string
+	GlobalTags             map[string]string // values rendered as text
+	DisableCountPerBuckets bool
+}
+
+type OCJaeger struct {
+	Endpoint       string
+	AgentEndpoint  string
+	ServiceName    string
+	BufferMaxCount int
+}
+
+type OCZipkin struct {
+	CollectorURL string
+	ServiceName  string
+	IP           string
+	Port         int
+}
+
+type OCInfluxDB struct {
+	Address     string
+	DB          string
+	Username    string
+	Password    Secret
+	Timeout     string
+	Ping        bool
+	ServiceName string
+	BufferSize  int
+}
+
+type OCStackdriver struct {
+	ProjectID     string
+	MetricPrefix  string
+	DefaultLabels map[string]string
+}
+
+type OCAgent struct {
+	Address           string
+	ServiceName       string
+	Headers           map[string]Secret
+	Insecure          bool
+	Reconnection      string
+	EnableCompression bool
+}
+
+type OCLogger struct {
+	Stats bool
+	Spans bool
+}

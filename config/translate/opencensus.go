@@ -1,0 +1,258 @@
+package translate
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
+	ns := nsPath(oc.Namespace)
+	ex := oc.Exporters
+	t.warn(ns, "OpenCensus sends no OTLP: switch the gateway to extra_config[%q] with an exporters.otlp[] entry toward this collector; this configuration is what the collector should then do", krakend.NamespaceOpenTelemetry)
+
+	// service.name: the first exporter that names the service, else the root name.
+	name, from := "", ""
+	for _, c := range []struct{ v, p string }{
+		{pick(ex.Jaeger != nil, func() string { return ex.Jaeger.ServiceName }), ".exporters.jaeger.service_name"},
+		{pick(ex.Zipkin != nil, func() string { return ex.Zipkin.ServiceName }), ".exporters.zipkin.service_name"},
+		{pick(ex.OCAgent != nil, func() string { return ex.OCAgent.ServiceName }), ".exporters.ocagent.service_name"},
+		{pick(ex.Datadog != nil, func() string { return ex.Datadog.Service }), ".exporters.datadog.service"},
+		{pick(ex.InfluxDB != nil, func() string { return ex.InfluxDB.ServiceName }), ".exporters.influxdb.service_name"},
+	} {
+		if c.v != "" {
+			name, from = c.v, "from "+ns+c.p
+			break
+		}
+	}
+	switch {
+	case name != "":
+	case t.cfg.Name != "":
+		name, from = t.cfg.Name, "from the root name"
+	default:
+		name, from = "KrakenD", "no service name anywhere: the gateway's default"
+	}
+	t.resource.set("service.name", name).note(from)
+	if ex.Xray != nil && ex.Xray.Version != "" {
+		t.resource.set("service.version", ex.Xray.Version).note("from " + ns + ".exporters.xray.version")
+	}
+
+	if oc.ReportingPeriod != 0 {
+		t.warn(ns+".reporting_period", "how often the gateway reported; the collector forwards as data arrives")
+	}
+
+	if p := ex.Prometheus; p != nil {
+		path := ns + ".exporters.prometheus"
+		m := newMap()
+		m.set("endpoint", hostPort("0.0.0.0", p.Port)).line("the OpenCensus exporter listened on all interfaces")
+		if p.Namespace != "" {
+			m.set("namespace", p.Namespace).note("from " + path + ".namespace")
+		}
+		rc := newMap()
+		rc.set("enabled", false)
+		m.set("resource_to_telemetry_conversion", rc)
+		m.set("enable_open_metrics", false)
+		t.listen("0.0.0.0", p.Port, path+".port")
+		t.warn(path, "OpenCensus metric names and tags (tag_host, tag_path, tag_method, tag_statuscode) differ from the OpenTelemetry names the gateway sends over OTLP: dashboards must change")
+		t.addExporter(&exporterOut{id: t.componentID("prometheus", "opencensus"), cfg: m, metrics: true,
+			from: []string{fmt.Sprintf("from %s (port %d)", path, p.Port)}})
+	}
+	if x := ex.Xray; x != nil {
+		path := ns + ".exporters.xray"
+		m := newMap()
+		m.set("region", x.Region).note("from " + path + ".region")
+		note := "credentials: the awsxray exporter reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a role) from the environment"
+		if x.AccessKeyID.Set() || x.SecretAccessKey.Set() {
+			t.warn(path, "the literal access keys are not copied: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the collector's environment (and rotate keys that were committed in krakend.json)")
+		}
+		t.env("AWS_ACCESS_KEY_ID", "X-Ray credentials (was "+path+".access_key_id or the gateway's environment)")
+		t.env("AWS_SECRET_ACCESS_KEY", "X-Ray credentials (was "+path+".secret_access_key or the gateway's environment)")
+		t.addExporter(&exporterOut{id: t.componentID("awsxray", ""), cfg: m, traces: true,
+			from: []string{"from " + path, note, "the awsxray exporter has no sending_queue/retry_on_failure settings; it retries on its own"}})
+	}
+	if d := ex.Datadog; d != nil {
+		path := ns + ".exporters.datadog"
+		m := newMap()
+		api := newMap()
+		api.set("key", "${env:DD_API_KEY}")
+		m.set("api", api).note("the exporter sends to Datadog's intake (set api.site outside US1)")
+		t.env("DD_API_KEY", "Datadog API key for the datadog exporter")
+		tags := append([]string(nil), d.Tags...)
+		for _, k := range sortedKeys(d.GlobalTags) {
+			tags = append(tags, k+":"+d.GlobalTags[k])
+		}
+		if len(tags) > 0 {
+			hm := newMap()
+			hm.set("tags", tags)
+			m.set("host_metadata", hm).note("from " + path + ".tags and .global_tags")
+		}
+		if d.TraceAddress != "" || d.StatsAddress != "" {
+			t.warn(path, "the gateway sent to a Datadog agent (trace_address/stats_address); the datadog exporter sends to Datadog directly with DD_API_KEY (to keep the agent, use an otlp exporter toward the agent's OTLP port instead)")
+		}
+		if d.Namespace != "" {
+			t.warn(path+".namespace", "an OpenCensus metric prefix: the gateway's OpenTelemetry metric names do not use it")
+		}
+		t.addExporter(&exporterOut{id: t.componentID("datadog", ""), cfg: m, traces: true, metrics: true, queue: true,
+			from: []string{"from " + path}})
+	}
+	if j := ex.Jaeger; j != nil {
+		path := ns + ".exporters.jaeger"
+		raw := j.Endpoint
+		if raw == "" {
+			raw = j.AgentEndpoint
+		}
+		host := hostOf(raw)
+		if host == "" {
+			t.fail(path, krakend.KindUnsupported, "cannot tell the Jaeger host from endpoint/agent_endpoint; the distribution has no jaeger exporter: declare an OTLP destination instead")
+		} else {
+			m := newMap()
+			m.set("endpoint", hostPort(host, 4317)).line("Jaeger's OTLP gRPC port (assumed)")
+			tls := newMap()
+			tls.set("insecure", true)
+			m.set("tls", tls)
+			t.warn(path, "the jaeger exporter is gone from the collector; traces go over OTLP to %s, which every Jaeger since 1.35 serves (enable COLLECTOR_OTLP_ENABLED before 1.48): check the port", hostPort(host, 4317))
+			t.addExporter(&exporterOut{id: t.componentID("otlp", "jaeger"), cfg: m, traces: true, queue: true,
+				from: []string{"from " + path + " (" + redactURL(raw) + ")"}})
+		}
+	}
+	if ex.Zipkin != nil {
+		t.fail(ns+".exporters.zipkin", krakend.KindUnsupported, "cannot be translated: the distribution ships no zipkin exporter and Zipkin servers do not accept OTLP; send traces to an OTLP backend (Jaeger, Tempo) instead, or run a collector with the zipkin exporter")
+	}
+	if ex.InfluxDB != nil {
+		t.fail(ns+".exporters.influxdb", krakend.KindUnsupported, "cannot be translated: the distribution ships no influxdb exporter; send metrics through the prometheus exporter (InfluxDB and Telegraf can scrape it) or OTLP to Telegraf's opentelemetry input")
+	}
+	if ex.Stackdriver != nil {
+		t.fail(ns+".exporters.stackdriver", krakend.KindUnsupported, "cannot be translated: the distribution ships no googlecloud exporter; send OTLP to Google Cloud's OTLP endpoint (telemetry.googleapis.com) through an otlp exporter")
+	}
+	if a := ex.OCAgent; a != nil {
+		path := ns + ".exporters.ocagent"
+		host, port := splitAddr(a.Address, 55678)
+		bind := "0.0.0.0"
+		if isLoopback(host) {
+			bind = host
+		}
+		t.hasLocal = true
+		t.deliversTraces, t.deliversMetrics = true, true
+		t.receiverFor("grpc", hostPort(bind, port), "ocagent", "grpc from "+path+": the gateway's agent address, now the gateway receiver (OTLP, not the OpenCensus protocol)")
+		if len(a.Headers) > 0 {
+			t.warn(path+".headers", "%d header(s) the gateway sent to the agent are not carried over (the receiver does not check them)", len(a.Headers))
+		}
+	}
+	if l := ex.Logger; l != nil {
+		path := ns + ".exporters.logger"
+		if !l.Stats && !l.Spans {
+			t.warn(path, "neither stats nor spans is set: it logs nothing; left out")
+		} else {
+			t.addExporter(&exporterOut{id: t.componentID("debug", ""), cfg: debugConfig(), traces: l.Spans, metrics: l.Stats,
+				from: []string{"from " + path + " (schema only: the community edition never wired it)"}})
+		}
+	}
+
+	// sampling: OpenCensus's own rule, a percentage, 0 = none (its default).
+	s := newMap()
+	note := fmt.Sprintf("from %s.sample_rate = %d", ns, oc.SampleRate)
+	if !oc.SampleRateSet {
+		note = "sample_rate absent: OpenCensus's default 0 keeps no trace"
+		if ex.Xray != nil || ex.Jaeger != nil || ex.Datadog != nil || (ex.Logger != nil && ex.Logger.Spans) {
+			t.warn(ns+".sample_rate", "absent: OpenCensus keeps no trace by default (sample_rate 0); translated as 0%%, set it to keep traces")
+		}
+	}
+	s.set("sampling_percentage", oc.SampleRate)
+	s.set("mode", "consistent").note("OTEP 235: kept traces carry their threshold, so counts can be weighted")
+	t.sampling = s
+	t.samplingNotes = []string{note}
+
+	// layerfilter from enabled_layers
+	el := oc.EnabledLayers
+	lf := newMap()
+	lf.set("skip_paths", []string{}).note("OpenCensus has no skip_paths")
+	elNote := func(name string, on bool) string {
+		if el.Defaulted {
+			return fmt.Sprintf("enabled_layers absent: %s on", name)
+		}
+		return fmt.Sprintf("from %s.enabled_layers.%s = %t", ns, name, on)
+	}
+	g := newMap()
+	g.set("disable_metrics", !el.Router)
+	g.set("disable_traces", !el.Router)
+	g.set("report_headers", false)
+	lf.set("global", g).note(elNote("router", el.Router))
+	p := newMap()
+	p.set("disable_metrics", !el.Pipe)
+	p.set("disable_traces", !el.Pipe)
+	p.set("report_headers", false)
+	lf.set("proxy", p).note(elNote("pipe", el.Pipe))
+	b := newMap()
+	for _, sig := range []string{"metrics", "traces"} {
+		x := newMap()
+		x.set("disable_stage", !el.Backend)
+		x.set("round_trip", el.Backend)
+		x.set("read_payload", el.Backend)
+		x.set("detailed_connection", el.Backend)
+		b.set(sig, x)
+	}
+	lf.set("backend", b).note(elNote("backend", el.Backend))
+	lf.set("redact_headers", DefaultRedactHeaders).note("credential header values are replaced by [REDACTED] before any export")
+	t.layerfilter = lf
+	t.layerNotes = []string{"from " + ns + ".enabled_layers"}
+
+	for i, ep := range t.cfg.Endpoints {
+		if ep.PathAggregation != "" {
+			t.warn(fmt.Sprintf("endpoints[%d].extra_config[%q].path_aggregation", i, oc.Namespace), "OpenCensus only: http.route already carries the endpoint pattern")
+		}
+		for j, be := range ep.Backends {
+			if be.PathAggregation != "" {
+				t.warn(fmt.Sprintf("endpoints[%d].backend[%d].extra_config[%q].path_aggregation", i, j, oc.Namespace), "OpenCensus only: http.route already carries the backend pattern")
+			}
+		}
+	}
+}
+
+func pick(ok bool, f func() string) string {
+	if !ok {
+		return ""
+	}
+	return f()
+}
+
+// hostOf returns the host of a URL or host:port.
+func hostOf(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return ""
+		}
+		return u.Hostname()
+	}
+	h, _ := splitAddr(raw, 0)
+	return h
+}
+
+func splitAddr(addr string, def int) (string, int) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, def
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 1 || port > 65535 {
+		port = def
+	}
+	return h, port
+}
+
+// redactURL drops credentials a URL might carry before it goes into a comment.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}

@@ -1,0 +1,359 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+func (t *translator) fromOpenTelemetry(o *krakend.OpenTelemetry) {
+	ns := nsPath(krakend.NamespaceOpenTelemetry)
+
+	// resource_defaults
+	switch o.ServiceNameFrom {
+	case "service_name":
+		t.resource.set("service.name", o.ServiceName).note(fmt.Sprintf("from %s.service_name", ns))
+	case "name":
+		t.resource.set("service.name", o.ServiceName).note("service_name unset: the gateway uses the root `name`")
+	default:
+		t.resource.set("service.name", o.ServiceName).note("neither service_name nor the root name is set: the gateway's default")
+	}
+	if o.ServiceVersion != "" {
+		t.resource.set("service.version", o.ServiceVersion).note(fmt.Sprintf("from %s.service_version", ns))
+	}
+	if o.DeployEnv != "" {
+		t.resource.set("deployment.environment", o.DeployEnv).note(fmt.Sprintf("from %s.deploy_env", ns))
+	}
+
+	// switches only the gateway honours
+	if o.MetricReportingPeriodSet {
+		extra := ""
+		if o.MetricReportingPeriod <= 0 {
+			extra = " (<= 0: the SDK's 60 s)"
+		}
+		t.warn(ns+".metric_reporting_period", "%d s%s is how often the gateway pushes metrics; the collector forwards them as they arrive and cannot change it", o.MetricReportingPeriod, extra)
+	}
+	if o.HistogramsSet {
+		t.warn(ns+".histograms", "not read by the gateway (its buckets are fixed); ignored")
+	}
+	g := o.Layers.Global
+	if g.DisablePropagation {
+		t.warn(ns+".layers.global.disable_propagation", "only the gateway can stop reading incoming trace headers; keep it in krakend.json")
+	}
+	if g.SemanticConvention != "" {
+		t.warn(ns+".layers.global.semantic_convention", "%q changes the metric names the gateway emits; the collector receives whatever the gateway sends", g.SemanticConvention)
+	}
+
+	for i, e := range o.Exporters.OTLP {
+		t.otlp(fmt.Sprintf("%s.exporters.otlp[%d]", ns, i), e)
+	}
+	for i, p := range o.Exporters.Prometheus {
+		t.prometheus(fmt.Sprintf("%s.exporters.prometheus[%d]", ns, i), p)
+	}
+
+	t.otelSampling(ns, o)
+	t.otelLayerFilter(ns, o)
+}
+
+func (t *translator) otlp(path string, e krakend.OTLPExporter) {
+	traces, metrics := !e.DisableTraces, !e.DisableMetrics
+	if !traces && !metrics {
+		t.warn(path, "exporter %q sets both disable_metrics and disable_traces: it exports nothing; left out", e.Name)
+		return
+	}
+	if e.CustomMetricReportingPeriod > 0 && metrics {
+		t.warn(path+".custom_metric_reporting_period", "%d s is the gateway's push period for this exporter; the collector forwards metrics as they arrive", e.CustomMetricReportingPeriod)
+	}
+	host, scheme := e.HostName()
+	signals := signalWords(traces, metrics)
+	if e.HostHasPath() {
+		t.warn(path+".host", "the path is dropped, and so is the port: the gateway appends :%d after the path, so it really sends to the SDK's default port; the collector uses port %d as written", e.Port, e.Port)
+	}
+	if t.isCollectorHost(host) {
+		t.hasLocal = true
+		t.deliversTraces = t.deliversTraces || traces
+		t.deliversMetrics = t.deliversMetrics || metrics
+		bind := host
+		if bind == "" || bind == "0.0.0.0" || !isLoopback(bind) {
+			bind = "0.0.0.0" // a name of the collector: reachable over the network
+		}
+		proto := "grpc"
+		if e.UseHTTP {
+			proto = "http"
+			if scheme == "https" {
+				t.warn(path+".host", "the gateway sends OTLP/HTTP over TLS here; the receiver listens without TLS until you add a tls block under protocols.http")
+			}
+		}
+		t.receiverFor(proto, hostPort(bind, e.Port), e.Name,
+			fmt.Sprintf("%s from %s (%q, host %s, port %d): where the gateway already sends %s", proto, path, e.Name, e.Host, e.Port, signals))
+		return
+	}
+
+	m := newMap()
+	var id string
+	from := fmt.Sprintf("from %s (%q, host %s, port %d): the gateway sent %s there directly", path, e.Name, e.Host, e.Port, signals)
+	if e.UseHTTP {
+		if scheme == "" {
+			scheme = "http" // the gateway sends plaintext when host has no scheme
+		}
+		id = t.componentID("otlphttp", e.Name)
+		m.set("endpoint", scheme+"://"+hostPort(host, e.Port))
+	} else {
+		id = t.componentID("otlp", e.Name)
+		m.set("endpoint", hostPort(host, e.Port))
+		tls := newMap()
+		tls.set("insecure", true)
+		m.set("tls", tls).note("the gateway's gRPC OTLP is always plaintext; set insecure: false if the destination serves TLS")
+		if scheme == "https" {
+			t.warn(path+".host", "https:// with gRPC: the gateway still sent plaintext; the collector keeps plaintext (tls.insecure: true) until you change it")
+		}
+	}
+	t.addExporter(&exporterOut{id: id, cfg: m, traces: traces, metrics: metrics, queue: true, from: []string{from}})
+}
+
+func isLoopback(h string) bool {
+	switch strings.ToLower(strings.Trim(h, "[]")) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
+func signalWords(traces, metrics bool) string {
+	switch {
+	case traces && metrics:
+		return "traces and metrics"
+	case traces:
+		return "traces"
+	}
+	return "metrics"
+}
+
+func (t *translator) prometheus(path string, p krakend.PrometheusExporter) {
+	if p.DisableMetrics {
+		t.warn(path, "exporter %q sets disable_metrics: it exports nothing; left out", p.Name)
+		return
+	}
+	if p.GoMetrics {
+		t.warn(path+".go_metrics", "go_* metrics come from the gateway's own Prometheus registry and are never sent over OTLP: the collector cannot expose them")
+	}
+	if p.ProcessMetrics {
+		t.warn(path+".process_metrics", "process_* metrics come from the gateway's own Prometheus registry and are never sent over OTLP: the collector cannot expose them")
+	}
+	bind, note := "0.0.0.0", "no listen_ip: all interfaces"
+	switch {
+	case p.ListenIP != "":
+		bind, note = p.ListenIP, "listen_ip (the gateway's code ignores it and binds all interfaces; the collector honours it)"
+	case p.Host != "":
+		bind, note = p.Host, "host (what the gateway's code reads)"
+	}
+	m := newMap()
+	m.set("endpoint", hostPort(bind, p.Port)).line(note)
+	rc := newMap()
+	rc.set("enabled", false)
+	m.set("resource_to_telemetry_conversion", rc)
+	m.set("enable_open_metrics", false)
+	id := t.componentID("prometheus", p.Name)
+	t.listen(strings.Trim(bind, "[]"), p.Port, path+".port")
+	t.addExporter(&exporterOut{id: id, cfg: m, metrics: true,
+		from: []string{fmt.Sprintf("from %s (%q, port %d): the gateway served /metrics itself", path, p.Name, p.Port)}})
+}
+
+func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
+	r := o.TraceSampleRate
+	s := newMap()
+	var note string
+	pct := 100.0
+	switch {
+	case r > 0 && r < 1:
+		pct = percent(r)
+		note = fmt.Sprintf("from %s.trace_sample_rate = %s", ns, fmtFloat(r))
+	case !o.TraceSampleRateSet:
+		note = "trace_sample_rate absent: the gateway's default 1 keeps every trace"
+	default:
+		note = fmt.Sprintf("from %s.trace_sample_rate = %s: only 0 < r < 1 samples, so the gateway keeps every trace", ns, fmtFloat(r))
+		if r <= 0 {
+			t.warn(ns+".trace_sample_rate", "%s keeps every trace in the gateway (only 0 < r < 1 samples), though the schema's wording suggests none; translated as 100%%", fmtFloat(r))
+		}
+	}
+	s.set("sampling_percentage", pct)
+	s.set("mode", "sdk_parity").note("the gateway's own rule: a gateway that already sampled at this rate loses nothing more")
+	routes := newMap()
+	for i, ep := range t.cfg.Endpoints {
+		if ep.Telemetry == nil || ep.Telemetry.ExportersOverride == nil {
+			continue
+		}
+		eo := ep.Telemetry.ExportersOverride
+		p := fmt.Sprintf("endpoints[%d].extra_config[%q].exporters_override", i, krakend.NamespaceOpenTelemetry)
+		if eo.TraceSampleRateSet {
+			rp := 100.0
+			if eo.TraceSampleRate > 0 && eo.TraceSampleRate < 1 {
+				rp = percent(eo.TraceSampleRate)
+			}
+			routes.set(colonRoute(ep.Endpoint), rp).note(fmt.Sprintf("from %s.trace_sample_rate = %s (Enterprise)", p, fmtFloat(eo.TraceSampleRate)))
+		}
+		if eo.MetricReportingPeriodSet {
+			t.warn(p+".metric_reporting_period", "the gateway's push period; the collector forwards metrics as they arrive")
+		}
+		if len(eo.MetricExporters) > 0 || len(eo.TraceExporters) > 0 {
+			t.warn(p, "per-endpoint exporter selection is not reproduced: every exporter of the pipeline receives this endpoint's telemetry")
+		}
+	}
+	if len(routes.n.Content) > 0 {
+		s.set("routes", routes).note("per endpoint, by the root span's http.route (colon form, as the gateway writes it)")
+	}
+	t.sampling = s
+	t.samplingNotes = []string{note}
+}
+
+// colonRoute writes /users/{id} as /users/:id, the form of the gateway's http.route.
+func colonRoute(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '{' {
+			if j := strings.IndexByte(p[i:], '}'); j > 0 {
+				b.WriteByte(':')
+				b.WriteString(p[i+1 : i+j])
+				i += j
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {
+	lf := newMap()
+	var skip []string
+	for i, s := range o.SkipPaths {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(s, "{") {
+			t.warn(fmt.Sprintf("%s.skip_paths[%d]", ns, i), "%q never matched in the gateway (it compares raw paths and colon forms); the layerfilter applies it as intended", s)
+		}
+		skip = append(skip, s)
+	}
+	skipNote := fmt.Sprintf("from %s.skip_paths", ns)
+	if o.SkipPathsDefault {
+		skipNote = "skip_paths missing or empty: the gateway's defaults"
+	}
+	lf.set("skip_paths", strs(skip)).note(skipNote)
+
+	g := o.Layers.Global
+	gp := ns + ".layers.global"
+	lf.set("global", t.globalBlock(gp, g)).note(layerNote(gp, g.Defaulted, "everything on, report_headers off (krakend-otel config/config.go:41)"))
+	pp := ns + ".layers.proxy"
+	lf.set("proxy", t.proxyBlock(pp, o.Layers.Proxy)).note(layerNote(pp, o.Layers.Proxy.Defaulted, "everything on, report_headers off (krakend-otel config/config.go:49)"))
+	bp := ns + ".layers.backend"
+	lf.set("backend", t.backendBlock(bp, o.Layers.Backend)).note(layerNote(bp, o.Layers.Backend.Defaulted, "stage, round_trip, read_payload and detailed_connection on (krakend-otel config/config.go:59)"))
+
+	var eps, bes []*yaml.Node
+	for i, ep := range t.cfg.Endpoints {
+		ep := ep
+		method := ep.Method
+		if method == "" {
+			method = "GET"
+		}
+		ePath := fmt.Sprintf("endpoints[%d].extra_config[%q]", i, krakend.NamespaceOpenTelemetry)
+		if et := ep.Telemetry; et != nil && (et.Proxy != nil || et.GlobalSet || et.Backend != nil) {
+			m := newMap()
+			m.set("route", ep.Endpoint).note(fmt.Sprintf("from %s", ePath))
+			m.set("method", method)
+			if et.Proxy != nil {
+				m.set("proxy", t.proxyBlock(ePath+".proxy", *et.Proxy)).note("replaces the proxy layer whole for this endpoint")
+			}
+			if et.GlobalSet {
+				gm := newMap()
+				gm.set("metrics_static_attributes", t.attrMap(ePath+".global.metrics_static_attributes", et.GlobalMetricsStaticAttributes))
+				gm.set("traces_static_attributes", t.attrMap(ePath+".global.traces_static_attributes", et.GlobalTracesStaticAttributes))
+				m.set("global", gm).note("added to the service-level global static attributes")
+			}
+			if et.Backend != nil {
+				t.warn(ePath+".backend", "Enterprise only (the community edition ignores it); the collector applies it to every backend of the endpoint")
+				m.set("backend", t.backendBlock(ePath+".backend", *et.Backend)).note("Enterprise: replaces the backend layer for every backend of this endpoint")
+			}
+			eps = append(eps, m.n)
+		}
+		for j, be := range ep.Backends {
+			if be.Telemetry == nil || be.Telemetry.Backend == nil {
+				continue
+			}
+			bPath := fmt.Sprintf("endpoints[%d].backend[%d].extra_config[%q].backend", i, j, krakend.NamespaceOpenTelemetry)
+			m := newMap()
+			m.set("endpoint", ep.Endpoint).note("from " + bPath)
+			m.set("url_pattern", be.URLPattern)
+			m.set("backend", t.backendBlock(bPath, *be.Telemetry.Backend)).note("replaces the backend layer whole for this backend")
+			bes = append(bes, m.n)
+		}
+	}
+	if len(eps) > 0 {
+		lf.set("endpoints", blockSeq(eps...))
+	}
+	if len(bes) > 0 {
+		lf.set("backends", blockSeq(bes...))
+	}
+	lf.set("redact_headers", DefaultRedactHeaders).note("credential header values are replaced by [REDACTED] before any export")
+	t.layerfilter = lf
+	t.layerNotes = []string{"from " + ns + ": layers, skip_paths and the endpoint and backend overrides"}
+}
+
+func layerNote(path string, defaulted bool, defaults string) string {
+	if defaulted {
+		return path + " absent: the gateway's defaults, " + defaults
+	}
+	return "from " + path + " (an omitted boolean is false)"
+}
+
+func (t *translator) globalBlock(path string, g krakend.GlobalLayer) *ymap {
+	m := newMap()
+	m.set("disable_metrics", g.DisableMetrics)
+	m.set("disable_traces", g.DisableTraces)
+	m.set("report_headers", g.ReportHeaders)
+	m.set("skip_headers", strs(g.SkipHeaders))
+	m.set("metrics_static_attributes", t.attrMap(path+".metrics_static_attributes", g.MetricsStaticAttributes))
+	m.set("traces_static_attributes", t.attrMap(path+".traces_static_attributes", g.TracesStaticAttributes))
+	return m
+}
+
+func (t *translator) proxyBlock(path string, p krakend.ProxyLayer) *ymap {
+	m := newMap()
+	m.set("disable_metrics", p.DisableMetrics)
+	m.set("disable_traces", p.DisableTraces)
+	m.set("report_headers", p.ReportHeaders)
+	m.set("skip_headers", strs(p.SkipHeaders))
+	m.set("metrics_static_attributes", t.attrMap(path+".metrics_static_attributes", p.MetricsStaticAttributes))
+	m.set("traces_static_attributes", t.attrMap(path+".traces_static_attributes", p.TracesStaticAttributes))
+	return m
+}
+
+func (t *translator) backendBlock(path string, b krakend.BackendLayer) *ymap {
+	mm := newMap()
+	mm.set("disable_stage", b.Metrics.DisableStage)
+	mm.set("round_trip", b.Metrics.RoundTrip)
+	mm.set("read_payload", b.Metrics.ReadPayload)
+	mm.set("detailed_connection", b.Metrics.DetailedConnection)
+	mm.set("static_attributes", t.attrMap(path+".metrics.static_attributes", b.Metrics.StaticAttributes))
+	tm := newMap()
+	tm.set("disable_stage", b.Traces.DisableStage)
+	tm.set("round_trip", b.Traces.RoundTrip)
+	tm.set("read_payload", b.Traces.ReadPayload)
+	tm.set("detailed_connection", b.Traces.DetailedConnection)
+	tm.set("report_headers", b.Traces.ReportHeaders)
+	tm.set("skip_headers", strs(b.Traces.SkipHeaders))
+	tm.set("static_attributes", t.attrMap(path+".traces.static_attributes", b.Traces.StaticAttributes))
+	m := newMap()
+	e := m.set("metrics", mm)
+	if b.Metrics.Defaulted && !b.Defaulted {
+		e.note("metrics absent: the gateway's defaults (all on)")
+	}
+	e = m.set("traces", tm)
+	if b.Traces.Defaulted && !b.Defaulted {
+		e.note("traces absent: the gateway's defaults (all on, report_headers off)")
+	}
+	return m
+}

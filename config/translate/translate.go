@@ -1,0 +1,561 @@
+package translate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+// Options tune what the translation produces around the krakend.json content.
+type Options struct {
+	// CollectorHosts are extra host names that denote the collector itself
+	// (for example its service name in docker compose), besides localhost,
+	// 127.0.0.1, ::1 and 0.0.0.0.
+	CollectorHosts []string
+	// DisableHealthCheck leaves out the health_check extension.
+	DisableHealthCheck bool
+	// HealthCheckEndpoint defaults to 0.0.0.0:13133.
+	HealthCheckEndpoint string
+	// SelfMetricsPort is where the collector serves its own metrics;
+	// default 8888.
+	SelfMetricsPort int
+}
+
+// Warning is something the collector cannot reproduce, or a choice the
+// translator made that the user should know about.
+type Warning struct {
+	Path    string // JSON path in krakend.json; empty when it concerns the whole file
+	Message string
+}
+
+func (w Warning) String() string {
+	if w.Path == "" {
+		return w.Message
+	}
+	return w.Path + ": " + w.Message
+}
+
+// EnvVar is an environment variable the collector reads, to be set by the user.
+type EnvVar struct {
+	Name    string
+	Purpose string
+}
+
+// Result is the translated collector configuration.
+type Result struct {
+	YAML     []byte
+	Warnings []Warning
+	EnvVars  []EnvVar
+}
+
+// ErrNoTelemetry is returned (wrapped in a *krakend.Error) when krakend.json
+// has none of the telemetry namespaces.
+var ErrNoTelemetry = errors.New("no telemetry namespace")
+
+const (
+	defaultGRPC         = "0.0.0.0:4317"
+	defaultHTTP         = "0.0.0.0:4318"
+	defaultHealthCheck  = "0.0.0.0:13133"
+	defaultSelfMetrics  = 8888
+	gatewayScope        = "io.krakend.krakend-otel"
+	receiverType        = "gateway"
+	processorMemLimiter = "memory_limiter"
+	processorLayer      = "layerfilter"
+	processorSampling   = "sampling"
+	processorBatch      = "batch"
+)
+
+// DefaultRedactHeaders is the layerfilter's list of credential headers whose
+// values never leave the collector.
+var DefaultRedactHeaders = []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+
+type exporterOut struct {
+	id              string
+	from            []string // comments
+	cfg             *ymap
+	traces, metrics bool
+	queue           bool // supports sending_queue and retry_on_failure
+}
+
+type receiverOut struct {
+	id         string
+	grpc, http string
+	notes      []string
+}
+
+type listener struct {
+	host string
+	port int
+	what string
+}
+
+type translator struct {
+	cfg  *krakend.Config
+	opts Options
+	src  string
+
+	res  Result
+	errs krakend.Errors
+
+	resource      *ymap
+	receivers     []*receiverOut
+	exporters     []*exporterOut
+	layerfilter   *ymap
+	layerNotes    []string
+	sampling      *ymap
+	samplingNotes []string
+	listeners     []listener
+
+	// signals that some exporters.otlp[] entry toward the collector carries
+	hasLocal                        bool
+	deliversTraces, deliversMetrics bool
+	ids                             map[string]bool
+}
+
+// Translate writes a collector configuration for cfg. The error, when not
+// nil, is a *krakend.Error or krakend.Errors naming the file and the path.
+func Translate(cfg *krakend.Config, opts Options) (*Result, error) {
+	if cfg == nil {
+		return nil, errors.New("translate: nil krakend config")
+	}
+	t := &translator{cfg: cfg, opts: opts, src: cfg.Source, resource: newMap(), ids: map[string]bool{}}
+	if t.src == "" {
+		t.src = "krakend.json"
+	}
+	switch {
+	case cfg.OpenTelemetry != nil:
+		if cfg.OpenCensus != nil {
+			t.warn(nsPath(cfg.OpenCensus.Namespace), "ignored: %s is present too and wins (the gateway runs both, the collector takes the OpenTelemetry one); remove the OpenCensus namespace", nsPath(krakend.NamespaceOpenTelemetry))
+		}
+		t.fromOpenTelemetry(cfg.OpenTelemetry)
+	case cfg.OpenCensus != nil:
+		t.fromOpenCensus(cfg.OpenCensus)
+	default:
+		return nil, fmt.Errorf("%w", &krakend.Error{Source: t.src, Path: "extra_config", Kind: krakend.KindRequired,
+			Reason: fmt.Sprintf("%v: none of %q, %q or %q is present, so there is nothing to translate", ErrNoTelemetry,
+				krakend.NamespaceOpenTelemetry, krakend.NamespaceOpenCensus, krakend.NamespaceOpenCensusLegacy)})
+	}
+	if len(t.errs) == 0 {
+		t.finish()
+	}
+	switch len(t.errs) {
+	case 0:
+	case 1:
+		return nil, t.errs[0]
+	default:
+		return nil, t.errs
+	}
+	out, err := t.render()
+	if err != nil {
+		return nil, fmt.Errorf("translate %s: %w", t.src, err)
+	}
+	t.res.YAML = out
+	return &t.res, nil
+}
+
+func nsPath(ns string) string { return "extra_config[" + strconv.Quote(ns) + "]" }
+
+func (t *translator) warn(path, format string, args ...any) {
+	t.res.Warnings = append(t.res.Warnings, Warning{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (t *translator) fail(path string, kind krakend.Kind, format string, args ...any) {
+	t.errs = append(t.errs, &krakend.Error{Source: t.src, Path: path, Kind: kind, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (t *translator) env(name, purpose string) {
+	for _, e := range t.res.EnvVars {
+		if e.Name == name {
+			return
+		}
+	}
+	t.res.EnvVars = append(t.res.EnvVars, EnvVar{Name: name, Purpose: purpose})
+}
+
+// componentID makes a collector component ID `typ/name` from an exporter
+// name: only letters, digits, `_`, `-` and `.` are kept, and IDs are unique.
+func (t *translator) componentID(typ, name string) string {
+	var b strings.Builder
+	for _, c := range name {
+		switch {
+		case c == '_' || c == '-' || c == '.' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9'):
+			b.WriteRune(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	id := typ
+	if b.Len() > 0 {
+		id = typ + "/" + b.String()
+	}
+	for i := 2; t.ids[id]; i++ {
+		id = fmt.Sprintf("%s/%s_%d", typ, b.String(), i)
+	}
+	t.ids[id] = true
+	return id
+}
+
+func (t *translator) isCollectorHost(h string) bool {
+	switch strings.ToLower(strings.Trim(h, "[]")) {
+	case "", "localhost", "127.0.0.1", "::1", "0.0.0.0":
+		return true
+	}
+	for _, c := range t.opts.CollectorHosts {
+		if strings.EqualFold(c, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostPort(host string, port int) string {
+	return net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
+}
+
+func (t *translator) listen(host string, port int, what string) {
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	for _, l := range t.listeners {
+		if l.port == port && (l.host == host || wild(l.host) || wild(host)) {
+			at, other := what, l.what
+			if !strings.HasPrefix(at, "extra_config") && strings.HasPrefix(other, "extra_config") {
+				at, other = other, at // report at the JSON path the user can change
+			}
+			t.fail(at, krakend.KindDuplicate, "port %d is also used by %s: the collector cannot listen on it twice", port, other)
+			return
+		}
+	}
+	t.listeners = append(t.listeners, listener{host, port, what})
+}
+
+func (t *translator) addExporter(e *exporterOut) {
+	t.exporters = append(t.exporters, e)
+}
+
+// receiverFor places a listen endpoint: the first gRPC and the first HTTP
+// endpoint share the `gateway` receiver, others get their own instance.
+func (t *translator) receiverFor(proto, endpoint, name, note string) {
+	for _, r := range t.receivers {
+		cur := &r.grpc
+		if proto == "http" {
+			cur = &r.http
+		}
+		if *cur == endpoint {
+			r.notes = append(r.notes, note)
+			return
+		}
+	}
+	var r *receiverOut
+	if len(t.receivers) > 0 {
+		first := t.receivers[0]
+		if (proto == "grpc" && first.grpc == "") || (proto == "http" && first.http == "") {
+			r = first
+		}
+	}
+	if r == nil {
+		id := receiverType
+		if len(t.receivers) > 0 {
+			id = t.componentID(receiverType, name)
+		} else {
+			t.ids[id] = true
+		}
+		r = &receiverOut{id: id}
+		t.receivers = append(t.receivers, r)
+	}
+	if proto == "grpc" {
+		r.grpc = endpoint
+	} else {
+		r.http = endpoint
+	}
+	r.notes = append(r.notes, note)
+}
+
+// finish adds what every configuration needs once the namespace is read:
+// the default receiver, placeholders for signals with no destination, and
+// the listen-port check.
+func (t *translator) finish() {
+	if len(t.receivers) == 0 {
+		t.receivers = []*receiverOut{{id: receiverType, grpc: defaultGRPC, http: defaultHTTP,
+			notes: []string{"no exporters.otlp[] entry points at the collector: it listens on the OTLP defaults"}}}
+		t.ids[receiverType] = true
+	}
+	for _, r := range t.receivers {
+		for _, ep := range []string{r.grpc, r.http} {
+			if ep == "" {
+				continue
+			}
+			h, p, err := net.SplitHostPort(ep)
+			if err == nil {
+				port, _ := strconv.Atoi(p)
+				t.listen(h, port, "receiver "+r.id)
+			}
+		}
+	}
+	if !t.opts.DisableHealthCheck {
+		h, p, err := net.SplitHostPort(t.healthEndpoint())
+		if err == nil {
+			port, _ := strconv.Atoi(p)
+			t.listen(h, port, "the health_check extension")
+		}
+	}
+	t.listen("0.0.0.0", t.selfMetricsPort(), "the collector's own metrics (service.telemetry)")
+
+	var traces, metrics bool
+	for _, e := range t.exporters {
+		traces = traces || e.traces
+		metrics = metrics || e.metrics
+	}
+	if t.hasLocal {
+		if t.deliversTraces && !traces {
+			t.warn("", "traces reach the collector but no exporter takes them: they go to the debug exporter; add a trace destination")
+			t.addExporter(&exporterOut{id: t.componentID("debug", "traces"), traces: true,
+				from: []string{"placeholder: the gateway sends traces here, and krakend.json names no other trace destination"},
+				cfg:  debugConfig()})
+			traces = true
+		}
+		if t.deliversMetrics && !metrics {
+			t.warn("", "metrics reach the collector but no exporter takes them: they go to the debug exporter; add a metrics destination")
+			t.addExporter(&exporterOut{id: t.componentID("debug", "metrics"), metrics: true,
+				from: []string{"placeholder: the gateway sends metrics here, and krakend.json names no other metrics destination"},
+				cfg:  debugConfig()})
+			metrics = true
+		}
+		if traces && !t.deliversTraces {
+			t.warn("", "no exporters.otlp[] entry toward the collector carries traces (each sets disable_traces): the gateway sends the collector no traces; enable traces on one of them")
+		}
+		if metrics && !t.deliversMetrics {
+			t.warn("", "no exporters.otlp[] entry toward the collector carries metrics (each sets disable_metrics): the gateway sends the collector no metrics; enable metrics on one of them")
+		}
+	} else if traces || metrics {
+		t.warn("", "the gateway does not send to the collector yet: replace the exporters this file declares with one exporters.otlp[] entry toward the collector's gateway receiver (%s), e.g. {\"name\": \"collector\", \"host\": \"<collector host>\", \"port\": 4317}", t.receivers[0].grpc)
+	}
+	if !traces && !metrics {
+		t.fail("extra_config", krakend.KindUnsupported, "nothing to export: every exporter is disabled or points back at the collector")
+	}
+}
+
+func (t *translator) healthEndpoint() string {
+	if t.opts.HealthCheckEndpoint != "" {
+		return t.opts.HealthCheckEndpoint
+	}
+	return defaultHealthCheck
+}
+
+func (t *translator) selfMetricsPort() int {
+	if t.opts.SelfMetricsPort > 0 {
+		return t.opts.SelfMetricsPort
+	}
+	return defaultSelfMetrics
+}
+
+func debugConfig() *ymap {
+	m := newMap()
+	m.set("verbosity", "basic")
+	return m
+}
+
+func queueAndRetry(m *ymap) {
+	q := newMap()
+	q.set("enabled", true)
+	q.set("num_consumers", 4)
+	q.set("queue_size", 5000)
+	m.set("sending_queue", q).note("production defaults: buffer bursts and outages of the destination")
+	r := newMap()
+	r.set("enabled", true)
+	r.set("initial_interval", "5s")
+	r.set("max_interval", "30s")
+	r.set("max_elapsed_time", "300s")
+	m.set("retry_on_failure", r)
+}
+
+func (t *translator) render() ([]byte, error) {
+	root := newMap()
+
+	// receivers
+	recv := newMap()
+	var recvIDs []string
+	for _, r := range t.receivers {
+		m := newMap()
+		protos := newMap()
+		if r.grpc != "" {
+			g := newMap()
+			g.set("endpoint", r.grpc)
+			protos.set("grpc", g)
+		}
+		if r.http != "" {
+			h := newMap()
+			h.set("endpoint", r.http)
+			protos.set("http", h)
+		}
+		m.set("protocols", protos)
+		m.set("resource_defaults", t.resource).note("set only where the gateway left the key empty")
+		m.set("instance_id_from_peer", true).note("keeps replicas apart (service.instance.id) when the gateway sets none")
+		m.set("gateway_scopes", []string{gatewayScope})
+		recv.set(r.id, m).note(r.notes...)
+		recvIDs = append(recvIDs, r.id)
+	}
+	root.set("receivers", recv)
+
+	var traceExp, metricExp []string
+	for _, e := range t.exporters {
+		if e.traces {
+			traceExp = append(traceExp, e.id)
+		}
+		if e.metrics {
+			metricExp = append(metricExp, e.id)
+		}
+	}
+
+	// processors
+	procs := newMap()
+	ml := newMap()
+	ml.set("check_interval", "1s")
+	ml.set("limit_percentage", 80)
+	ml.set("spike_limit_percentage", 25)
+	procs.set(processorMemLimiter, ml).note("first in every pipeline: refuse data before the collector runs out of memory")
+	procs.set(processorLayer, t.layerfilter).note(t.layerNotes...)
+	if len(traceExp) > 0 {
+		procs.set(processorSampling, t.sampling).note(t.samplingNotes...)
+	}
+	b := newMap()
+	b.set("send_batch_size", 8192)
+	b.set("timeout", "200ms")
+	procs.set(processorBatch, b).note("last in every pipeline")
+	root.set("processors", procs)
+
+	// exporters
+	exps := newMap()
+	for _, e := range t.exporters {
+		if e.queue {
+			queueAndRetry(e.cfg)
+		}
+		exps.set(e.id, e.cfg).note(e.from...)
+	}
+	root.set("exporters", exps)
+
+	// extensions
+	var extIDs []string
+	if !t.opts.DisableHealthCheck {
+		ext := newMap()
+		hc := newMap()
+		hc.set("endpoint", t.healthEndpoint())
+		ext.set("health_check", hc)
+		root.set("extensions", ext)
+		extIDs = append(extIDs, "health_check")
+	}
+
+	// service
+	svc := newMap()
+	if len(extIDs) > 0 {
+		svc.set("extensions", extIDs)
+	}
+	tel := newMap()
+	met := newMap()
+	met.set("level", "normal")
+	prom := newMap()
+	prom.set("host", "0.0.0.0")
+	prom.set("port", t.selfMetricsPort())
+	exp := newMap()
+	exp.set("prometheus", prom)
+	pull := newMap()
+	pull.set("exporter", exp)
+	reader := newMap()
+	reader.set("pull", pull)
+	met.set("readers", blockSeq(reader.n))
+	tel.set("metrics", met).note("the collector's own metrics (queue sizes, refused and sent items)")
+	svc.set("telemetry", tel)
+	pipes := newMap()
+	if len(traceExp) > 0 {
+		p := newMap()
+		p.set("receivers", recvIDs)
+		p.set("processors", []string{processorMemLimiter, processorLayer, processorSampling, processorBatch})
+		p.set("exporters", traceExp)
+		pipes.set("traces", p)
+	}
+	if len(metricExp) > 0 {
+		p := newMap()
+		p.set("receivers", recvIDs)
+		p.set("processors", []string{processorMemLimiter, processorLayer, processorBatch})
+		p.set("exporters", metricExp)
+		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
+	}
+	svc.set("pipelines", pipes)
+	root.set("service", svc)
+
+	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root.n}}
+	doc.HeadComment = "otelcol-gateway configuration translated from " + t.src + "\nregenerate it rather than editing it by hand"
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode yaml: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode yaml: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// attrMap turns static attributes into the layerfilter's map, dropping (with
+// a warning) what the gateway ignores.
+func (t *translator) attrMap(path string, attrs []krakend.Attribute) *yaml.Node {
+	m := newMap()
+	seen := map[string]*yaml.Node{}
+	for i, a := range attrs {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if a.Key == "" || a.Value == "" {
+			t.warn(p, "empty key or value: the gateway ignores this attribute, so does the collector")
+			continue
+		}
+		if v, dup := seen[a.Key]; dup {
+			t.warn(p, "key %q appears twice: the last value wins", a.Key)
+			v.Value = a.Value
+			continue
+		}
+		seen[a.Key] = m.set(a.Key, a.Value).v
+	}
+	if len(m.n.Content) == 0 {
+		return emptyMap()
+	}
+	return m.n
+}
+
+func strs(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// percent renders a 0..1 rate as a percentage without float noise.
+// percent turns a rate into a percentage by moving the decimal point in the
+// rate's shortest decimal form, not by multiplying: 0.0007*100 is
+// 0.06999999999999999, and the sampler, which moves the point back, must
+// arrive at exactly the gateway's float64 rate (sdk_parity is bit for bit).
+func percent(r float64) float64 {
+	mantissa, exp, _ := strings.Cut(strconv.FormatFloat(r, 'e', -1, 64), "e")
+	e, _ := strconv.Atoi(exp)
+	p, err := strconv.ParseFloat(mantissa+"e"+strconv.Itoa(e+2), 64)
+	if err != nil {
+		return r * 100
+	}
+	return p
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -1,0 +1,347 @@
+package translate
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// fixturesDir holds real krakend.json files; CI always has it.
+const fixturesDir = "../../../shared/fixtures/krakend-real"
+
+var goldenOpts = Options{CollectorHosts: []string{"otel-collector"}}
+
+// render is what a golden file holds: the YAML, then warnings and
+// environment variables as comments (so the file stays valid YAML).
+func render(res *Result) []byte {
+	var b strings.Builder
+	b.Write(res.YAML)
+	for _, w := range res.Warnings {
+		b.WriteString("# warning: " + w.String() + "\n")
+	}
+	for _, e := range res.EnvVars {
+		b.WriteString("# env: " + e.Name + " — " + e.Purpose + "\n")
+	}
+	return []byte(b.String())
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "golden file missing: run go test ./config/translate -update")
+	assert.Equal(t, string(want), string(got), "output differs from %s (go test -update to accept)", path)
+}
+
+// checkCollectorShape asserts the invariants of docs/contracts.md on the
+// produced YAML.
+func checkCollectorShape(t *testing.T, out []byte) {
+	t.Helper()
+	var doc struct {
+		Receivers  map[string]any `yaml:"receivers"`
+		Processors map[string]any `yaml:"processors"`
+		Exporters  map[string]map[string]any
+		Service    struct {
+			Pipelines map[string]struct {
+				Receivers  []string `yaml:"receivers"`
+				Processors []string `yaml:"processors"`
+				Exporters  []string `yaml:"exporters"`
+			} `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	require.NoError(t, yaml.Unmarshal(out, &doc))
+	require.NotEmpty(t, doc.Service.Pipelines)
+	for name, p := range doc.Service.Pipelines {
+		require.NotEmpty(t, p.Processors, name)
+		assert.Equal(t, "memory_limiter", p.Processors[0], "%s: memory_limiter first", name)
+		assert.Equal(t, "batch", p.Processors[len(p.Processors)-1], "%s: batch last", name)
+		assert.NotEmpty(t, p.Exporters, name)
+		for _, r := range p.Receivers {
+			assert.Contains(t, doc.Receivers, r)
+		}
+		for _, pr := range p.Processors {
+			assert.Contains(t, doc.Processors, pr)
+		}
+		for _, e := range p.Exporters {
+			assert.Contains(t, doc.Exporters, e)
+		}
+	}
+	for id, cfg := range doc.Exporters {
+		typ := strings.SplitN(id, "/", 2)[0]
+		_, q := cfg["sending_queue"]
+		_, r := cfg["retry_on_failure"]
+		switch typ {
+		case "otlp", "otlphttp", "datadog":
+			assert.True(t, q && r, "%s needs sending_queue and retry_on_failure", id)
+		default:
+			assert.False(t, q || r, "%s does not support sending_queue/retry_on_failure", id)
+		}
+	}
+}
+
+func TestGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/*.krakend.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, inputs)
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".krakend.json")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(in)
+			require.NoError(t, err)
+			cfg, err := krakend.Parse(data, filepath.Base(in))
+			require.NoError(t, err)
+			res, err := Translate(cfg, goldenOpts)
+			require.NoError(t, err)
+			checkCollectorShape(t, res.YAML)
+			compareGolden(t, filepath.Join("testdata", name+".golden.yaml"), render(res))
+		})
+	}
+}
+
+var located = regexp.MustCompile(`^[^:]+(:\d+:\d+: |: [A-Za-z_\[][^:]*: )\S`)
+
+// TestRealFixtures runs every published krakend.json: each translates (its
+// output kept as a golden file) or is refused with one line per problem that
+// names the file, a JSON path or line:col, and a reason. Never a panic.
+func TestRealFixtures(t *testing.T) {
+	entries, err := os.ReadDir(fixturesDir)
+	require.NoError(t, err, "the shared fixtures must be present at %s", fixturesDir)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		name := e.Name()
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(fixturesDir, name))
+			require.NoError(t, err)
+			var res *Result
+			require.NotPanics(t, func() {
+				var cfg *krakend.Config
+				cfg, err = krakend.Parse(data, name)
+				if err == nil {
+					res, err = Translate(cfg, Options{})
+				}
+			})
+			base := filepath.Join("testdata", "fixtures", strings.TrimSuffix(name, ".json"))
+			if err != nil {
+				es := krakend.AsErrors(err)
+				require.NotEmpty(t, es, "refusal must be a *krakend.Error: %v", err)
+				for _, e := range es {
+					line := e.Error()
+					assert.NotContains(t, line, "\n", "one line per problem")
+					assert.True(t, strings.HasPrefix(line, name+":"), "names the file: %s", line)
+					assert.Regexp(t, located, line, "names a path or line:col and a reason")
+					assert.NotEmpty(t, e.Reason)
+				}
+				compareGolden(t, base+".golden.err", []byte(err.Error()+"\n"))
+				return
+			}
+			checkCollectorShape(t, res.YAML)
+			compareGolden(t, base+".golden.yaml", render(res))
+		})
+	}
+}
+
+func TestTranslateRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		json     string
+		wantPath string
+		wantWhy  string
+	}{
+		{
+			name:     "a file without any telemetry namespace is refused",
+			json:     `{"version": 3, "extra_config": {"router": {}}}`,
+			wantPath: "extra_config",
+			wantWhy:  "nothing to translate",
+		},
+		{
+			name:     "zipkin is refused with the alternative named",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"zipkin": {"collector_url": "http://z:9411/api/v2/spans"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.zipkin`,
+			wantWhy:  "Zipkin servers do not accept OTLP",
+		},
+		{
+			name:     "influxdb is refused with the alternative named",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "http://i:8086", "password": "x"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.influxdb`,
+			wantWhy:  "prometheus exporter",
+		},
+		{
+			name:     "stackdriver is refused with the alternative named",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"stackdriver": {"project_id": "p"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.stackdriver`,
+			wantWhy:  "telemetry.googleapis.com",
+		},
+		{
+			name:     "two listeners on one port are refused",
+			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"prometheus": [{"name": "a", "port": 4317}]}}}}`,
+			wantPath: `extra_config["telemetry/opentelemetry"].exporters.prometheus[0].port`,
+			wantWhy:  "port 4317 is also used by receiver gateway",
+		},
+		{
+			name:     "a configuration that exports nothing is refused",
+			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"prometheus": [{"name": "a", "disable_metrics": true}]}}}}`,
+			wantPath: "extra_config",
+			wantWhy:  "nothing to export",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := krakend.Parse([]byte(tt.json), "krakend.json")
+			require.NoError(t, err)
+			_, err = Translate(cfg, Options{})
+			require.Error(t, err)
+			var found bool
+			for _, e := range krakend.AsErrors(err) {
+				if e.Path == tt.wantPath && strings.Contains(e.Reason, tt.wantWhy) {
+					found = true
+				}
+			}
+			assert.True(t, found, "want %s: …%s…, got:\n%v", tt.wantPath, tt.wantWhy, err)
+			assert.NotContains(t, err.Error(), `"x"`)
+		})
+	}
+}
+
+func TestNoTelemetryIsASentinel(t *testing.T) {
+	cfg, err := krakend.Parse([]byte(`{"version": 3}`), "k.json")
+	require.NoError(t, err)
+	_, err = Translate(cfg, Options{})
+	var ke *krakend.Error
+	require.True(t, errors.As(err, &ke))
+	assert.Contains(t, ke.Reason, ErrNoTelemetry.Error())
+}
+
+func TestSamplingRules(t *testing.T) {
+	tests := []struct {
+		name, ns, body string
+		wantPct        string
+		wantMode       string
+	}{
+		{"a rate inside (0,1) samples in sdk_parity mode", "telemetry/opentelemetry", `"trace_sample_rate": 0.25`, "25", "sdk_parity"},
+		{"a rate of 0 keeps everything, as the gateway does", "telemetry/opentelemetry", `"trace_sample_rate": 0`, "100", "sdk_parity"},
+		{"a rate of 1 keeps everything", "telemetry/opentelemetry", `"trace_sample_rate": 1`, "100", "sdk_parity"},
+		{"a negative rate keeps everything", "telemetry/opentelemetry", `"trace_sample_rate": -3`, "100", "sdk_parity"},
+		{"an OpenCensus percentage is consistent sampling", "telemetry/opencensus", `"sample_rate": 40`, "40", "consistent"},
+		{"an absent OpenCensus rate keeps no trace", "telemetry/opencensus", `"reporting_period": 1`, "0", "consistent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp := `"exporters": {"otlp": [{"name": "t", "host": "tempo"}]}`
+			if tt.ns == "telemetry/opencensus" {
+				exp = `"exporters": {"xray": {"region": "r", "version": "v", "use_env": true}}`
+			}
+			src := `{"version": 3, "extra_config": {"` + tt.ns + `": {` + tt.body + `, ` + exp + `}}}`
+			cfg, err := krakend.Parse([]byte(src), "k.json")
+			require.NoError(t, err)
+			res, err := Translate(cfg, Options{})
+			require.NoError(t, err)
+			var doc struct {
+				Processors struct {
+					Sampling struct {
+						Pct  yaml.Node `yaml:"sampling_percentage"`
+						Mode string    `yaml:"mode"`
+					} `yaml:"sampling"`
+				} `yaml:"processors"`
+			}
+			require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+			assert.Equal(t, tt.wantPct, doc.Processors.Sampling.Pct.Value)
+			assert.Equal(t, tt.wantMode, doc.Processors.Sampling.Mode)
+		})
+	}
+}
+
+// Secrets from the input never reach the YAML, the warnings or the errors.
+func TestSecretsNeverLeak(t *testing.T) {
+	secrets := []string{"AKIAFAKEEXAMPLE12345", "fakeSecretKeyValue/DoNotUse+123", "fake-ocagent-token-123", "influx-pa55w0rd"}
+	inputs := []string{
+		readFile(t, "testdata/opencensus.krakend.json"),
+		readFile(t, "testdata/opencensus-v2-legacy.krakend.json"),
+		// refused files: the error must not carry the secret either
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "http://i:8086", "password": "influx-pa55w0rd"}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"xray": {"region": "r", "access_key_id": "AKIAFAKEEXAMPLE12345", "secret_access_key": 5}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"xray": {"region": "r", "version": "v", "access_key_id": "AKIAFAKEEXAMPLE12345", "secret_acces_key": "fakeSecretKeyValue/DoNotUse+123"}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"ocagent": {"headers": {"x-token": ["fake-ocagent-token-123"]}}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"password": ["influx-pa55w0rd"]}}}}}`,
+	}
+	for i, in := range inputs {
+		var out strings.Builder
+		cfg, err := krakend.Parse([]byte(in), "krakend.json")
+		if err == nil {
+			var res *Result
+			res, err = Translate(cfg, Options{})
+			if err == nil {
+				out.Write(render(res))
+			}
+		}
+		if err != nil {
+			out.WriteString(err.Error())
+		}
+		for _, s := range secrets {
+			assert.NotContains(t, out.String(), s, "input %d leaks a secret", i)
+		}
+	}
+}
+
+func TestXrayCredentialsBecomeEnvironmentVariables(t *testing.T) {
+	cfg, err := krakend.Parse([]byte(readFile(t, "testdata/opencensus.krakend.json")), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var names []string
+	for _, e := range res.EnvVars {
+		names = append(names, e.Name)
+	}
+	assert.Equal(t, []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DD_API_KEY"}, names)
+	assert.Contains(t, string(res.YAML), "key: ${env:DD_API_KEY}")
+}
+
+func TestHealthCheckCanBeTurnedOff(t *testing.T) {
+	cfg, err := krakend.Parse([]byte(readFile(t, "testdata/otel-minimal.krakend.json")), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{DisableHealthCheck: true})
+	require.NoError(t, err)
+	assert.NotContains(t, string(res.YAML), "health_check")
+	checkCollectorShape(t, res.YAML)
+}
+
+func TestColonRoute(t *testing.T) {
+	assert.Equal(t, "/users/:id/items/:item", colonRoute("/users/{id}/items/{item}"))
+	assert.Equal(t, "/plain", colonRoute("/plain"))
+	assert.Equal(t, "/broken/{", colonRoute("/broken/{"))
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestPercentMovesTheDecimalPointExactly(t *testing.T) {
+	for _, tt := range []struct {
+		rate float64
+		want float64
+	}{{0.0007, 0.07}, {0.25, 25}, {0.123456789, 12.3456789}, {0.1, 10}, {1e-9, 1e-7}} {
+		if got := percent(tt.rate); got != tt.want {
+			t.Errorf("percent(%v) = %v, want %v", tt.rate, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package translate
+
+import (
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ymap builds a YAML mapping in insertion order, so that the output reads in
+// the order a person would write it, comments attached.
+type ymap struct{ n *yaml.Node }
+
+func newMap() *ymap { return &ymap{&yaml.Node{Kind: yaml.MappingNode}} }
+
+type entry struct{ k, v *yaml.Node }
+
+// set appends key: v. v is a *ymap, *yaml.Node, string, int, bool, float64
+// or []string.
+func (m *ymap) set(key string, v any) entry {
+	k := &yaml.Node{Kind: yaml.ScalarNode, Value: key}
+	vn := toNode(v)
+	m.n.Content = append(m.n.Content, k, vn)
+	return entry{k, vn}
+}
+
+// note puts a comment above the key; empty lines are skipped.
+func (e entry) note(lines ...string) entry {
+	var keep []string
+	for _, l := range lines {
+		if l != "" {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) > 0 {
+		if e.k.HeadComment != "" {
+			keep = append([]string{e.k.HeadComment}, keep...)
+		}
+		e.k.HeadComment = strings.Join(keep, "\n")
+	}
+	return e
+}
+
+// line puts a comment at the end of a scalar value's line.
+func (e entry) line(s string) entry {
+	if s != "" && e.v.Kind == yaml.ScalarNode {
+		e.v.LineComment = s
+	}
+	return e
+}
+
+func toNode(v any) *yaml.Node {
+	switch x := v.(type) {
+	case *yaml.Node:
+		return x
+	case *ymap:
+		return x.n
+	case string:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}
+	case int:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(x)}
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(x)}
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(int64(x), 10)}
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(x, 'f', -1, 64)}
+	case []string:
+		s := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for _, e := range x {
+			s.Content = append(s.Content, toNode(e))
+		}
+		return s
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+}
+
+// blockSeq is a sequence written one item per line.
+func blockSeq(items ...*yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.SequenceNode, Content: items}
+}
+
+// emptyMap is `{}`.
+func emptyMap() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle} }

@@ -1,0 +1,51 @@
+package defaultconfig
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+)
+
+func TestWithDefaultConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // the last argument afterwards
+	}{
+		{"the bare binary runs the embedded default", []string{"otelcol-gateway"}, "--config=gateway:default"},
+		{"flags without a config still get the default", []string{"otelcol-gateway", "--feature-gates=x"}, "--config=gateway:default"},
+		{"validate with no config validates the default", []string{"otelcol-gateway", "validate"}, "--config=gateway:default"},
+		{"an explicit config is left alone", []string{"otelcol-gateway", "--config", "a.yaml"}, "a.yaml"},
+		{"an explicit config= is left alone", []string{"otelcol-gateway", "--config=krakend:k.json"}, "--config=krakend:k.json"},
+		{"help is left alone", []string{"otelcol-gateway", "--help"}, "--help"},
+		{"components is left alone", []string{"otelcol-gateway", "components"}, "components"},
+		{"translate is left alone", []string{"otelcol-gateway", "translate", "k.json"}, "k.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := WithDefaultConfig(tt.args)
+			assert.Equal(t, tt.want, got[len(got)-1], "args %q", got)
+		})
+	}
+}
+
+func TestProviderServesTheEmbeddedDefault(t *testing.T) {
+	p := NewFactory().Create(confmap.ProviderSettings{})
+	assert.Equal(t, "gateway", p.Scheme())
+	ret, err := p.Retrieve(context.Background(), DefaultURI, nil)
+	require.NoError(t, err)
+	conf, err := ret.AsConf()
+	require.NoError(t, err)
+	for _, key := range []string{"receivers::gateway", "processors::layerfilter", "processors::sampling", "exporters::prometheus", "exporters::debug", "service::pipelines::traces"} {
+		assert.True(t, conf.IsSet(key), key)
+	}
+	assert.Equal(t, "0.0.0.0:4317", conf.Get("receivers::gateway::protocols::grpc::endpoint"))
+	assert.Equal(t, "0.0.0.0:4318", conf.Get("receivers::gateway::protocols::http::endpoint"))
+
+	_, err = p.Retrieve(context.Background(), "gateway:other", nil)
+	assert.ErrorContains(t, err, `no embedded configuration named "other"`)
+	require.NoError(t, p.Shutdown(context.Background()))
+}

@@ -1,0 +1,95 @@
+package krakendprovider
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+const krakendJSON = `{
+  "version": 3,
+  "name": "orders-gateway",
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "trace_sample_rate": 0.25,
+      "layers": {"global": {"disable_propagation": true}, "backend": {"metrics": {"disable_stage": true}, "traces": {"disable_stage": true}}},
+      "exporters": {
+        "otlp": [{"name": "local", "host": "localhost", "port": 4317}],
+        "prometheus": [{"name": "prom", "port": 9091}]
+      }
+    }
+  }
+}`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func retrieve(t *testing.T, uri string, logger *zap.Logger) (*confmap.Conf, error) {
+	t.Helper()
+	p := NewFactory().Create(confmap.ProviderSettings{Logger: logger})
+	ret, err := p.Retrieve(context.Background(), uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	return ret.AsConf()
+}
+
+func TestAKrakenDFileBecomesACollectorConfiguration(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	conf, err := retrieve(t, "krakend:"+writeFile(t, "krakend.json", krakendJSON), zap.New(core))
+	require.NoError(t, err)
+	assert.True(t, conf.IsSet("receivers::gateway"))
+	assert.True(t, conf.IsSet("processors::layerfilter"))
+	assert.True(t, conf.IsSet("exporters"))
+	assert.True(t, conf.IsSet("service::pipelines"))
+	found := false
+	for _, e := range logs.All() {
+		if strings.Contains(e.Message, "disable_propagation") || strings.Contains(e.ContextMap()["path"].(string), "disable_propagation") {
+			found = true
+		}
+	}
+	assert.True(t, found, "a gateway-only switch is reported as a warning in the collector's log")
+}
+
+func TestAnOverlayMergesTheCollectorsOwnWay(t *testing.T) {
+	base, err := retrieve(t, "krakend:"+writeFile(t, "krakend.json", krakendJSON), zap.NewNop())
+	require.NoError(t, err)
+	overlay := writeFile(t, "tempo.yaml", "exporters:\n  otlp/tempo:\n    endpoint: tempo:4317\n")
+	ret, err := fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Retrieve(context.Background(), "file:"+overlay, nil)
+	require.NoError(t, err)
+	over, err := ret.AsConf()
+	require.NoError(t, err)
+	require.NoError(t, base.Merge(over))
+	assert.Equal(t, "tempo:4317", base.Get("exporters::otlp/tempo::endpoint"))
+	assert.True(t, base.IsSet("receivers::gateway"), "the translated part stays")
+}
+
+func TestAnInvalidFileIsRefusedOnOneLine(t *testing.T) {
+	bad := strings.Replace(krakendJSON, `"trace_sample_rate": 0.25`, `"trace_sample_rat": 0.25`, 1)
+	_, err := retrieve(t, "krakend:"+writeFile(t, "krakend.json", bad), zap.NewNop())
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "\n")
+	assert.Contains(t, err.Error(), "trace_sample_rat")
+	assert.Contains(t, err.Error(), "trace_sample_rate", "with a did-you-mean")
+}
+
+func TestAMissingFileSaysSo(t *testing.T) {
+	_, err := retrieve(t, "krakend:/nonexistent/krakend.json", zap.NewNop())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/nonexistent/krakend.json")
+	_, err = retrieve(t, "krakend:", zap.NewNop())
+	assert.ErrorContains(t, err, "expected krakend:<path to krakend.json>")
+}

@@ -1,0 +1,107 @@
+// Package translatecli is the `otelcol-gateway translate` command: it prints
+// the collector configuration a krakend.json translates into.
+package translatecli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+	"github.com/otelcol-gateway/otelcol-gateway/config/translate"
+)
+
+const usage = `Usage: otelcol-gateway translate [flags] krakend.json
+
+Prints the collector configuration that the gateway's krakend.json translates
+into, with comments saying where each part came from. Warnings (what the
+collector cannot honour) and the environment variables to set go to stderr.
+
+Examples:
+  otelcol-gateway translate /etc/krakend/krakend.json
+  otelcol-gateway translate -o collector.yaml krakend.json
+  otelcol-gateway --config krakend:/etc/krakend/krakend.json   # run on it directly
+
+Users of KrakenD's flexible configuration translate the rendered file
+(FC_OUT=rendered.json krakend check -c krakend.tmpl -d).
+
+Flags:
+`
+
+// Run executes the command with args (without the program and command
+// names) and returns the process exit code: 0 ok, 1 for a file refused, 2
+// for a usage error. The first line of stderr says why on failure.
+func Run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the YAML to this file instead of stdout")
+	var collectorHosts stringList
+	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "translate: expected exactly one krakend.json argument")
+		fs.Usage()
+		return 2
+	}
+	cfg, err := krakend.Load(fs.Arg(0))
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts})
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	for _, v := range res.EnvVars {
+		fmt.Fprintf(stderr, "set %s: %s\n", v.Name, v.Purpose)
+	}
+	if *out == "" {
+		_, err = stdout.Write(res.YAML)
+	} else {
+		err = os.WriteFile(*out, res.YAML, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "translate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// printErrors writes the first problem on the first line, as callers that
+// read one line expect, then the others.
+func printErrors(w io.Writer, err error) {
+	es := krakend.AsErrors(err)
+	if len(es) == 0 {
+		fmt.Fprintln(w, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return
+	}
+	if len(es) > 1 {
+		fmt.Fprintf(w, "%s (%d problems in all)\n", es[0], len(es))
+		for _, e := range es[1:] {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, es[0])
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,62 @@
+package translatecli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+const fixtures = "../../../shared/fixtures/krakend-real"
+
+func run(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := Run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestTranslatesARealKrakenDFile(t *testing.T) {
+	code, out, errOut := run(filepath.Join(fixtures, "umkh-boilerplate-prometheus-skip-paths.json"))
+	require.Equal(t, 0, code, errOut)
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(out), &doc))
+	for _, key := range []string{"receivers", "processors", "exporters", "service"} {
+		assert.Contains(t, doc, key)
+	}
+	assert.Contains(t, out, "# from extra_config", "the YAML says where each part came from")
+}
+
+func TestWritesToAFileWithO(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "collector.yaml")
+	code, out, errOut := run("-o", dst, filepath.Join(fixtures, "krakend-otel-example-front-3otlp.json"))
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, out)
+	b, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "receivers:")
+}
+
+func TestARefusedFileSaysWhyOnTheFirstLine(t *testing.T) {
+	code, out, errOut := run(filepath.Join(fixtures, "nais-template-trailing-comma.tmpl.json"))
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	first := strings.SplitN(errOut, "\n", 2)[0]
+	assert.Contains(t, first, "nais-template-trailing-comma.tmpl.json")
+}
+
+func TestUsageErrors(t *testing.T) {
+	code, _, errOut := run()
+	assert.Equal(t, 2, code)
+	assert.True(t, strings.HasPrefix(errOut, "translate: expected exactly one krakend.json argument"))
+	code, _, errOut = run("-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errOut, "otelcol-gateway translate -o collector.yaml krakend.json")
+	code, _, errOut = run("/nonexistent.json")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "/nonexistent.json")
+}

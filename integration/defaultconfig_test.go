@@ -1,0 +1,83 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/gatewaydata"
+)
+
+// TestTheBareBinaryTakesAKrakenDTraceOnBothPorts is issue 2's acceptance
+// test: the binary, started with no --config, takes a KrakenD-shaped trace on
+// 4317 (gRPC) and 4318 (HTTP), shows each span's layer in the debug
+// exporter's output, and the gateway's metrics on its Prometheus endpoint.
+func TestTheBareBinaryTakesAKrakenDTraceOnBothPorts(t *testing.T) {
+	requirePortsFree(t, 4317, 4318, 9090, 13133, 8888)
+	c := startCollector(t)
+	waitHTTP(t, "http://127.0.0.1:13133/", http.StatusOK)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient("127.0.0.1:4317", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx,
+		ptraceotlp.NewExportRequestFromTraces(gatewaydata.NewTraces("krakend-e2e", 1, gatewaydata.DefaultRequest)))
+	require.NoError(t, err, "OTLP gRPC on 4317")
+
+	body, err := ptraceotlp.NewExportRequestFromTraces(gatewaydata.NewTraces("krakend-e2e", 2, gatewaydata.DefaultRequest)).MarshalProto()
+	require.NoError(t, err)
+	resp, err := http.Post("http://127.0.0.1:4318/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "OTLP HTTP on 4318")
+
+	_, err = pmetricotlp.NewGRPCClient(conn).Export(ctx,
+		pmetricotlp.NewExportRequestFromMetrics(gatewaydata.NewMetrics("krakend-e2e", gatewaydata.Metrics, gatewaydata.DefaultRequest)))
+	require.NoError(t, err, "OTLP metrics on 4317")
+
+	for _, n := range []uint64{1, 2} {
+		traceID := gatewaydata.TraceID(n).String()
+		require.Eventually(t, func() bool { return countLines(c.logText(), traceID) >= 5 }, 30*time.Second, 100*time.Millisecond,
+			"the debug exporter shows the five spans of trace %s", traceID)
+		stages := map[string]int{}
+		for _, line := range strings.Split(c.logText(), "\n") {
+			if !strings.Contains(line, traceID) {
+				continue
+			}
+			for _, stage := range []string{"global", "proxy", "backend", "backend-request"} {
+				if strings.Contains(line, "krakend.stage="+stage+" ") || strings.HasSuffix(line, "krakend.stage="+stage) {
+					stages[stage]++
+				}
+			}
+		}
+		assert.Equal(t, map[string]int{"global": 1, "proxy": 1, "backend": 1, "backend-request": 2}, stages,
+			"every span of trace %s carries its layer", traceID)
+	}
+	assert.NotContains(t, c.logText(), "secret-token", "credential headers are redacted before any export")
+
+	var metrics string
+	require.Eventually(t, func() bool {
+		metrics = getBody(t, "http://127.0.0.1:9090/metrics")
+		return strings.Contains(metrics, "krakend_proxy_duration_bucket")
+	}, 30*time.Second, 200*time.Millisecond, "the gateway's metrics reach the Prometheus endpoint")
+	for _, family := range []string{
+		"http_server_duration_bucket", "http_server_response_size_bucket", "krakend_proxy_duration_bucket",
+		"krakend_backend_duration_bucket", "http_client_duration_bucket", "http_client_request_started_count_total",
+		"http_client_request_get_conn_duration_bucket",
+	} {
+		assert.Contains(t, metrics, family)
+	}
+	assert.Contains(t, metrics, `http_route="/users/:id"`)
+}

@@ -17,4 +17,6 @@ func init() {
 	}
 	// The bare binary runs the embedded default configuration.
 	os.Args = defaultconfig.WithDefaultConfig(os.Args)
+	// krakend: plus overlays: the overlays' pipeline exporters are added.
+	os.Args = defaultconfig.WithOverlayMerge(os.Args)
 }

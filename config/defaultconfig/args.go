@@ -2,6 +2,10 @@ package defaultconfig
 
 import "strings"
 
+// mergeAppendGate makes the collector add the lists of later --config sources
+// to earlier ones instead of replacing them.
+const mergeAppendGate = "confmap.enableMergeAppendOption"
+
 // WithDefaultConfig adds `--config gateway:default` to a collector command
 // line that asks to run (or validate) with no --config of its own, so that
 // the bare binary starts on the embedded default configuration.
@@ -20,4 +24,34 @@ func WithDefaultConfig(args []string) []string {
 		}
 	}
 	return append(append([]string(nil), args...), "--config="+DefaultURI)
+}
+
+// WithOverlayMerge turns on the collector's append merging of lists when a
+// krakend: source is combined with more --config sources, so that an
+// overlay's pipeline exporters are added to the translated pipeline's rather
+// than replacing them. A command line that names the gate is left alone.
+func WithOverlayMerge(args []string) []string {
+	configs, krakendSource := 0, false
+	for i, a := range args {
+		value, isConfig := "", false
+		switch {
+		case a == "--config" || a == "-config":
+			if i+1 < len(args) {
+				value, isConfig = args[i+1], true
+			}
+		case strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-config="):
+			_, value, _ = strings.Cut(a, "=")
+			isConfig = true
+		case strings.Contains(a, mergeAppendGate):
+			return args
+		}
+		if isConfig {
+			configs++
+			krakendSource = krakendSource || strings.HasPrefix(value, "krakend:")
+		}
+	}
+	if configs < 2 || !krakendSource {
+		return args
+	}
+	return append(append([]string(nil), args...), "--feature-gates="+mergeAppendGate)
 }

@@ -32,6 +32,25 @@ func TestWithDefaultConfig(t *testing.T) {
 	}
 }
 
+func TestWithOverlayMerge(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		gate bool
+	}{
+		{"krakend plus an overlay appends lists", []string{"b", "--config", "krakend:k.json", "--config=tempo.yaml"}, true},
+		{"krakend alone needs nothing", []string{"b", "--config=krakend:k.json"}, false},
+		{"plain YAML files keep the collector's replace merging", []string{"b", "--config=a.yaml", "--config=b.yaml"}, false},
+		{"a gate the user named is left alone", []string{"b", "--config=krakend:k.json", "--config=t.yaml", "--feature-gates=-confmap.enableMergeAppendOption"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := WithOverlayMerge(tt.args)
+			assert.Equal(t, tt.gate, got[len(got)-1] == "--feature-gates=confmap.enableMergeAppendOption", "%q", got)
+		})
+	}
+}
+
 func TestProviderServesTheEmbeddedDefault(t *testing.T) {
 	p := NewFactory().Create(confmap.ProviderSettings{})
 	assert.Equal(t, "gateway", p.Scheme())

@@ -67,13 +67,13 @@ func TestAKrakenDFileBecomesACollectorConfiguration(t *testing.T) {
 func TestAnOverlayMergesTheCollectorsOwnWay(t *testing.T) {
 	base, err := retrieve(t, "krakend:"+writeFile(t, "krakend.json", krakendJSON), zap.NewNop())
 	require.NoError(t, err)
-	overlay := writeFile(t, "tempo.yaml", "exporters:\n  otlp/tempo:\n    endpoint: tempo:4317\n")
+	overlay := writeFile(t, "tempo.yaml", "exporters:\n  otlp_grpc/tempo:\n    endpoint: tempo:4317\n")
 	ret, err := fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Retrieve(context.Background(), "file:"+overlay, nil)
 	require.NoError(t, err)
 	over, err := ret.AsConf()
 	require.NoError(t, err)
 	require.NoError(t, base.Merge(over))
-	assert.Equal(t, "tempo:4317", base.Get("exporters::otlp/tempo::endpoint"))
+	assert.Equal(t, "tempo:4317", base.Get("exporters::otlp_grpc/tempo::endpoint"))
 	assert.True(t, base.IsSet("receivers::gateway"), "the translated part stays")
 }
 

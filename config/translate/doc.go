@@ -18,8 +18,8 @@
 // (4317 by default even with use_http, as the gateway does). The first gRPC
 // and the first HTTP such entry share the receiver `gateway`; entries on other
 // ports get `gateway/<name>`. Every other entry is a destination the gateway
-// used to reach directly: it becomes an `otlp/<name>` (gRPC, plaintext like
-// the gateway) or `otlphttp/<name>` exporter toward the same host and port, so
+// used to reach directly: it becomes an `otlp_grpc/<name>` (gRPC, plaintext like
+// the gateway) or `otlp_http/<name>` exporter toward the same host and port, so
 // that the collector forwards where the gateway used to send. When no entry
 // points at the collector, the receiver listens on 0.0.0.0:4317 (gRPC) and
 // 0.0.0.0:4318 (HTTP) and a warning says how to point the gateway at it.

@@ -115,7 +115,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			tls.set("insecure", true)
 			m.set("tls", tls)
 			t.warn(path, "the jaeger exporter is gone from the collector; traces go over OTLP to %s, which every Jaeger since 1.35 serves (enable COLLECTOR_OTLP_ENABLED before 1.48): check the port", hostPort(host, 4317))
-			t.addExporter(&exporterOut{id: t.componentID("otlp", "jaeger"), cfg: m, traces: true, queue: true,
+			t.addExporter(&exporterOut{id: t.componentID("otlp_grpc", "jaeger"), cfg: m, traces: true, queue: true,
 				from: []string{"from " + path + " (" + redactURL(raw) + ")"}})
 		}
 	}

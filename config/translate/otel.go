@@ -99,10 +99,10 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		if scheme == "" {
 			scheme = "http" // the gateway sends plaintext when host has no scheme
 		}
-		id = t.componentID("otlphttp", e.Name)
+		id = t.componentID("otlp_http", e.Name)
 		m.set("endpoint", scheme+"://"+hostPort(host, e.Port))
 	} else {
-		id = t.componentID("otlp", e.Name)
+		id = t.componentID("otlp_grpc", e.Name)
 		m.set("endpoint", hostPort(host, e.Port))
 		tls := newMap()
 		tls.set("insecure", true)

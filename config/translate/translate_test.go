@@ -86,7 +86,7 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		_, q := cfg["sending_queue"]
 		_, r := cfg["retry_on_failure"]
 		switch typ {
-		case "otlp", "otlphttp", "datadog":
+		case "otlp_grpc", "otlp_http", "datadog":
 			assert.True(t, q && r, "%s needs sending_queue and retry_on_failure", id)
 		default:
 			assert.False(t, q || r, "%s does not support sending_queue/retry_on_failure", id)

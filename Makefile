@@ -63,11 +63,11 @@ fuzz:
 
 ## integration: end-to-end tests of the built binary, real processes on loopback
 integration: build
-	cd $(DIST_DIR) && go vet ./...
 	cd integration && OTELCOL_GATEWAY_BIN=$(CURDIR)/$(BIN) go test -count=1 -timeout 20m ./...
 
-## test: every test: lint, unit, the generated code check, the build, integration
+## test: every test: lint, unit, the generated code check, the build, integration, a short fuzz of every target
 test: lint unit build check-generated integration
+	$(MAKE) fuzz FUZZTIME=5s
 
 ## bench: Go benchmarks of the hot paths (classification, filter, sampler)
 bench:

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -173,12 +174,16 @@ func writeStatus(w http.ResponseWriter, format string, st *status.Status, code i
 		secs := int64((delay + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
+	// A decoder's message may quote the bad bytes; protobuf strings must be
+	// UTF-8, or the status itself could not be encoded.
+	msg := st.Proto()
+	msg.Message = strings.ToValidUTF8(msg.Message, "\uFFFD")
 	var body []byte
 	var err error
 	if format == formatProtobuf {
-		body, err = proto.Marshal(st.Proto())
+		body, err = proto.Marshal(msg)
 	} else {
-		body, err = protojson.Marshal(st.Proto())
+		body, err = protojson.Marshal(msg)
 	}
 	if err != nil {
 		body, format = []byte(`{"code":13,"message":"failed to encode the error status"}`), formatJSON

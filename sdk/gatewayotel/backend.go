@@ -1,0 +1,501 @@
+package gatewayotel
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+// BackendInfo names one backend of one endpoint.
+type BackendInfo struct {
+	// EndpointRoute and EndpointMethod name the endpoint the backend serves
+	// ({id} or :id form; an empty method is GET).
+	EndpointRoute  string
+	EndpointMethod string
+	// URLPattern is the backend's url_pattern ({id} or :id form).
+	URLPattern string
+	// Method is the configured backend method; empty means the endpoint's.
+	Method string
+	// ClientName is the clientname attribute of round-trip metrics; empty
+	// means the URL pattern.
+	ClientName string
+}
+
+// Transport instruments the calls to one backend (the backend layer) made
+// through base (http.DefaultTransport when nil):
+//
+//   - the backend stage: an Internal span named by the URL pattern and
+//     krakend.backend.duration, from the start of the call until the
+//     response body is closed;
+//   - the round trip: a Client span of the same name, the http.client.*
+//     metrics and counters and, with detailed_connection, the get-conn, DNS
+//     and TLS durations and the first-byte-time event;
+//   - the payload reading: the http.client.response.read.tracker span (it
+//     starts at the first read, after the round-trip span has ended) and the
+//     read.* metrics.
+//
+// The layer switches come from the backend's override, the endpoint's, or
+// layers.backend. As in KrakenD's default response handling, a backend status
+// of 400 or more is an error of the backend stage. Callers must close the
+// response body, which ends the stage.
+func (t *Telemetry) Transport(base http.RoundTripper, b BackendInfo) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	ep := t.Endpoint(b.EndpointRoute, b.EndpointMethod)
+	pattern := ColonRoute(b.URLPattern)
+	method := b.Method
+	if method == "" {
+		method = ep.method
+	}
+	client := b.ClientName
+	if client == "" {
+		client = pattern
+	}
+	layer := t.cfg.Layers.Backend
+	if ep.conf != nil {
+		if ep.conf.Telemetry != nil && ep.conf.Telemetry.Backend != nil {
+			layer = *ep.conf.Telemetry.Backend
+		}
+		for _, be := range ep.conf.Backends {
+			if ColonRoute(be.URLPattern) == pattern && be.Telemetry != nil && be.Telemetry.Backend != nil {
+				layer = *be.Telemetry.Backend
+				break
+			}
+		}
+	}
+	return newBackendTransport(t, base, ep, pattern, method, client, layer)
+}
+
+type backendTransport struct {
+	t       *Telemetry
+	base    http.RoundTripper
+	pattern string
+	skip    bool
+
+	traceStage, traceRoundTrip, traceDetail, traceRead     bool
+	metricStage, metricRoundTrip, metricDetail, metricRead bool
+	reportHeaders                                          bool
+	skipHeaders                                            map[string]struct{}
+
+	stageTraceAttrs  []attribute.KeyValue
+	stageMetricAttrs []attribute.KeyValue
+	rtTraceAttrs     []attribute.KeyValue // also the read tracker's
+	rtMetricAttrs    []attribute.KeyValue // without the request method, server and status
+	readMetricAttrs  metric.MeasurementOption
+	readErrorAttrs   metric.MeasurementOption
+}
+
+func newBackendTransport(t *Telemetry, base http.RoundTripper, ep *Endpoint, pattern, method, client string, l krakend.BackendLayer) *backendTransport {
+	tr, m := l.Traces, l.Metrics
+	b := &backendTransport{
+		t: t, base: base, pattern: pattern, skip: ep.skip,
+		traceStage:     !tr.DisableStage,
+		traceRoundTrip: tr.RoundTrip || tr.ReadPayload, // the read tracker needs its parent
+		traceRead:      tr.ReadPayload,
+		metricStage:    !m.DisableStage,
+		// Round-trip metrics come with either switch; detailed_connection
+		// alone produces nothing.
+		metricRoundTrip: m.RoundTrip || m.ReadPayload,
+		metricRead:      m.ReadPayload,
+		reportHeaders:   tr.ReportHeaders,
+		skipHeaders:     headerSet(tr.SkipHeaders),
+	}
+	b.traceDetail = b.traceRoundTrip && tr.DetailedConnection
+	b.metricDetail = b.metricRoundTrip && m.DetailedConnection
+
+	fixed := []attribute.KeyValue{
+		attribute.String("http.request.method", method),
+		attribute.String("http.route", pattern),
+		attribute.String("krakend.endpoint.route", ep.route),
+		attribute.String("krakend.endpoint.method", ep.method),
+	}
+	traceStatic, metricStatic := staticAttributes(tr.StaticAttributes), staticAttributes(m.StaticAttributes)
+	b.stageTraceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageBackend)}, fixed, traceStatic)
+	b.stageMetricAttrs = concat(fixed, metricStatic)
+	b.rtTraceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageBackendRequest)}, fixed, traceStatic)
+	b.rtMetricAttrs = concat(fixed[1:], []attribute.KeyValue{attribute.String("clientname", client)}, metricStatic)
+	readAttrs := concat(fixed, metricStatic)
+	b.readMetricAttrs = metric.WithAttributeSet(attribute.NewSet(readAttrs...))
+	b.readErrorAttrs = metric.WithAttributeSet(attribute.NewSet(concat(readAttrs, []attribute.KeyValue{attribute.String("error", "true")})...))
+	return b
+}
+
+func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if b.skip {
+		return b.base.RoundTrip(req)
+	}
+	t := b.t
+	start := time.Now()
+	ctx := req.Context()
+	stageCtx := ctx
+	var stage trace.Span
+	if b.traceStage {
+		stageCtx, stage = t.tracer.Start(ctx, b.pattern, trace.WithSpanKind(trace.SpanKindInternal),
+			trace.WithTimestamp(start), trace.WithAttributes(b.stageTraceAttrs...))
+	}
+
+	rtCtx := stageCtx
+	var rt trace.Span
+	urlFull := req.URL.Redacted()
+	if b.traceRoundTrip {
+		ctx2, s := t.tracer.Start(stageCtx, b.pattern, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithTimestamp(start), trace.WithAttributes(b.roundTripStartAttributes(req, urlFull)...))
+		if s.IsRecording() { // an unsampled request gets no backend-request span
+			rt, rtCtx = s, ctx2
+		}
+	}
+	var ct *connTimes
+	if b.traceDetail && rt != nil || b.metricDetail {
+		ct = &connTimes{base: start}
+		if b.traceDetail {
+			ct.span = rt
+		}
+		rtCtx = httptrace.WithClientTrace(rtCtx, ct.clientTrace())
+	}
+	out := req.WithContext(rtCtx)
+	if rt != nil {
+		// Only a recorded backend-request span propagates, as in KrakenD.
+		out.Header = req.Header.Clone()
+		t.prop.Inject(rtCtx, propagation.HeaderCarrier(out.Header))
+	}
+
+	resp, err := b.base.RoundTrip(out)
+	end := time.Now()
+	status := 0
+	if err == nil {
+		status = resp.StatusCode
+	}
+	canceled := err != nil && (errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled))
+	timedOut := err != nil && !canceled && isTimeout(err)
+
+	if rt != nil {
+		if err != nil {
+			rt.RecordError(err)
+			rt.SetStatus(codes.Error, err.Error())
+		} else {
+			attrs := make([]attribute.KeyValue, 0, 8)
+			attrs = append(attrs,
+				attribute.Int("http.response.status_code", status),
+				attribute.Int64("http.response.body.size", resp.ContentLength),
+				attribute.Float64("response-duration", end.Sub(start).Seconds()))
+			if b.traceDetail {
+				attrs = append(attrs, ct.spanAttributes()...)
+			}
+			if b.reportHeaders {
+				attrs = append(attrs, headerAttributes("http.response.header.", resp.Header, b.skipHeaders)...)
+			}
+			rt.SetAttributes(attrs...)
+			rt.SetStatus(codes.Ok, "")
+		}
+		rt.End(trace.WithTimestamp(end))
+	}
+	if b.metricRoundTrip {
+		b.recordRoundTrip(ctx, req, resp, status, end.Sub(start), err, canceled, timedOut, ct)
+	}
+
+	if err != nil {
+		b.endStage(ctx, stage, start, 0, err)
+		return resp, err
+	}
+	if stage == nil && !b.metricStage && !b.traceRead && !b.metricRead {
+		return resp, nil
+	}
+	readParent := stageCtx
+	if rt != nil {
+		readParent = trace.ContextWithSpan(stageCtx, rt)
+	}
+	resp.Body = &trackedBody{
+		rc: resp.Body, b: b, ctx: ctx, readParent: readParent, urlFull: urlFull,
+		stage: stage, start: start, status: status,
+	}
+	return resp, nil
+}
+
+func (b *backendTransport) roundTripStartAttributes(req *http.Request, urlFull string) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, len(b.rtTraceAttrs)+4)
+	attrs = append(attrs, b.rtTraceAttrs...)
+	attrs = append(attrs,
+		attribute.String("url.full", urlFull),
+		attribute.String("server.address", req.URL.Host))
+	if req.ContentLength > 0 {
+		attrs = append(attrs, attribute.Int64("http.request.body.size", req.ContentLength))
+	}
+	if ua := req.UserAgent(); ua != "" {
+		attrs = append(attrs, attribute.String("user_agent.original", ua))
+	}
+	if b.reportHeaders {
+		attrs = append(attrs, headerAttributes("http.request.header.", req.Header, b.skipHeaders)...)
+	}
+	return attrs
+}
+
+func (b *backendTransport) recordRoundTrip(ctx context.Context, req *http.Request, resp *http.Response, status int, d time.Duration, err error, canceled, timedOut bool, ct *connTimes) {
+	inst := b.t.inst
+	attrs := make([]attribute.KeyValue, 0, len(b.rtMetricAttrs)+4)
+	attrs = append(attrs, attribute.String("http.request.method", metricMethod(req.Method)))
+	attrs = append(attrs, b.rtMetricAttrs...)
+	attrs = append(attrs,
+		attribute.String("server.address", req.URL.Hostname()),
+		attribute.Int("server.port", serverPort(req)),
+		attribute.Int("http.response.status_code", status))
+	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
+
+	inst.clientDuration.Record(ctx, d.Seconds(), set)
+	if n, known := requestSize(req); known {
+		if inst.sem127 {
+			inst.clientReqBodySize.Record(ctx, n, set)
+		} else {
+			inst.clientReqSize.Add(ctx, n, set)
+		}
+	}
+	// With semantic_convention 1.27 the counters exist only with
+	// detailed_connection.
+	counters := !inst.sem127 || b.metricDetail
+	if counters {
+		inst.started.Add(ctx, 1, set)
+		switch {
+		case canceled: // a canceled request is not a failed one
+			inst.canceled.Add(ctx, 1, set)
+		case timedOut:
+			inst.timedOut.Add(ctx, 1, set)
+			inst.failed.Add(ctx, 1, set)
+		case err != nil:
+			inst.failed.Add(ctx, 1, set)
+		}
+	}
+	if err == nil {
+		if resp.ContentLength >= 0 && req.Method != http.MethodHead {
+			inst.clientRespSize.Record(ctx, resp.ContentLength, set)
+		} else if counters {
+			inst.noContentLength.Add(ctx, 1, set)
+		}
+	}
+	if b.metricDetail {
+		getConn, dns, tlsDur := ct.durations()
+		inst.getConn.Record(ctx, getConn, set)
+		inst.dns.Record(ctx, dns, set)
+		inst.tls.Record(ctx, tlsDur, set)
+	}
+}
+
+// endStage ends the backend stage: its span and krakend.backend.duration.
+func (b *backendTransport) endStage(ctx context.Context, stage trace.Span, start time.Time, status int, err error) {
+	if err == nil && status >= http.StatusBadRequest {
+		err = errInvalidStatusCode
+	}
+	o := outcomeOf(ctx, status, err)
+	end := time.Now()
+	if stage != nil {
+		stage.SetAttributes(o.spanAttributes()...)
+		stage.End(trace.WithTimestamp(end))
+	}
+	if b.metricStage {
+		attrs := concat(b.stageMetricAttrs, o.metricAttributes())
+		b.t.inst.backendDuration.Record(ctx, end.Sub(start).Seconds(), metric.WithAttributeSet(attribute.NewSet(attrs...)))
+	}
+}
+
+// errInvalidStatusCode is the error of a backend stage whose backend answered
+// with a status of 400 or more, as KrakenD's default response handling has it.
+var errInvalidStatusCode = errors.New("invalid status code")
+
+func requestSize(req *http.Request) (int64, bool) {
+	if req.ContentLength > 0 {
+		return req.ContentLength, true
+	}
+	if req.ContentLength == 0 && (req.Body == nil || req.Body == http.NoBody) {
+		return 0, true
+	}
+	return 0, false
+}
+
+// serverPort is the backend's real port: the URL's, or the scheme's default
+// (KrakenD reports 80 with an explicit port and 0 without).
+func serverPort(req *http.Request) int {
+	if p := req.URL.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err == nil {
+			return n
+		}
+	}
+	if req.URL.Scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// connTimes collects the connection phases of one round trip. httptrace may
+// call back from dialing goroutines that outlive the round trip, hence the
+// atomics.
+type connTimes struct {
+	base time.Time
+	span trace.Span // receives first-byte-time; nil without detailed traces
+
+	getConnStart, getConn atomic.Int64
+	dnsStart, dns         atomic.Int64
+	tlsStart, tlsDur      atomic.Int64
+}
+
+func (c *connTimes) since() int64 { return int64(time.Since(c.base)) }
+
+func (c *connTimes) clientTrace() *httptrace.ClientTrace {
+	done := func(start, dur *atomic.Int64) {
+		if s := start.Load(); s != 0 {
+			dur.Store(c.since() - s)
+		}
+	}
+	return &httptrace.ClientTrace{
+		GetConn:              func(string) { c.getConnStart.Store(c.since() | 1) },
+		GotConn:              func(httptrace.GotConnInfo) { done(&c.getConnStart, &c.getConn) },
+		DNSStart:             func(httptrace.DNSStartInfo) { c.dnsStart.Store(c.since() | 1) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { done(&c.dnsStart, &c.dns) },
+		TLSHandshakeStart:    func() { c.tlsStart.Store(c.since() | 1) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { done(&c.tlsStart, &c.tlsDur) },
+		GotFirstResponseByte: c.firstByte,
+	}
+}
+
+func (c *connTimes) firstByte() {
+	if c.span != nil {
+		c.span.AddEvent("first-byte-time")
+	}
+}
+
+// durations returns the get-conn, DNS and TLS durations in seconds, 0 for a
+// phase that did not happen.
+func (c *connTimes) durations() (getConn, dns, tlsDur float64) {
+	if c == nil {
+		return 0, 0, 0
+	}
+	sec := func(v *atomic.Int64) float64 { return time.Duration(v.Load()).Seconds() }
+	return sec(&c.getConn), sec(&c.dns), sec(&c.tlsDur)
+}
+
+func (c *connTimes) spanAttributes() []attribute.KeyValue {
+	getConn, dns, tlsDur := c.durations()
+	return []attribute.KeyValue{
+		attribute.Float64("get-conn-duration", getConn),
+		attribute.Float64("dns-duration", dns),
+		attribute.Float64("tls-duration", tlsDur),
+	}
+}
+
+// trackedBody measures the reading of a backend's response body and ends the
+// backend stage when closed.
+type trackedBody struct {
+	rc         io.ReadCloser
+	b          *backendTransport
+	ctx        context.Context
+	readParent context.Context
+	urlFull    string
+
+	mu        sync.Mutex
+	stage     trace.Span
+	start     time.Time
+	status    int
+	err       error
+	reading   bool
+	readDone  bool
+	readStart time.Time
+	readSpan  trace.Span
+	size      int64
+	closed    bool
+}
+
+func (tb *trackedBody) Read(p []byte) (int, error) {
+	tb.mu.Lock()
+	if !tb.reading && !tb.readDone && !tb.closed {
+		tb.reading = true
+		tb.readStart = time.Now()
+		if tb.b.traceRead {
+			attrs := concat(tb.b.rtTraceAttrs, []attribute.KeyValue{attribute.String("url.full", tb.urlFull)})
+			_, tb.readSpan = tb.b.t.tracer.Start(tb.readParent, ReadTrackerSpanName,
+				trace.WithSpanKind(trace.SpanKindInternal), trace.WithTimestamp(tb.readStart), trace.WithAttributes(attrs...))
+		}
+	}
+	tb.mu.Unlock()
+
+	n, err := tb.rc.Read(p)
+
+	tb.mu.Lock()
+	tb.size += int64(n)
+	if err != nil {
+		var readErr error
+		if err != io.EOF {
+			readErr = err
+		}
+		tb.finishRead(readErr)
+	}
+	tb.mu.Unlock()
+	return n, err
+}
+
+func (tb *trackedBody) Close() error {
+	err := tb.rc.Close()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if tb.closed {
+		return err
+	}
+	tb.closed = true
+	tb.finishRead(nil)
+	tb.b.endStage(tb.ctx, tb.stage, tb.start, tb.status, tb.err)
+	return err
+}
+
+// finishRead ends the read tracker once; mu must be held.
+func (tb *trackedBody) finishRead(err error) {
+	if !tb.reading || tb.readDone {
+		return
+	}
+	tb.readDone = true
+	if err != nil && tb.err == nil {
+		tb.err = err
+	}
+	end := time.Now()
+	d := end.Sub(tb.readStart).Seconds()
+	if tb.readSpan != nil {
+		tb.readSpan.SetAttributes(
+			attribute.Int64("http.client.response.read.size", tb.size),
+			attribute.Float64("http.client.response.read.time", d))
+		if err != nil {
+			tb.readSpan.RecordError(err)
+			tb.readSpan.SetStatus(codes.Error, err.Error())
+		}
+		tb.readSpan.End(trace.WithTimestamp(end))
+	}
+	if tb.b.metricRead {
+		inst, set := tb.b.t.inst, tb.b.readMetricAttrs
+		if err != nil {
+			set = tb.b.readErrorAttrs
+		}
+		inst.readSize.Add(tb.ctx, tb.size, set)
+		inst.readSizeHist.Record(tb.ctx, tb.size, set)
+		inst.readTime.Add(tb.ctx, d, set)
+		inst.readTimeHist.Record(tb.ctx, d, set)
+	}
+}

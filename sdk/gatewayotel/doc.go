@@ -1,0 +1,28 @@
+// Package gatewayotel instruments a Go API gateway the way KrakenD does, so
+// that its telemetry reads exactly like KrakenD's (DESIGN.md section 2) and
+// the otelcol-gateway collector classifies it by layer.
+//
+// Setup reads the typed `telemetry/opentelemetry` namespace of a krakend.json
+// (package config/krakend) and builds the tracer and meter providers with
+// their OTLP exporters, the resource, the sampler and the propagators. The
+// returned Telemetry instruments the gateway's three layers:
+//
+//   - GlobalHandler wraps the HTTP server (the global layer, a Server span
+//     named by the raw path, http.server.* metrics);
+//   - Endpoint(...).Proxy, or Telemetry.Proxy, wraps an endpoint's merging of
+//     its backends (the proxy layer, krakend.proxy.duration);
+//   - Transport wraps an http.RoundTripper for one backend (the backend
+//     stage, its HTTP round trip with connection details, and the reading of
+//     the response body).
+//
+// Where KrakenD's code departs from its documented intent, this package
+// follows the intent: server.port on round-trip metrics is the backend's real
+// port, skip_paths entries match in {id} as well as :id form, and a
+// parametrised one also drops the global metrics of the requests it matches
+// (their span has already started), upgraded connections record the global metrics once,
+// url.scheme is the real scheme, gRPC OTLP can use TLS, and every replica gets
+// its own service.instance.id.
+//
+// The package imports the OpenTelemetry Go SDK and config/krakend only; it
+// never imports collector packages, so a gateway can embed it cheaply.
+package gatewayotel

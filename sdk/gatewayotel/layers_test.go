@@ -1,0 +1,446 @@
+package gatewayotel_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/gatewaydata"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/sdk/gatewayotel"
+)
+
+func TestTheVocabularyIsTheLayerModels(t *testing.T) {
+	assert.Equal(t, layer.ScopeName, gatewayotel.ScopeName)
+	assert.Equal(t, layer.StageKey, gatewayotel.StageKey)
+	assert.Equal(t, layer.StageGlobal, gatewayotel.StageGlobal)
+	assert.Equal(t, layer.StageProxy, gatewayotel.StageProxy)
+	assert.Equal(t, layer.StageBackend, gatewayotel.StageBackend)
+	assert.Equal(t, layer.StageBackendRequest, gatewayotel.StageBackendRequest)
+	assert.Equal(t, layer.ReadTrackerSpanName, gatewayotel.ReadTrackerSpanName)
+	assert.Equal(t, gatewaydata.TimeBuckets, gatewayotel.TimeBuckets)
+	assert.Equal(t, gatewaydata.SizeBuckets, gatewayotel.SizeBuckets)
+}
+
+// spansByClass indexes the spans of one request by their layer class.
+func spansByClass(t *testing.T, spans []sdktrace.ReadOnlySpan) map[layer.Class]sdktrace.ReadOnlySpan {
+	t.Helper()
+	out := map[layer.Class]sdktrace.ReadOnlySpan{}
+	for _, s := range spans {
+		c := classifySpan(s)
+		require.NotEqual(t, layer.Unclassified, c, "span %q is unclassified", s.Name())
+		require.NotContains(t, out, c, "two spans of class %s", c)
+		out[c] = s
+	}
+	return out
+}
+
+func TestARequestMakesTheFiveSpansOfTheDesign(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, nil)
+	req := http.Header{"User-Agent": {"curl/8.0"}}
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42?full=1", req))
+
+	require.Len(t, r.spans.Ended(), 5)
+	got := spansByClass(t, r.spans.Ended())
+	gwHost := g.srv.Listener.Addr().String()
+	beHost := g.backend.Listener.Addr().String()
+	backendURL := g.backend.URL + "/v1/users/42"
+	n := int64(len(backendBody))
+
+	want := []struct {
+		class  layer.Class
+		name   string
+		kind   trace.SpanKind
+		status codes.Code
+		attrs  map[string]any // nil values: present, value not compared
+	}{
+		{layer.GlobalStage, "/users/42", trace.SpanKindServer, codes.Ok, map[string]any{
+			"krakend.stage": "global", "url.full": "/users/42?full=1", "server.address": gwHost,
+			"http.request.method": "GET", "user_agent.original": "curl/8.0", "client.address": "127.0.0.1",
+			"http.route": "/users/:id", "http.response.status_code": int64(200), "http.response.body.size": n,
+		}},
+		{layer.ProxyStage, "/users/:id", trace.SpanKindInternal, codes.Unset, map[string]any{
+			"krakend.stage": "proxy", "http.request.method": "GET", "http.route": "/users/:id",
+			"http.response.status_code": int64(200), "complete": true,
+		}},
+		{layer.BackendStage, "/v1/users/:id", trace.SpanKindInternal, codes.Unset, map[string]any{
+			"krakend.stage": "backend", "http.request.method": "GET", "http.route": "/v1/users/:id",
+			"krakend.endpoint.route": "/users/:id", "krakend.endpoint.method": "GET",
+			"http.response.status_code": int64(200), "complete": true,
+		}},
+		{layer.BackendRoundTrip, "/v1/users/:id", trace.SpanKindClient, codes.Ok, map[string]any{
+			"krakend.stage": "backend-request", "http.request.method": "GET", "http.route": "/v1/users/:id",
+			"krakend.endpoint.route": "/users/:id", "krakend.endpoint.method": "GET",
+			"url.full": backendURL, "server.address": beHost,
+			"http.response.status_code": int64(200), "http.response.body.size": n,
+			"response-duration": nil, "get-conn-duration": nil, "dns-duration": nil, "tls-duration": nil,
+		}},
+		{layer.BackendReadPayload, layer.ReadTrackerSpanName, trace.SpanKindInternal, codes.Unset, map[string]any{
+			"krakend.stage": "backend-request", "http.request.method": "GET", "http.route": "/v1/users/:id",
+			"krakend.endpoint.route": "/users/:id", "krakend.endpoint.method": "GET", "url.full": backendURL,
+			"http.client.response.read.size": n, "http.client.response.read.time": nil,
+		}},
+	}
+	for _, w := range want {
+		t.Run(w.class.String(), func(t *testing.T) {
+			s := got[w.class]
+			require.NotNil(t, s)
+			assert.Equal(t, w.name, s.Name())
+			assert.Equal(t, w.kind, s.SpanKind())
+			assert.Equal(t, w.status, s.Status().Code)
+			assert.Equal(t, gatewayotel.ScopeName, s.InstrumentationScope().Name)
+			assert.Empty(t, s.InstrumentationScope().Version)
+			attrs := attrMap(s.Attributes())
+			assert.ElementsMatch(t, keys(w.attrs), keys(attrs), "attribute keys")
+			for k, v := range w.attrs {
+				if v != nil {
+					assert.Equal(t, v, attrs[k], k)
+				}
+			}
+		})
+	}
+
+	// global → proxy → backend → backend-request → read tracker
+	chain := []layer.Class{layer.GlobalStage, layer.ProxyStage, layer.BackendStage, layer.BackendRoundTrip, layer.BackendReadPayload}
+	assert.False(t, got[layer.GlobalStage].Parent().IsValid(), "the global span is the root")
+	for i := 1; i < len(chain); i++ {
+		parent, child := got[chain[i-1]], got[chain[i]]
+		assert.Equal(t, parent.SpanContext().SpanID(), child.Parent().SpanID(), "%s is the child of %s", chain[i], chain[i-1])
+		assert.Equal(t, parent.SpanContext().TraceID(), child.SpanContext().TraceID())
+	}
+	rt, rd := got[layer.BackendRoundTrip], got[layer.BackendReadPayload]
+	assert.False(t, rd.StartTime().Before(rt.EndTime()), "the read tracker starts after the backend request has ended")
+	require.Len(t, rt.Events(), 1)
+	assert.Equal(t, "first-byte-time", rt.Events()[0].Name)
+}
+
+// wantMetricAttrs is DESIGN.md section 2's metric attributes per class, for
+// the gateway of newGateway answering 200.
+func wantMetricAttrs(c layer.Class, backendHost string, backendPort int) map[string]any {
+	switch c {
+	case layer.GlobalStage:
+		return map[string]any{"http.request.method": "GET", "url.scheme": "http", "http.route": "/users/:id", "http.response.status_code": int64(200)}
+	case layer.ProxyStage:
+		return map[string]any{"http.request.method": "GET", "http.route": "/users/:id", "error": false, "canceled": false, "complete": true}
+	}
+	backend := map[string]any{"http.request.method": "GET", "http.route": "/v1/users/:id", "krakend.endpoint.route": "/users/:id", "krakend.endpoint.method": "GET"}
+	switch c.Part {
+	case layer.PartStage:
+		backend["error"], backend["canceled"], backend["complete"] = false, false, true
+	case layer.PartRoundTrip, layer.PartDetailedConnection:
+		backend["clientname"], backend["server.address"], backend["server.port"], backend["http.response.status_code"] = "users", backendHost, int64(backendPort), int64(200)
+	}
+	return backend
+}
+
+// points returns each data point's attributes and, for histograms, bounds.
+func points(t *testing.T, m metricdata.Metrics) (sets []attribute.Set, bounds [][]float64, histogram bool) {
+	t.Helper()
+	switch d := m.Data.(type) {
+	case metricdata.Histogram[float64]:
+		for _, p := range d.DataPoints {
+			sets, bounds = append(sets, p.Attributes), append(bounds, p.Bounds)
+		}
+		assert.Equal(t, metricdata.CumulativeTemporality, d.Temporality)
+		return sets, bounds, true
+	case metricdata.Histogram[int64]:
+		for _, p := range d.DataPoints {
+			sets, bounds = append(sets, p.Attributes), append(bounds, p.Bounds)
+		}
+		return sets, bounds, true
+	case metricdata.Sum[int64]:
+		for _, p := range d.DataPoints {
+			sets = append(sets, p.Attributes)
+		}
+		assert.True(t, d.IsMonotonic)
+		return sets, nil, false
+	case metricdata.Sum[float64]:
+		for _, p := range d.DataPoints {
+			sets = append(sets, p.Attributes)
+		}
+		assert.True(t, d.IsMonotonic)
+		return sets, nil, false
+	}
+	t.Fatalf("%s: unexpected data %T", m.Name, m.Data)
+	return nil, nil, false
+}
+
+func TestARequestRecordsTheMetricsOfTheDesign(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+
+	got := r.metrics(t)
+	host, port := hostPort(t, g.backend.URL)
+	absent := map[string]bool{ // nothing failed, and the length was known
+		"http.client.request.failed.count": true, "http.client.request.canceled.count": true,
+		"http.client.request.timedout.count": true, "http.client.response.no-content-length": true,
+	}
+	for _, spec := range gatewaydata.Metrics {
+		t.Run(spec.Name, func(t *testing.T) {
+			m, ok := got[spec.Name]
+			if absent[spec.Name] {
+				assert.False(t, ok, "nothing to count")
+				return
+			}
+			require.True(t, ok, "missing")
+			assert.Equal(t, spec.Unit, m.Unit)
+			assert.Equal(t, spec.Class, layer.ClassifyMetricName(m.Name))
+			sets, bounds, hist := points(t, m)
+			assert.Equal(t, spec.Histogram, hist)
+			require.Len(t, sets, 1)
+			if hist {
+				want := gatewaydata.TimeBuckets
+				if spec.Name == "http.server.response.size" || spec.Name == "http.client.response.size" || spec.Name == "http.client.response.read.size-hist" {
+					want = gatewaydata.SizeBuckets
+				}
+				assert.Equal(t, want, bounds[0])
+			}
+			assert.Equal(t, wantMetricAttrs(spec.Class, host, port), attrMap(sets[0].ToSlice()))
+		})
+	}
+	assert.Len(t, got, len(gatewaydata.Metrics)-len(absent), "no metric beyond the design's")
+}
+
+func TestSkipPathsLeaveNoTelemetry(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/__health", nil))
+	assert.Empty(t, r.spans.Ended())
+	assert.Empty(t, r.metrics(t))
+}
+
+func TestAParametrisedSkipPathSkipsProxyAndBackendInEitherForm(t *testing.T) {
+	for _, form := range []string{"/users/{id}", "/users/:id"} {
+		t.Run(form, func(t *testing.T) {
+			r := newRig(t, krakendJSON(`{"skip_paths": ["`+form+`"], "exporters": {"otlp": [{"name": "c"}]}}`, ""))
+			g := newGateway(t, r.tel, nil)
+			require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+			got := spansByClass(t, r.spans.Ended())
+			assert.Len(t, got, 1, "only the global span: its raw path is not a skip path")
+			assert.Contains(t, got, layer.GlobalStage)
+			assert.Empty(t, r.metrics(t), "the route is skipped, so are the global metrics")
+		})
+	}
+}
+
+func TestLayerSwitchesRemoveTheirSpansAndMetrics(t *testing.T) {
+	ns := `{"exporters": {"otlp": [{"name": "c"}]}, "layers": {
+		"proxy": {"disable_traces": true},
+		"backend": {
+			"traces": {"round_trip": false, "read_payload": false, "detailed_connection": true},
+			"metrics": {"disable_stage": true, "round_trip": false, "read_payload": false, "detailed_connection": true}}}}`
+	r := newRig(t, krakendJSON(ns, ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+
+	got := spansByClass(t, r.spans.Ended())
+	require.Len(t, got, 2)
+	assert.Equal(t, got[layer.GlobalStage].SpanContext().SpanID(), got[layer.BackendStage].Parent().SpanID(),
+		"with the proxy span off, the backend stage is the global span's child")
+
+	var names []string
+	for n := range r.metrics(t) {
+		names = append(names, n)
+	}
+	assert.ElementsMatch(t, []string{"http.server.duration", "http.server.response.size", "krakend.proxy.duration"}, names,
+		"detailed_connection alone produces nothing")
+}
+
+func TestReadPayloadAloneKeepsTheRoundTrip(t *testing.T) {
+	ns := `{"exporters": {"otlp": [{"name": "c"}]}, "layers": {"backend": {
+		"traces": {"read_payload": true}, "metrics": {"read_payload": true}}}}`
+	r := newRig(t, krakendJSON(ns, ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	got := spansByClass(t, r.spans.Ended())
+	assert.Len(t, got, 5, "the backend-request span exists with read_payload")
+	assert.NotContains(t, attrMap(got[layer.BackendRoundTrip].Attributes()), "get-conn-duration")
+	m := r.metrics(t)
+	assert.Contains(t, m, "http.client.duration", "round-trip metrics come with read_payload")
+	assert.NotContains(t, m, "http.client.request.dns.duration")
+}
+
+func TestStaticAttributesHeadersAndEndpointOverrides(t *testing.T) {
+	ns := `{"exporters": {"otlp": [{"name": "c"}]}, "layers": {
+		"global": {"report_headers": true, "skip_headers": ["X-Secret"],
+			"traces_static_attributes": [{"key": "team", "value": "edge"}, {"key": "", "value": "ignored"}],
+			"metrics_static_attributes": [{"key": "region", "value": "eu"}]},
+		"backend": {
+			"traces": {"round_trip": true, "read_payload": true, "report_headers": true, "static_attributes": [{"key": "tier", "value": "db"}]},
+			"metrics": {"round_trip": true, "static_attributes": [{"key": "tier", "value": "db"}]}}}}`
+	endpoints := `[{"endpoint": "/users/{id}", "method": "GET",
+		"extra_config": {"telemetry/opentelemetry": {
+			"proxy": {"disable_metrics": true, "traces_static_attributes": [{"key": "ep", "value": "users"}]},
+			"global": {"metrics_static_attributes": [{"key": "ep", "value": "users"}]}}},
+		"backend": [{"url_pattern": "/v1/users/{id}"}]}]`
+	r := newRig(t, krakendJSON(ns, endpoints))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"X-Request-Id": {"req-1"}, "X-Secret": {"s"}}))
+
+	got := spansByClass(t, r.spans.Ended())
+	ga := attrMap(got[layer.GlobalStage].Attributes())
+	assert.Equal(t, "edge", ga["team"])
+	assert.Equal(t, []string{"req-1"}, ga["http.request.header.x-request-id"])
+	assert.NotContains(t, ga, "http.request.header.x-secret")
+	assert.Contains(t, ga, "http.response.header.content-type")
+	assert.Equal(t, "users", attrMap(got[layer.ProxyStage].Attributes())["ep"], "the endpoint's proxy override")
+	for _, c := range []layer.Class{layer.BackendStage, layer.BackendRoundTrip, layer.BackendReadPayload} {
+		assert.Equal(t, "db", attrMap(got[c].Attributes())["tier"], c.String())
+	}
+	assert.Contains(t, attrMap(got[layer.BackendRoundTrip].Attributes()), "http.response.header.content-type")
+
+	m := r.metrics(t)
+	assert.NotContains(t, m, "krakend.proxy.duration", "the endpoint's proxy override disables its metrics")
+	sets, _, _ := points(t, m["http.server.duration"])
+	a := attrMap(sets[0].ToSlice())
+	assert.Equal(t, "eu", a["region"])
+	assert.Equal(t, "users", a["ep"], "the endpoint's global static attributes are added")
+	sets, _, _ = points(t, m["http.client.duration"])
+	assert.Equal(t, "db", attrMap(sets[0].ToSlice())["tier"])
+}
+
+func TestSemanticConvention127Names(t *testing.T) {
+	r := newRig(t, krakendJSON(`{"exporters": {"otlp": [{"name": "c"}]}, "layers": {"global": {"semantic_convention": "1.27"}}}`, ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	got := r.metrics(t)
+	for _, spec := range gatewaydata.Metrics127 {
+		m, ok := got[spec.Name]
+		if assert.True(t, ok, spec.Name) {
+			assert.Equal(t, spec.Unit, m.Unit, spec.Name)
+			assert.Equal(t, spec.Class, layer.ClassifyMetricName(spec.Name))
+		}
+	}
+	for _, old := range []string{"http.server.duration", "http.client.duration", "http.client.request.size"} {
+		assert.NotContains(t, got, old)
+	}
+	assert.Equal(t, "s", got["http.client.request.dns.duration"].Unit)
+	assert.Contains(t, got, "krakend.proxy.duration")
+	assert.Contains(t, got, "http.client.response.read.size")
+}
+
+// blockingBackend holds every request until its client gives up, and says
+// when one has arrived.
+func blockingBackend(t *testing.T) (*httptest.Server, chan struct{}) {
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, arrived
+}
+
+func roundTripCounts(t *testing.T, r *rig) map[string]int64 {
+	out := map[string]int64{}
+	for name, m := range r.metrics(t) {
+		if s, ok := m.Data.(metricdata.Sum[int64]); ok && layer.ClassifyMetricName(name) == layer.BackendRoundTrip {
+			for _, p := range s.DataPoints {
+				out[name] += p.Value
+			}
+		}
+	}
+	return out
+}
+
+func TestATimedOutBackendCountsAsTimedOutAndFailed(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	srv, _ := blockingBackend(t)
+	rt := r.tel.Transport(nil, gatewayotel.BackendInfo{EndpointRoute: "/slow", URLPattern: "/slow"})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow", nil)
+	_, err := rt.RoundTrip(req)
+	require.Error(t, err)
+
+	c := roundTripCounts(t, r)
+	assert.Equal(t, int64(1), c["http.client.request.started.count"])
+	assert.Equal(t, int64(1), c["http.client.request.timedout.count"])
+	assert.Equal(t, int64(1), c["http.client.request.failed.count"])
+	assert.Zero(t, c["http.client.request.canceled.count"])
+
+	got := spansByClass(t, r.spans.Ended())
+	brq := got[layer.BackendRoundTrip]
+	assert.Equal(t, codes.Error, brq.Status().Code)
+	assert.NotContains(t, attrMap(brq.Attributes()), "error", "a transport error is an exception event, not an attribute")
+	require.NotEmpty(t, brq.Events())
+	assert.Equal(t, "exception", brq.Events()[0].Name)
+	st := attrMap(got[layer.BackendStage].Attributes())
+	assert.Equal(t, int64(500), st["http.response.status_code"])
+	assert.Equal(t, false, st["complete"])
+	assert.IsType(t, "", st["error"], "error is the message")
+	sets, _, _ := points(t, r.metrics(t)["http.client.duration"])
+	assert.Equal(t, int64(0), attrMap(sets[0].ToSlice())["http.response.status_code"], "status 0 on a transport error")
+}
+
+func TestACanceledRequestIsNotAFailedOne(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	srv, arrived := blockingBackend(t)
+	rt := r.tel.Transport(nil, gatewayotel.BackendInfo{EndpointRoute: "/slow", URLPattern: "/slow"})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-arrived; cancel() }()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow", nil)
+	_, err := rt.RoundTrip(req)
+	require.True(t, errors.Is(err, context.Canceled), "%v", err)
+
+	c := roundTripCounts(t, r)
+	assert.Equal(t, int64(1), c["http.client.request.canceled.count"])
+	assert.Zero(t, c["http.client.request.failed.count"])
+	st := attrMap(spansByClass(t, r.spans.Ended())[layer.BackendStage].Attributes())
+	assert.Equal(t, true, st["canceled"])
+}
+
+func TestAnUnknownLengthCountsAsNoContentLengthAndA5xxStaysOk(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.(http.Flusher).Flush() // chunked: no Content-Length
+		_, _ = w.Write([]byte("down"))
+	}))
+	require.Equal(t, http.StatusServiceUnavailable, g.get(t, "/users/42", nil))
+
+	c := roundTripCounts(t, r)
+	assert.Equal(t, int64(1), c["http.client.response.no-content-length"])
+	got := spansByClass(t, r.spans.Ended())
+	assert.Equal(t, codes.Ok, got[layer.BackendRoundTrip].Status().Code, "a backend 5xx leaves the round trip Ok")
+	assert.Equal(t, int64(-1), attrMap(got[layer.BackendRoundTrip].Attributes())["http.response.body.size"])
+	assert.Equal(t, codes.Ok, got[layer.GlobalStage].Status().Code, "a 5xx the gateway wrote stays Ok")
+	assert.Equal(t, int64(503), attrMap(got[layer.GlobalStage].Attributes())["http.response.status_code"])
+	assert.Equal(t, "invalid status code", attrMap(got[layer.BackendStage].Attributes())["error"])
+}
+
+func TestAnUnmatchedRouteIsNamedByItsStatus(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusNotFound, g.get(t, "/nowhere", nil))
+	sets, _, _ := points(t, r.metrics(t)["http.server.duration"])
+	assert.Equal(t, "404 Not Found", attrMap(sets[0].ToSlice())["http.route"])
+	s := r.spans.Ended()
+	require.Len(t, s, 1)
+	assert.Equal(t, "/nowhere", s[0].Name())
+	assert.NotContains(t, attrMap(s[0].Attributes()), "http.route")
+}
+
+func TestServerPortIsTheBackendsRealPort(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	_, port := hostPort(t, g.backend.URL)
+	sets, _, _ := points(t, r.metrics(t)["http.client.duration"])
+	assert.Equal(t, int64(port), attrMap(sets[0].ToSlice())["server.port"])
+	assert.NotEqual(t, 80, port, strconv.Itoa(port))
+}

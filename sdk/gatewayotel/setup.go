@@ -1,0 +1,339 @@
+package gatewayotel
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/contrib/propagators/b3"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+// SchemaURL is the schema of the gateway's resource.
+const SchemaURL = "https://opentelemetry.io/schemas/1.21.0"
+
+// Option changes how Setup or New build the telemetry.
+type Option func(*options)
+
+type options struct {
+	tls            *tls.Config
+	instanceID     string
+	serviceVersion string
+	propagators    []string
+	tp             trace.TracerProvider
+	mp             metric.MeterProvider
+	endpoints      []krakend.Endpoint
+	traceOpts      []sdktrace.TracerProviderOption
+	metricOpts     []sdkmetric.Option
+}
+
+// WithTLS makes every OTLP exporter use TLS with this configuration, over
+// gRPC as well as HTTP (KrakenD's gRPC exporter is plaintext only). Without
+// it, an exporter uses TLS with the system roots when its host starts with
+// https://.
+func WithTLS(c *tls.Config) Option { return func(o *options) { o.tls = c } }
+
+// WithInstanceID sets service.instance.id. By default each Setup draws a
+// random one, so that replicas of one gateway never share an identity; the
+// variable OTEL_RESOURCE_ATTRIBUTES can set it too, and this option wins over
+// both.
+func WithInstanceID(id string) Option { return func(o *options) { o.instanceID = id } }
+
+// WithServiceVersion is the service.version used when service_version is not
+// configured (KrakenD reports its own build version there). Without it, the
+// main module's version is used when the binary carries one.
+func WithServiceVersion(v string) Option { return func(o *options) { o.serviceVersion = v } }
+
+// WithPropagators chooses the propagators by their OTEL_PROPAGATORS names:
+// "tracecontext", "baggage", "b3" (single header) and "b3multi". The default
+// is tracecontext and baggage, as in KrakenD.
+func WithPropagators(names ...string) Option {
+	return func(o *options) { o.propagators = append([]string(nil), names...) }
+}
+
+// WithTracerProvider makes Setup use this provider instead of building one
+// with OTLP exporters (for tests, or a gateway that owns its provider).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
+
+// WithMeterProvider makes Setup use this provider instead of building one.
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(o *options) { o.mp = mp } }
+
+// WithEndpoints gives the endpoints of the krakend.json, whose per-endpoint
+// and per-backend overrides (proxy, global static attributes, backend) then
+// apply to the instrumentation of matching routes.
+func WithEndpoints(eps []krakend.Endpoint) Option {
+	return func(o *options) { o.endpoints = eps }
+}
+
+// WithTracerProviderOptions adds options to the tracer provider Setup builds
+// (for example a span processor of the caller's own).
+func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
+	return func(o *options) { o.traceOpts = append(o.traceOpts, opts...) }
+}
+
+// WithMeterProviderOptions adds options to the meter provider Setup builds
+// (for example a reader of the caller's own).
+func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
+	return func(o *options) { o.metricOpts = append(o.metricOpts, opts...) }
+}
+
+// Setup builds the gateway's tracer and meter providers from cfg and returns
+// the Telemetry that instruments the three layers, and a shutdown function
+// that flushes and stops both providers.
+//
+// Every exporters.otlp[] entry becomes one OTLP exporter (gRPC, or HTTP with
+// use_http) for traces, metrics or both. exporters.prometheus[] entries are
+// not served here: the collector exposes the gateway's /metrics.
+func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Telemetry, func(context.Context) error, error) {
+	if cfg == nil {
+		return nil, nil, errors.New("gatewayotel: no telemetry/opentelemetry configuration")
+	}
+	o := collect(opts)
+	prop, err := propagators(o.propagators)
+	if err != nil {
+		return nil, nil, err
+	}
+	var shutdowns []func(context.Context) error
+	shutdown := func(ctx context.Context) error {
+		var errs []error
+		for _, s := range shutdowns {
+			errs = append(errs, s(ctx))
+		}
+		return errors.Join(errs...)
+	}
+
+	var res *resource.Resource
+	if o.tp == nil || o.mp == nil {
+		if res, err = Resource(ctx, cfg, opts...); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.tp == nil {
+		topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(Sampler(cfg.TraceSampleRate))}
+		for _, e := range cfg.Exporters.OTLP {
+			if e.DisableTraces {
+				continue
+			}
+			exp, err := traceExporter(ctx, e, o.tls)
+			if err != nil {
+				_ = shutdown(ctx)
+				return nil, nil, fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err)
+			}
+			topts = append(topts, sdktrace.WithBatcher(exp))
+		}
+		tp := sdktrace.NewTracerProvider(append(topts, o.traceOpts...)...)
+		shutdowns = append(shutdowns, tp.Shutdown)
+		o.tp = tp
+	}
+	if o.mp == nil {
+		mopts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+		for _, e := range cfg.Exporters.OTLP {
+			if e.DisableMetrics {
+				continue
+			}
+			exp, err := metricExporter(ctx, e, o.tls)
+			if err != nil {
+				_ = shutdown(ctx)
+				return nil, nil, fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err)
+			}
+			period := cfg.MetricReportingPeriod
+			if e.CustomMetricReportingPeriod > 0 {
+				period = e.CustomMetricReportingPeriod
+			}
+			var ropts []sdkmetric.PeriodicReaderOption
+			if period > 0 { // <= 0 keeps the SDK's 60 s, as in KrakenD
+				ropts = append(ropts, sdkmetric.WithInterval(time.Duration(period)*time.Second))
+			}
+			mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, ropts...)))
+		}
+		mp := sdkmetric.NewMeterProvider(append(mopts, o.metricOpts...)...)
+		shutdowns = append(shutdowns, mp.Shutdown)
+		o.mp = mp
+	}
+	t, err := newTelemetry(cfg, o, prop)
+	if err != nil {
+		_ = shutdown(ctx)
+		return nil, nil, err
+	}
+	return t, shutdown, nil
+}
+
+func collect(opts []Option) *options {
+	o := &options{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// Sampler is KrakenD's sampler for trace_sample_rate: only 0 < rate < 1
+// samples, parent-based on the trace ID ratio; any other rate keeps every
+// trace, whatever the parent decided.
+func Sampler(rate float64) sdktrace.Sampler {
+	if rate > 0 && rate < 1 {
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(rate))
+	}
+	return sdktrace.AlwaysSample()
+}
+
+// Resource builds the gateway's resource: service.name, service.version,
+// deployment.environment (only when deploy_env is set) and
+// service.instance.id, with schema URL 1.21.0. OTEL_RESOURCE_ATTRIBUTES is
+// merged in; the configured keys win over it.
+func Resource(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*resource.Resource, error) {
+	o := collect(opts)
+	own := []attribute.KeyValue{attribute.String("service.name", cfg.ServiceName)}
+	if v := serviceVersion(cfg, o); v != "" {
+		own = append(own, attribute.String("service.version", v))
+	}
+	if cfg.DeployEnv != "" {
+		own = append(own, attribute.String("deployment.environment", cfg.DeployEnv))
+	}
+	ropts := []resource.Option{
+		// Later options win: the random id, then the environment, then the
+		// configuration, then an explicit instance id.
+		resource.WithAttributes(attribute.String("service.instance.id", randomInstanceID())),
+		resource.WithFromEnv(),
+		resource.WithAttributes(own...),
+		resource.WithSchemaURL(SchemaURL),
+	}
+	if o.instanceID != "" {
+		ropts = append(ropts, resource.WithAttributes(attribute.String("service.instance.id", o.instanceID)))
+	}
+	res, err := resource.New(ctx, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("gatewayotel: resource: %w", err)
+	}
+	return res, nil
+}
+
+func serviceVersion(cfg *krakend.OpenTelemetry, o *options) string {
+	if cfg.ServiceVersion != "" {
+		return cfg.ServiceVersion
+	}
+	if o.serviceVersion != "" {
+		return o.serviceVersion
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return ""
+}
+
+// randomInstanceID is a random UUID (version 4).
+func randomInstanceID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+func propagators(names []string) (propagation.TextMapPropagator, error) {
+	if len(names) == 0 {
+		names = []string{"tracecontext", "baggage"}
+	}
+	var ps []propagation.TextMapPropagator
+	for _, n := range names {
+		switch strings.ToLower(strings.TrimSpace(n)) {
+		case "tracecontext":
+			ps = append(ps, propagation.TraceContext{})
+		case "baggage":
+			ps = append(ps, propagation.Baggage{})
+		case "b3":
+			ps = append(ps, b3.New(b3.WithInjectEncoding(b3.B3SingleHeader)))
+		case "b3multi":
+			ps = append(ps, b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)))
+		default:
+			return nil, fmt.Errorf("gatewayotel: unknown propagator %q: known ones are tracecontext, baggage, b3 and b3multi", n)
+		}
+	}
+	return propagation.NewCompositeTextMapPropagator(ps...), nil
+}
+
+// exporterEndpoint returns host:port as the gateway builds it, and whether
+// the exporter uses TLS (and with which configuration).
+func exporterEndpoint(e krakend.OTLPExporter, tlsCfg *tls.Config) (string, *tls.Config) {
+	host, scheme := e.HostName()
+	var endpoint string
+	if strings.HasPrefix(host, "[") { // an IPv6 literal keeps its brackets
+		endpoint = host + ":" + strconv.Itoa(e.Port)
+	} else {
+		endpoint = net.JoinHostPort(host, strconv.Itoa(e.Port))
+	}
+	if tlsCfg == nil && scheme == "https" {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return endpoint, tlsCfg
+}
+
+func traceExporter(ctx context.Context, e krakend.OTLPExporter, tlsCfg *tls.Config) (sdktrace.SpanExporter, error) {
+	endpoint, tlsCfg := exporterEndpoint(e, tlsCfg)
+	if e.UseHTTP {
+		opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(endpoint)}
+		if tlsCfg != nil {
+			opts = append(opts, otlptracehttp.WithTLSClientConfig(tlsCfg))
+		} else {
+			opts = append(opts, otlptracehttp.WithInsecure())
+		}
+		return otlptracehttp.New(ctx, opts...)
+	}
+	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint)}
+	if tlsCfg != nil {
+		opts = append(opts, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
+	} else {
+		opts = append(opts, otlptracegrpc.WithInsecure())
+	}
+	return otlptracegrpc.New(ctx, opts...)
+}
+
+func metricExporter(ctx context.Context, e krakend.OTLPExporter, tlsCfg *tls.Config) (sdkmetric.Exporter, error) {
+	endpoint, tlsCfg := exporterEndpoint(e, tlsCfg)
+	if e.UseHTTP {
+		opts := []otlpmetrichttp.Option{otlpmetrichttp.WithEndpoint(endpoint)}
+		if tlsCfg != nil {
+			opts = append(opts, otlpmetrichttp.WithTLSClientConfig(tlsCfg))
+		} else {
+			opts = append(opts, otlpmetrichttp.WithInsecure())
+		}
+		return otlpmetrichttp.New(ctx, opts...)
+	}
+	opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpoint(endpoint)}
+	if tlsCfg != nil {
+		opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
+	} else {
+		opts = append(opts, otlpmetricgrpc.WithInsecure())
+	}
+	return otlpmetricgrpc.New(ctx, opts...)
+}

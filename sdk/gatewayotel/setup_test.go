@@ -1,0 +1,178 @@
+package gatewayotel_test
+
+import (
+	"context"
+	"encoding/binary"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/sdk/gatewayotel"
+)
+
+func traceIDWithLow(v uint64) trace.TraceID {
+	var id trace.TraceID
+	id[0] = 1
+	binary.BigEndian.PutUint64(id[8:], v)
+	return id
+}
+
+func decide(s sdktrace.Sampler, id trace.TraceID, parent trace.SpanContext) bool {
+	ctx := trace.ContextWithSpanContext(context.Background(), parent)
+	return s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: id, Name: "x"}).Decision == sdktrace.RecordAndSample
+}
+
+func TestSamplerFollowsKrakenDsRule(t *testing.T) {
+	unsampledParent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceIDWithLow(1), SpanID: trace.SpanID{1}, Remote: true})
+	sampledParent := unsampledParent.WithTraceFlags(trace.FlagsSampled)
+	low, high := traceIDWithLow(0), traceIDWithLow(^uint64(0))
+	tests := []struct {
+		name   string
+		rate   float64
+		id     trace.TraceID
+		parent trace.SpanContext
+		want   bool
+	}{
+		{"a rate of 1 keeps everything", 1, high, trace.SpanContext{}, true},
+		{"a rate of 0 keeps everything (only 0 < r < 1 samples)", 0, high, trace.SpanContext{}, true},
+		{"a negative rate keeps everything", -1, high, trace.SpanContext{}, true},
+		{"a rate above 1 keeps everything", 2, high, trace.SpanContext{}, true},
+		{"outside (0, 1) an unsampled parent is overridden", 1, high, unsampledParent, true},
+		{"at 0.5 a root with low trace ID bits is kept", 0.5, low, trace.SpanContext{}, true},
+		{"at 0.5 a root with high trace ID bits is dropped", 0.5, high, trace.SpanContext{}, false},
+		{"at 0.5 a sampled parent is followed", 0.5, high, sampledParent, true},
+		{"at 0.5 an unsampled parent is followed", 0.5, low, unsampledParent, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, decide(gatewayotel.Sampler(tt.rate), tt.id, tt.parent))
+		})
+	}
+}
+
+func TestResourceSaysWhoTheGatewayIs(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-env,k8s.pod.name=gw-0")
+	cfg := parse(t, krakendJSON(`{"service_name": "edge", "service_version": "2.13", "deploy_env": "prod", "exporters": {"otlp": [{"name": "c"}]}}`, "")).OpenTelemetry
+	res, err := gatewayotel.Resource(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, gatewayotel.SchemaURL, res.SchemaURL())
+	attrs := attrMap(res.Attributes())
+	assert.Equal(t, "edge", attrs["service.name"], "the configured keys win over the environment")
+	assert.Equal(t, "2.13", attrs["service.version"])
+	assert.Equal(t, "prod", attrs["deployment.environment"])
+	assert.Equal(t, "gw-0", attrs["k8s.pod.name"], "the environment is merged in")
+	assert.Len(t, attrs["service.instance.id"], 36)
+	for _, k := range keys(attrs) {
+		assert.NotContains(t, k, "telemetry.sdk", "KrakenD sends no telemetry.sdk.*")
+	}
+
+	other, err := gatewayotel.Resource(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.NotEqual(t, attrs["service.instance.id"], attrMap(other.Attributes())["service.instance.id"], "two replicas never collide")
+
+	fixed, err := gatewayotel.Resource(context.Background(), cfg, gatewayotel.WithInstanceID("gw-a"))
+	require.NoError(t, err)
+	assert.Equal(t, "gw-a", attrMap(fixed.Attributes())["service.instance.id"])
+}
+
+func TestResourceHasNoEnvironmentWithoutDeployEnv(t *testing.T) {
+	cfg := parse(t, krakendJSON("", "")).OpenTelemetry
+	res, err := gatewayotel.Resource(context.Background(), cfg, gatewayotel.WithServiceVersion("1.0.0"))
+	require.NoError(t, err)
+	attrs := attrMap(res.Attributes())
+	assert.Equal(t, "test-gw", attrs["service.name"], "service_name defaults to the root name")
+	assert.Equal(t, "1.0.0", attrs["service.version"])
+	assert.NotContains(t, attrs, "deployment.environment")
+}
+
+// echoBackend records the headers each request carried.
+func echoBackend(t *testing.T) (*httptest.Server, chan http.Header) {
+	got := make(chan http.Header, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		_, _ = w.Write([]byte(backendBody))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+const incomingTraceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+func TestTracecontextIsReadAndPassedOnToBackends(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	backend, headers := echoBackend(t)
+	g := newGateway(t, r.tel, backend.Config.Handler)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"Traceparent": {incomingTraceparent}}))
+
+	got := spansByClass(t, r.spans.Ended())
+	gl := got[layer.GlobalStage]
+	assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", gl.SpanContext().TraceID().String())
+	assert.Equal(t, "b7ad6b7169203331", gl.Parent().SpanID().String())
+	assert.True(t, gl.Parent().IsRemote())
+	h := <-headers
+	rt := got[layer.BackendRoundTrip].SpanContext()
+	assert.Equal(t, "00-"+rt.TraceID().String()+"-"+rt.SpanID().String()+"-01", h.Get("Traceparent"),
+		"the backend's parent is the backend-request span")
+}
+
+func TestDisablePropagationOnlyStopsReading(t *testing.T) {
+	r := newRig(t, krakendJSON(`{"exporters": {"otlp": [{"name": "c"}]}, "layers": {"global": {"disable_propagation": true}}}`, ""))
+	backend, headers := echoBackend(t)
+	g := newGateway(t, r.tel, backend.Config.Handler)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"Traceparent": {incomingTraceparent}}))
+	gl := spansByClass(t, r.spans.Ended())[layer.GlobalStage]
+	assert.False(t, gl.Parent().IsValid(), "the incoming context is ignored")
+	assert.NotEmpty(t, (<-headers).Get("Traceparent"), "backends still receive one")
+}
+
+func TestAnUnsampledRequestSendsNoTraceparent(t *testing.T) {
+	r := newRig(t, krakendJSON(`{"trace_sample_rate": 0.5, "exporters": {"otlp": [{"name": "c"}]}}`, ""))
+	backend, headers := echoBackend(t)
+	g := newGateway(t, r.tel, backend.Config.Handler)
+	unsampled := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"Traceparent": {unsampled}}))
+	assert.Empty(t, r.spans.Ended())
+	assert.Empty(t, (<-headers).Get("Traceparent"))
+	assert.NotEmpty(t, r.metrics(t), "metrics are never sampled")
+}
+
+func TestB3CanBeChosen(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""), gatewayotel.WithPropagators("b3"))
+	backend, headers := echoBackend(t)
+	g := newGateway(t, r.tel, backend.Config.Handler)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"B3": {"0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1"}}))
+	gl := spansByClass(t, r.spans.Ended())[layer.GlobalStage]
+	assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", gl.SpanContext().TraceID().String())
+	h := <-headers
+	assert.NotEmpty(t, h.Get("B3"))
+	assert.Empty(t, h.Get("Traceparent"))
+
+	_, _, err := gatewayotel.Setup(context.Background(), parse(t, krakendJSON("", "")).OpenTelemetry, gatewayotel.WithPropagators("jaeger"))
+	assert.ErrorContains(t, err, `unknown propagator "jaeger"`)
+}
+
+func TestColonRoute(t *testing.T) {
+	for in, want := range map[string]string{
+		"/users/{id}":            "/users/:id",
+		"/users/:id":             "/users/:id",
+		"/a/{x}/b/{y}":           "/a/:x/b/:y",
+		"/files/{path...}":       "/files/:path",
+		"/exact/{$}":             "/exact/",
+		"/__health":              "/__health",
+		"/broken/{unterminated":  "/broken/{unterminated",
+		"/v1/{tenant}-{id}/data": "/v1/:tenant-:id/data",
+	} {
+		assert.Equal(t, want, gatewayotel.ColonRoute(in), in)
+	}
+}
+
+func TestSetupWithoutAConfigurationFails(t *testing.T) {
+	_, _, err := gatewayotel.Setup(context.Background(), nil)
+	assert.Error(t, err)
+}

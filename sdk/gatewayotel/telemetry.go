@@ -1,0 +1,225 @@
+package gatewayotel
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+// ScopeName is the instrumentation scope of every span and metric, KrakenD's
+// own (it carries no version and no schema URL).
+const ScopeName = "io.krakend.krakend-otel"
+
+// Stage values of the krakend.stage span attribute, and the read tracker's
+// fixed span name.
+const (
+	StageKey            = "krakend.stage"
+	StageGlobal         = "global"
+	StageProxy          = "proxy"
+	StageBackend        = "backend"
+	StageBackendRequest = "backend-request"
+	ReadTrackerSpanName = "http.client.response.read.tracker"
+)
+
+// SemanticConvention127 is the only semantic_convention value the gateway
+// knows besides "" (its default names).
+const SemanticConvention127 = "1.27"
+
+// TimeBuckets and SizeBuckets are the gateway's fixed histogram bounds, in
+// seconds and bytes.
+var (
+	TimeBuckets = []float64{0.010, 0.025, 0.050, 0.075, 0.100, 0.125, 0.150, 0.175, 0.200, 0.250, 0.300, 0.350, 0.400, 0.450, 0.500, 0.750, 1, 2.5, 5, 10}
+	SizeBuckets = []float64{128, 256, 512, 1024, 4096, 16384, 65536, 131072, 262144, 524288, 1048576, 4194304, 16777216, 33554432, 67108864}
+)
+
+// Telemetry instruments a gateway's three layers with one tracer and one
+// meter of scope ScopeName. It is safe for concurrent use.
+type Telemetry struct {
+	cfg    *krakend.OpenTelemetry
+	tp     trace.TracerProvider
+	mp     metric.MeterProvider
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+	inst   *instruments
+	sem127 bool
+
+	// skip holds skip_paths as written and in colon form.
+	skip map[string]struct{}
+
+	global          krakend.GlobalLayer
+	globalTraceAttr []attribute.KeyValue
+	globalMetricAtt []attribute.KeyValue
+	globalSkipHdr   map[string]struct{}
+
+	configured map[string]*krakend.Endpoint // "METHOD route" in colon form
+	endpoints  sync.Map                     // "METHOD route" → *Endpoint
+}
+
+func newTelemetry(cfg *krakend.OpenTelemetry, o *options, prop propagation.TextMapPropagator) (*Telemetry, error) {
+	t := &Telemetry{
+		cfg: cfg, tp: o.tp, mp: o.mp, prop: prop,
+		tracer:          o.tp.Tracer(ScopeName),
+		global:          cfg.Layers.Global,
+		sem127:          cfg.Layers.Global.SemanticConvention == SemanticConvention127,
+		skip:            make(map[string]struct{}, 2*len(cfg.SkipPaths)),
+		globalTraceAttr: staticAttributes(cfg.Layers.Global.TracesStaticAttributes),
+		globalMetricAtt: staticAttributes(cfg.Layers.Global.MetricsStaticAttributes),
+		globalSkipHdr:   headerSet(cfg.Layers.Global.SkipHeaders),
+		configured:      make(map[string]*krakend.Endpoint, len(o.endpoints)),
+	}
+	for _, p := range cfg.SkipPaths {
+		if p == "" { // [""] turns the defaults off and matches nothing
+			continue
+		}
+		t.skip[p] = struct{}{}
+		t.skip[ColonRoute(p)] = struct{}{} // the schema advises {placeholders}
+	}
+	for i := range o.endpoints {
+		ep := &o.endpoints[i]
+		t.configured[endpointKey(ColonRoute(ep.Endpoint), ep.Method)] = ep
+	}
+	inst, err := newInstruments(o.mp.Meter(ScopeName), t.sem127)
+	if err != nil {
+		return nil, err
+	}
+	t.inst = inst
+	return t, nil
+}
+
+// TracerProvider returns the provider the spans are made with.
+func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.tp }
+
+// MeterProvider returns the provider the metrics are recorded with.
+func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.mp }
+
+// Propagator returns the configured propagators (W3C tracecontext and
+// baggage by default).
+func (t *Telemetry) Propagator() propagation.TextMapPropagator { return t.prop }
+
+func (t *Telemetry) skipped(path string) bool {
+	_, ok := t.skip[path]
+	return ok
+}
+
+func endpointKey(route, method string) string {
+	if method == "" {
+		method = http.MethodGet // KrakenD's default endpoint method
+	}
+	return strings.ToUpper(method) + " " + route
+}
+
+// ColonRoute writes an endpoint or backend pattern in KrakenD's colon form:
+// /users/{id} becomes /users/:id. A pattern already in colon form is
+// returned unchanged.
+func ColonRoute(pattern string) string {
+	if !strings.Contains(pattern, "{") {
+		return pattern
+	}
+	var b strings.Builder
+	b.Grow(len(pattern))
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c != '{' {
+			b.WriteByte(c)
+			continue
+		}
+		end := strings.IndexByte(pattern[i:], '}')
+		if end < 0 {
+			b.WriteString(pattern[i:])
+			break
+		}
+		name := strings.TrimSuffix(pattern[i+1:i+end], "...") // net/http's wildcard
+		if name == "$" {                                      // net/http's end anchor
+			i += end
+			continue
+		}
+		b.WriteByte(':')
+		b.WriteString(name)
+		i += end
+	}
+	return b.String()
+}
+
+// RouteFromPattern turns a net/http ServeMux pattern ("GET /users/{id}") into
+// the gateway's route ("/users/:id"). It is GlobalHandler's default way of
+// naming a request's route.
+func RouteFromPattern(r *http.Request) string {
+	p := r.Pattern
+	if p == "" {
+		return ""
+	}
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		p = strings.TrimLeft(p[i+1:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i > 0 { // a host before the path
+		p = p[i:]
+	}
+	return ColonRoute(p)
+}
+
+func staticAttributes(as []krakend.Attribute) []attribute.KeyValue {
+	var out []attribute.KeyValue
+	for _, a := range as {
+		if a.Key == "" || a.Value == "" { // the gateway ignores these
+			continue
+		}
+		out = append(out, attribute.String(a.Key, a.Value))
+	}
+	return out
+}
+
+func headerSet(names []string) map[string]struct{} {
+	m := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		m[strings.ToLower(n)] = struct{}{}
+	}
+	return m
+}
+
+// headerAttributes returns prefix.<lower-name> string arrays for every header
+// not in skip.
+func headerAttributes(prefix string, h http.Header, skip map[string]struct{}) []attribute.KeyValue {
+	out := make([]attribute.KeyValue, 0, len(h))
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		if _, ok := skip[lower]; ok {
+			continue
+		}
+		out = append(out, attribute.StringSlice(prefix+lower, vals))
+	}
+	return out
+}
+
+// standardMethods are the methods metrics keep; any other is _OTHER, so a
+// client cannot grow the number of series.
+var standardMethods = map[string]string{
+	"CONNECT": "CONNECT", "DELETE": "DELETE", "GET": "GET", "HEAD": "HEAD", "OPTIONS": "OPTIONS",
+	"PATCH": "PATCH", "POST": "POST", "PUT": "PUT", "TRACE": "TRACE",
+}
+
+func metricMethod(m string) string {
+	if s, ok := standardMethods[m]; ok {
+		return s
+	}
+	return "_OTHER"
+}
+
+// concat returns a new slice holding all of the parts.
+func concat(parts ...[]attribute.KeyValue) []attribute.KeyValue {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]attribute.KeyValue, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

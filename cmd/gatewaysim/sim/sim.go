@@ -216,16 +216,17 @@ func Run(ctx context.Context, cfg Config) (*Truth, error) {
 		}()
 	}
 
-	progress := func(final bool) {
+	// progress prints a line; points < 0 means count the metric series now
+	// (the summary passes the count taken before the reader shut down).
+	progress := func(label string, points int) {
 		if cfg.Progress == nil {
 			return
 		}
-		label := "progress"
-		if final {
-			label = "summary"
+		if points < 0 {
+			points = countPoints(ctx, series)
 		}
 		fmt.Fprintf(cfg.Progress, "%s: requests=%d spans=%d metric_points=%d errors=%d\n",
-			label, requests.Load(), counter.total.Load(), countPoints(ctx, series), failures.Load())
+			label, requests.Load(), counter.total.Load(), points, failures.Load())
 	}
 
 	runCtx := ctx
@@ -248,7 +249,7 @@ func Run(ctx context.Context, cfg Config) (*Truth, error) {
 		for {
 			select {
 			case <-report.C:
-				progress(false)
+				progress("progress", -1)
 			case <-done:
 				return
 			}
@@ -277,7 +278,7 @@ dispatch:
 	if err := shutdown(ctx); err != nil {
 		return nil, fmt.Errorf("sim: flush telemetry: %w", err)
 	}
-	progress(true)
+	progress("summary", points)
 	counter.mu.Lock()
 	defer counter.mu.Unlock()
 	return &Truth{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +81,44 @@ func TestTheBareBinaryTakesAKrakenDTraceOnBothPorts(t *testing.T) {
 		assert.Contains(t, metrics, family)
 	}
 	assert.Contains(t, metrics, `http_route="/users/:id"`)
+	assertKrakenDFamilies(t, metrics)
+}
+
+// assertKrakenDFamilies compares the metric families on our Prometheus
+// endpoint with what a real KrakenD served to Datadog's integration tests
+// (fixtures/datadog/metrics.txt), apart from the go_/process_/promhttp_
+// families KrakenD never sends over OTLP.
+func assertKrakenDFamilies(t *testing.T, ours string) {
+	t.Helper()
+	raw, err := os.ReadFile("../../shared/fixtures/datadog/metrics.txt")
+	require.NoError(t, err, "the fixtures sit beside the project in ../shared")
+	want := families(string(raw))
+	got := families(ours)
+	for f := range want {
+		if strings.HasPrefix(f, "go_") || strings.HasPrefix(f, "process_") || strings.HasPrefix(f, "promhttp_") {
+			continue
+		}
+		assert.Contains(t, got, f, "KrakenD's family %s", f)
+	}
+	for f := range got {
+		assert.Contains(t, want, f, "a family KrakenD does not show: %s", f)
+	}
+	assert.Regexp(t, `otel_scope_info\{[^}]*otel_scope_name="io.krakend.krakend-otel"`, ours)
+	assert.Regexp(t, `target_info\{[^}]*service_name="krakend-e2e"`, ours)
+}
+
+// families lists the sample names of a Prometheus text exposition.
+func families(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name := line
+		if i := strings.IndexAny(line, "{ "); i >= 0 {
+			name = line[:i]
+		}
+		out[name] = true
+	}
+	return out
 }

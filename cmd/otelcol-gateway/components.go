@@ -24,6 +24,7 @@ import (
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	layerfilterprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 	samplingprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
+	prometheuscompatprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/prometheuscompatprocessor"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	gatewayreceiver "github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver"
@@ -103,6 +104,7 @@ func components() (otelcol.Factories, error) {
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		layerfilterprocessor.NewFactory(),
 		samplingprocessor.NewFactory(),
+		prometheuscompatprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 	)
@@ -112,6 +114,7 @@ func components() (otelcol.Factories, error) {
 	factories.ProcessorModules = makeModulesMap(factories.Processors, map[component.Type]string{
 		layerfilterprocessor.NewFactory().Type(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		samplingprocessor.NewFactory().Type(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+		prometheuscompatprocessor.NewFactory().Type(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.152.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.152.0",
 	})

@@ -71,6 +71,7 @@ const (
 	processorLayer      = "layerfilter"
 	processorSampling   = "sampling"
 	processorBatch      = "batch"
+	processorPromCompat = "prometheus_compat"
 )
 
 // DefaultRedactHeaders is the layerfilter's list of credential headers whose
@@ -403,12 +404,18 @@ func (t *translator) render() ([]byte, error) {
 	}
 	root.set("receivers", recv)
 
-	var traceExp, metricExp []string
+	// Prometheus exporters get a pipeline of their own, with prometheus_compat,
+	// so that what they expose reads like KrakenD's /metrics without the
+	// other destinations seeing the changes that takes.
+	var traceExp, metricExp, promExp []string
 	for _, e := range t.exporters {
 		if e.traces {
 			traceExp = append(traceExp, e.id)
 		}
-		if e.metrics {
+		switch {
+		case e.metrics && strings.HasPrefix(e.id, "prometheus"):
+			promExp = append(promExp, e.id)
+		case e.metrics:
 			metricExp = append(metricExp, e.id)
 		}
 	}
@@ -423,6 +430,9 @@ func (t *translator) render() ([]byte, error) {
 	procs.set(processorLayer, t.layerfilter).note(t.layerNotes...)
 	if len(traceExp) > 0 {
 		procs.set(processorSampling, t.sampling).note(t.samplingNotes...)
+	}
+	if len(promExp) > 0 {
+		procs.set(processorPromCompat, newMap()).note("Prometheus names as KrakenD shows them: no _b unit suffix, otel_scope_info, service_name on target_info")
 	}
 	b := newMap()
 	b.set("send_batch_size", 8192)
@@ -485,6 +495,13 @@ func (t *translator) render() ([]byte, error) {
 		p.set("processors", []string{processorMemLimiter, processorLayer, processorBatch})
 		p.set("exporters", metricExp)
 		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
+	}
+	if len(promExp) > 0 {
+		p := newMap()
+		p.set("receivers", recvIDs)
+		p.set("processors", []string{processorMemLimiter, processorLayer, processorPromCompat, processorBatch})
+		p.set("exporters", promExp)
+		pipes.set("metrics/prometheus", p).note("the Prometheus exporters' own pipeline: prometheus_compat changes only what they show")
 	}
 	svc.set("pipelines", pipes)
 	root.set("service", svc)

@@ -35,8 +35,8 @@ const SemanticConvention127 = "1.27"
 // TimeBuckets and SizeBuckets are the gateway's fixed histogram bounds, in
 // seconds and bytes.
 var (
-	TimeBuckets = []float64{0.010, 0.025, 0.050, 0.075, 0.100, 0.125, 0.150, 0.175, 0.200, 0.250, 0.300, 0.350, 0.400, 0.450, 0.500, 0.750, 1, 2.5, 5, 10}
-	SizeBuckets = []float64{128, 256, 512, 1024, 4096, 16384, 65536, 131072, 262144, 524288, 1048576, 4194304, 16777216, 33554432, 67108864}
+	TimeBuckets = []float64{0.010, 0.020, 0.050, 0.075, 0.100, 0.125, 0.150, 0.175, 0.200, 0.250, 0.300, 0.350, 0.500, 0.750, 1.000, 1.500, 2.000, 3.500, 5.000, 10.000}
+	SizeBuckets = []float64{128, 256, 512, 1024, 4 * 1024, 8 * 1024, 16 * 1024, 32 * 1024, 64 * 1024, 4 * 64 * 1024, 8 * 64 * 1024, 16 * 64 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024}
 )
 
 // Telemetry instruments a gateway's three layers with one tracer and one

@@ -162,6 +162,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		}
 	}
 	s.set("sampling_percentage", oc.SampleRate)
+	t.samplesTraces = oc.SampleRate < 100
 	s.set("mode", "consistent").note("OTEP 235: kept traces carry their threshold, so counts can be weighted")
 	t.sampling = s
 	t.samplingNotes = []string{note}

@@ -180,6 +180,7 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 		}
 	}
 	s.set("sampling_percentage", pct)
+	t.samplesTraces = pct < 100
 	s.set("mode", "sdk_parity").note("the gateway's own rule: a gateway that already sampled at this rate loses nothing more")
 	routes := newMap()
 	for i, ep := range t.cfg.Endpoints {
@@ -193,6 +194,7 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 			if eo.TraceSampleRate > 0 && eo.TraceSampleRate < 1 {
 				rp = percent(eo.TraceSampleRate)
 			}
+			t.samplesTraces = t.samplesTraces || rp < 100
 			routes.set(colonRoute(ep.Endpoint), rp).note(fmt.Sprintf("from %s.trace_sample_rate = %s (Enterprise)", p, fmtFloat(eo.TraceSampleRate)))
 		}
 		if eo.MetricReportingPeriodSet {

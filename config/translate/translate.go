@@ -61,17 +61,19 @@ type Result struct {
 var ErrNoTelemetry = errors.New("no telemetry namespace")
 
 const (
-	defaultGRPC         = "0.0.0.0:4317"
-	defaultHTTP         = "0.0.0.0:4318"
-	defaultHealthCheck  = "0.0.0.0:13133"
-	defaultSelfMetrics  = 8888
-	gatewayScope        = "io.krakend.krakend-otel"
-	receiverType        = "gateway"
-	processorMemLimiter = "memory_limiter"
-	processorLayer      = "layerfilter"
-	processorSampling   = "sampling"
-	processorBatch      = "batch"
-	processorPromCompat = "prometheus_compat"
+	defaultGRPC          = "0.0.0.0:4317"
+	defaultHTTP          = "0.0.0.0:4318"
+	defaultHealthCheck   = "0.0.0.0:13133"
+	defaultSelfMetrics   = 8888
+	gatewayScope         = "io.krakend.krakend-otel"
+	receiverType         = "gateway"
+	processorMemLimiter  = "memory_limiter"
+	processorLayer       = "layerfilter"
+	processorSampling    = "sampling"
+	processorBatch       = "batch"
+	processorPromCompat  = "prometheus_compat"
+	connectorForward     = "forward"
+	connectorSpanMetrics = "spanmetrics"
 )
 
 // DefaultRedactHeaders is the layerfilter's list of credential headers whose
@@ -113,6 +115,9 @@ type translator struct {
 	layerNotes    []string
 	sampling      *ymap
 	samplingNotes []string
+	// samplesTraces: the sampler drops some traces (a percentage or a route
+	// under 100), so request metrics must be counted before it.
+	samplesTraces bool
 	listeners     []listener
 
 	// signals that some exporters.otlp[] entry toward the collector carries
@@ -450,6 +455,16 @@ func (t *translator) render() ([]byte, error) {
 	}
 	root.set("exporters", exps)
 
+	// Request rate, errors and latency from every span, before the sampler
+	// drops any: exact at any sampling percentage.
+	red := t.samplesTraces && len(traceExp) > 0 && (len(metricExp) > 0 || len(promExp) > 0)
+	if red {
+		conns := newMap()
+		conns.set(connectorForward, newMap()).note("hands every span on from traces/in to the sampled traces pipeline")
+		conns.set(connectorSpanMetrics, spanMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
+		root.set("connectors", conns)
+	}
+
 	// extensions
 	var extIDs []string
 	if !t.opts.DisableHealthCheck {
@@ -482,7 +497,21 @@ func (t *translator) render() ([]byte, error) {
 	tel.set("metrics", met).note("the collector's own metrics (queue sizes, refused and sent items)")
 	svc.set("telemetry", tel)
 	pipes := newMap()
-	if len(traceExp) > 0 {
+	metricRecvIDs := recvIDs
+	switch {
+	case red:
+		in := newMap()
+		in.set("receivers", recvIDs)
+		in.set("processors", []string{processorMemLimiter, processorLayer})
+		in.set("exporters", []string{connectorSpanMetrics, connectorForward})
+		pipes.set("traces/in", in).note("every span the layer filter keeps: counted by spanmetrics, then sampled")
+		p := newMap()
+		p.set("receivers", []string{connectorForward})
+		p.set("processors", []string{processorSampling, processorBatch})
+		p.set("exporters", traceExp)
+		pipes.set("traces", p)
+		metricRecvIDs = append(append([]string(nil), recvIDs...), connectorSpanMetrics)
+	case len(traceExp) > 0:
 		p := newMap()
 		p.set("receivers", recvIDs)
 		p.set("processors", []string{processorMemLimiter, processorLayer, processorSampling, processorBatch})
@@ -491,14 +520,14 @@ func (t *translator) render() ([]byte, error) {
 	}
 	if len(metricExp) > 0 {
 		p := newMap()
-		p.set("receivers", recvIDs)
+		p.set("receivers", metricRecvIDs)
 		p.set("processors", []string{processorMemLimiter, processorLayer, processorBatch})
 		p.set("exporters", metricExp)
 		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
 	}
 	if len(promExp) > 0 {
 		p := newMap()
-		p.set("receivers", recvIDs)
+		p.set("receivers", metricRecvIDs)
 		p.set("processors", []string{processorMemLimiter, processorLayer, processorPromCompat, processorBatch})
 		p.set("exporters", promExp)
 		pipes.set("metrics/prometheus", p).note("the Prometheus exporters' own pipeline: prometheus_compat changes only what they show")
@@ -576,3 +605,29 @@ func percent(r float64) float64 {
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// spanMetricsConfig counts gateway spans by what identifies a request at each
+// layer: the endpoint or backend route, method, status and stage. Never by
+// span name: the global span is named by the raw request path.
+func spanMetricsConfig() *ymap {
+	m := newMap()
+	m.set("namespace", "gateway.spans")
+	m.set("include_instrumentation_scope", []string{gatewayScope})
+	var dims []*yaml.Node
+	for _, d := range []string{"krakend.stage", "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"} {
+		dm := newMap()
+		dm.set("name", d)
+		dims = append(dims, dm.n)
+	}
+	m.set("dimensions", blockSeq(dims...))
+	m.set("exclude_dimensions", []string{"span.name"})
+	m.set("aggregation_cardinality_limit", 5000).note("series beyond this share one overflow series instead of growing without bound")
+	h := newMap()
+	h.set("unit", "s")
+	ex := newMap()
+	ex.set("buckets", []string{"10ms", "20ms", "50ms", "75ms", "100ms", "125ms", "150ms", "175ms", "200ms", "250ms", "300ms", "350ms", "500ms", "750ms", "1s", "1500ms", "2s", "3500ms", "5s", "10s"})
+	h.set("explicit", ex).note("the gateway's own time buckets (krakend-otel config/histogram_buckets.go)")
+	m.set("histogram", h)
+	m.set("metrics_flush_interval", "15s")
+	return m
+}

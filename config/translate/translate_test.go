@@ -56,6 +56,7 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		Receivers  map[string]any `yaml:"receivers"`
 		Processors map[string]any `yaml:"processors"`
 		Exporters  map[string]map[string]any
+		Connectors map[string]any `yaml:"connectors"`
 		Service    struct {
 			Pipelines map[string]struct {
 				Receivers  []string `yaml:"receivers"`
@@ -66,19 +67,38 @@ func checkCollectorShape(t *testing.T, out []byte) {
 	}
 	require.NoError(t, yaml.Unmarshal(out, &doc))
 	require.NotEmpty(t, doc.Service.Pipelines)
+	// A pipeline fed only by the forward connector starts after the memory
+	// limiter (traces/in already passed it); one that feeds only connectors
+	// ends before batch (the sampled pipeline batches).
+	onlyConnectors := func(ids []string) bool {
+		for _, id := range ids {
+			if _, ok := doc.Connectors[id]; !ok {
+				return false
+			}
+		}
+		return len(ids) > 0
+	}
 	for name, p := range doc.Service.Pipelines {
 		require.NotEmpty(t, p.Processors, name)
-		assert.Equal(t, "memory_limiter", p.Processors[0], "%s: memory_limiter first", name)
-		assert.Equal(t, "batch", p.Processors[len(p.Processors)-1], "%s: batch last", name)
+		if !onlyConnectors(p.Receivers) {
+			assert.Equal(t, "memory_limiter", p.Processors[0], "%s: memory_limiter first", name)
+		}
+		if !onlyConnectors(p.Exporters) {
+			assert.Equal(t, "batch", p.Processors[len(p.Processors)-1], "%s: batch last", name)
+		}
 		assert.NotEmpty(t, p.Exporters, name)
 		for _, r := range p.Receivers {
-			assert.Contains(t, doc.Receivers, r)
+			_, conn := doc.Connectors[r]
+			_, recv := doc.Receivers[r]
+			assert.True(t, conn || recv, "%s: receiver %s is defined", name, r)
 		}
 		for _, pr := range p.Processors {
 			assert.Contains(t, doc.Processors, pr)
 		}
 		for _, e := range p.Exporters {
-			assert.Contains(t, doc.Exporters, e)
+			_, conn := doc.Connectors[e]
+			_, exp := doc.Exporters[e]
+			assert.True(t, conn || exp, "%s: exporter %s is defined", name, e)
 		}
 	}
 	for id, cfg := range doc.Exporters {

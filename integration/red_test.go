@@ -1,0 +1,124 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-gateway/otelcol-gateway/cmd/gatewaysim/sim"
+)
+
+// TestRequestMetricsAreExactAtTenPercentSampling: the translated
+// configuration counts requests from every span before the sampler, so at
+// 10 % sampling the counts at the destination equal what the gateway served,
+// while about 10 % of the traces (each whole) reach the trace destination.
+func TestRequestMetricsAreExactAtTenPercentSampling(t *testing.T) {
+	requirePortsFree(t, 13133, 8888)
+	sink, sinkAddr := startOTLPSink(t)
+	grpcPort, promPort := freePort(t), freePort(t)
+	krakendJSON := fmt.Sprintf(`{
+  "version": 3,
+  "name": "orders-gateway",
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "trace_sample_rate": 0.1,
+      "exporters": {
+        "otlp": [{"name": "collector", "host": "localhost", "port": %d}],
+        "prometheus": [{"name": "prom", "port": %d, "listen_ip": "127.0.0.1"}]
+      }
+    }
+  }
+}`, grpcPort, promPort)
+	path := filepath.Join(t.TempDir(), "krakend.json")
+	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+	t.Setenv("TEMPO_ENDPOINT", sinkAddr)
+	startCollector(t, "--config", "krakend:"+path, "--config", "../config/overlays/tempo.yaml")
+	waitHTTP(t, "http://127.0.0.1:13133/", http.StatusOK)
+
+	const requests = 1000
+	truth, err := sim.Run(context.Background(), sim.Config{
+		Endpoint: fmt.Sprintf("127.0.0.1:%d", grpcPort), Requests: requests, Rate: 500,
+		Endpoints: 2, Backends: 1, ErrorRate: 0.05, Service: "orders-gateway", Instance: "replica-a", Seed: 7,
+		SampleRate: 1, // this gateway keeps every trace: the collector samples
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(requests), truth.Requests)
+
+	var calls map[string]float64
+	require.Eventually(t, func() bool {
+		calls = sumByLabel(getBody(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)),
+			"gateway_spans_calls_total", `krakend_stage="global"`, "http_route")
+		total := 0.0
+		for _, v := range calls {
+			total += v
+		}
+		return total == requests
+	}, 90*time.Second, time.Second, "the span-derived request count reaches %d (got %v)", requests, calls)
+	for route, statuses := range truth.RequestsPerEndpoint {
+		var want int64
+		for _, n := range statuses {
+			want += n
+		}
+		assert.Equal(t, float64(want), calls[route], "requests of %s", route)
+	}
+
+	// Traces: about 10 %, each whole.
+	traces := map[string]int{}
+	require.Eventually(t, func() bool {
+		for k := range traces {
+			delete(traces, k)
+		}
+		for _, s := range sink.spans() {
+			traces[s.TraceID().String()]++
+		}
+		return len(traces) > 0
+	}, 30*time.Second, 500*time.Millisecond)
+	// Binomial bound: 5 standard deviations of Bin(1000, 0.1) around 100.
+	sd := math.Sqrt(requests * 0.1 * 0.9)
+	assert.InDelta(t, 100, len(traces), 5*sd, "sampled traces")
+	for id, n := range traces {
+		assert.Equal(t, sumInts(truth.Traces[id]), n, "trace %s arrives whole", id)
+	}
+}
+
+func sumInts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// sumByLabel sums the samples of one metric whose labels contain filter,
+// grouped by the value of label.
+func sumByLabel(exposition, metric, filter, label string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range strings.Split(exposition, "\n") {
+		if !strings.HasPrefix(line, metric+"{") || !strings.Contains(line, filter) {
+			continue
+		}
+		end := strings.LastIndex(line, "}")
+		labels, value := line[len(metric)+1:end], strings.TrimSpace(line[end+1:])
+		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
+		if err != nil {
+			continue
+		}
+		key := ""
+		if i := strings.Index(labels, label+`="`); i >= 0 {
+			rest := labels[i+len(label)+2:]
+			key = rest[:strings.Index(rest, `"`)]
+		}
+		out[key] += v
+	}
+	return out
+}

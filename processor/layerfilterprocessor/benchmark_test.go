@@ -116,3 +116,93 @@ func (c *allocCounter) stop() {
 func (c *allocCounter) report(b *testing.B, items int, unit string) {
 	b.ReportMetric(float64(c.mallocs)/float64(b.N*items), unit)
 }
+
+// Re-parenting, 100 requests (500 spans) per iteration:
+//   - nothing-removable: the default config, re-parenting on and off: the
+//     same code path, nothing is indexed;
+//   - in-batch: proxy traces and round trips off, whole requests in one
+//     batch: children resolved in place, against the same filtering with
+//     re-parenting off;
+//   - hold-back: proxy traces off, each request split in two batches as an
+//     exporter may split it: backend stage, backend-request and read tracker
+//     first (the 100 stage spans wait), then proxy and global (they are
+//     released, re-parented);
+//   - typical: typicalConfig, re-parenting on and off.
+func BenchmarkTracesReparent(b *testing.B) {
+	const (
+		inBatch  = "redact_headers: []\nproxy: {disable_traces: true}\nbackend: {traces: {round_trip: false}}"
+		holdBack = "redact_headers: []\nproxy: {disable_traces: true}"
+		off      = "\nreparent: {enabled: false}"
+	)
+	reqs := gatewayTraces("gw", benchRequests(100)...)
+	// First batch: the three backend spans of each request; second: proxy
+	// and global (appendRequestSpans writes global, proxy, stage,
+	// backend-request, read tracker).
+	first, second := ptrace.NewTraces(), ptrace.NewTraces()
+	for _, part := range []struct {
+		td   ptrace.Traces
+		keep func(i int) bool
+	}{{first, func(i int) bool { return i%5 >= 2 }}, {second, func(i int) bool { return i%5 < 2 }}} {
+		reqs.CopyTo(part.td)
+		i := 0
+		part.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(ptrace.Span) bool {
+			drop := !part.keep(i)
+			i++
+			return drop
+		})
+	}
+	for _, bc := range []struct {
+		name, yaml string
+		batches    []ptrace.Traces
+	}{
+		{"nothing-removable/reparent-on", "redact_headers: []", []ptrace.Traces{reqs}},
+		{"nothing-removable/reparent-off", "redact_headers: []" + off, []ptrace.Traces{reqs}},
+		{"in-batch/reparent-on", inBatch, []ptrace.Traces{reqs}},
+		{"in-batch/reparent-off", inBatch + off, []ptrace.Traces{reqs}},
+		{"hold-back/reparent-on", holdBack, []ptrace.Traces{first, second}},
+		{"hold-back/reparent-off", holdBack + off, []ptrace.Traces{first, second}},
+		{"typical/reparent-on", typicalConfig, []ptrace.Traces{reqs}},
+		{"typical/reparent-off", typicalConfig + off, []ptrace.Traces{reqs}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newFilter(b, bc.yaml, "traces")
+			work := make([]ptrace.Traces, len(bc.batches))
+			spans := 0
+			for i, src := range bc.batches {
+				work[i] = ptrace.NewTraces()
+				spans += src.SpanCount()
+			}
+			var allocs allocCounter
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for j, src := range bc.batches {
+					src.CopyTo(work[j])
+				}
+				// Every iteration replays the same trace IDs: forget the
+				// last one's removed spans, or nothing would wait.
+				if f.reparent != nil {
+					f.reparent.forgetRemoved()
+				}
+				allocs.start()
+				b.StartTimer()
+				for _, td := range work {
+					_, _ = f.processTraces(b.Context(), td)
+				}
+				b.StopTimer()
+				allocs.stop()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+			allocs.report(b, spans, "allocs/span")
+		})
+	}
+}
+
+func (r *reparenter) forgetRemoved() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.removed)
+	clear(r.removedQ)
+	r.removedQ, r.removedHead = r.removedQ[:0], 0
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 )
@@ -15,7 +16,37 @@ type Config struct {
 	Policy `mapstructure:",squash"`
 
 	Services []ServicePolicy `mapstructure:"services"`
+
+	// Reparent keeps traces whole when a removed span has kept children.
+	// It is processor-wide: services do not set it.
+	Reparent ReparentConfig `mapstructure:"reparent"`
 }
+
+// ReparentConfig bounds the re-parenting of the children of removed spans.
+type ReparentConfig struct {
+	// Enabled re-parents every kept child of a removed span to its nearest
+	// kept ancestor, as the gateway does when the layer is off in-process.
+	Enabled bool `mapstructure:"enabled"`
+	// MaxWait is how long a kept span whose possibly removed parent is in
+	// none of the batches seen so far waits for it, and how long the parent
+	// IDs of removed spans are remembered for children that come later.
+	// Zero resolves within each batch only: nothing is held or remembered.
+	MaxWait time.Duration `mapstructure:"max_wait"`
+	// MaxSpans is how many spans may wait at once; beyond it the oldest is
+	// released as it is.
+	MaxSpans int `mapstructure:"max_spans"`
+	// MaxRemoved is how many removed spans' parent IDs are remembered at
+	// once; beyond it the oldest is forgotten.
+	MaxRemoved int `mapstructure:"max_removed"`
+}
+
+// Defaults of ReparentConfig. MaxWait covers the gateway SDK's default
+// batch timeout (5 s): a parent is exported at the latest one batch later.
+const (
+	defaultReparentMaxWait    = 5 * time.Second
+	defaultReparentMaxSpans   = 10_000
+	defaultReparentMaxRemoved = 100_000
+)
 
 // ServicePolicy is a complete policy for the gateway whose resource carries
 // service.name = ServiceName. Nothing is inherited from the top level.
@@ -129,6 +160,7 @@ var _ component.Config = (*Config)(nil)
 // are distinct, routes are well formed, overrides are not ambiguous.
 func (cfg *Config) Validate() error {
 	errs := cfg.Policy.validate("")
+	errs = append(errs, cfg.Reparent.validate()...)
 	seen := map[string]int{}
 	for i := range cfg.Services {
 		s := &cfg.Services[i]
@@ -143,6 +175,20 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, s.Policy.validate(path+".")...)
 	}
 	return errors.Join(errs...)
+}
+
+func (r *ReparentConfig) validate() []error {
+	var errs []error
+	if r.MaxWait < 0 {
+		errs = append(errs, fmt.Errorf("reparent.max_wait: %s must not be negative (0 resolves within each batch only)", r.MaxWait))
+	}
+	if r.MaxSpans < 1 {
+		errs = append(errs, fmt.Errorf("reparent.max_spans: %d must be at least 1 (set max_wait: 0 to hold nothing)", r.MaxSpans))
+	}
+	if r.MaxRemoved < 1 {
+		errs = append(errs, fmt.Errorf("reparent.max_removed: %d must be at least 1 (set max_wait: 0 to remember nothing)", r.MaxRemoved))
+	}
+	return errs
 }
 
 func (p *Policy) validate(prefix string) []error {

@@ -3,6 +3,7 @@ package layerfilterprocessor
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,6 +81,7 @@ func TestLoadConfig(t *testing.T) {
 				},
 				RedactHeaders: []string{"authorization", "x-secret"},
 			},
+			Reparent: ReparentConfig{Enabled: true, MaxWait: 2 * time.Second, MaxSpans: 500, MaxRemoved: 20000},
 			Services: []ServicePolicy{{
 				ServiceName: "other-gateway",
 				Policy: Policy{
@@ -88,6 +90,13 @@ func TestLoadConfig(t *testing.T) {
 					Global:        LayerConfig{DisableMetrics: true},
 				},
 			}},
+		}},
+		{"max_wait 0 re-parents within each batch only, the other bounds at their defaults", component.NewIDWithName(metadata.Type, "within_batch"), &Config{
+			Reparent: ReparentConfig{Enabled: true, MaxWait: 0, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
+		}},
+		{"re-parenting can be turned off", component.NewIDWithName(metadata.Type, "no_reparent"), &Config{
+			Policy:   Policy{Proxy: LayerConfig{DisableTraces: true}},
+			Reparent: ReparentConfig{Enabled: false, MaxWait: defaultReparentMaxWait, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
 		}},
 	}
 	for _, tt := range tests {
@@ -118,6 +127,9 @@ func TestInvalidConfig(t *testing.T) {
 		{"invalid_empty_static_key.yaml", "backend.traces.static_attributes: an attribute key must not be empty"},
 		{"invalid_empty_header_name.yaml", "redact_headers[1]: a header name must not be empty"},
 		{"invalid_unknown_key.yaml", "semantic_convention"},
+		{"invalid_reparent_negative_max_wait.yaml", "reparent.max_wait: -1s must not be negative"},
+		{"invalid_reparent_zero_max_spans.yaml", "reparent.max_spans: 0 must be at least 1"},
+		{"invalid_reparent_zero_max_removed.yaml", "reparent.max_removed: 0 must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+" is refused with a clear error", func(t *testing.T) {
@@ -145,4 +157,5 @@ func TestDefaultConfigCompilesToPassThroughWithRedaction(t *testing.T) {
 		assert.True(t, b.stage && b.roundTrip && b.readPayload && b.detailed)
 	}
 	assert.False(t, p.global.traces.headers.removes())
+	assert.False(t, p.orphans.any(), "nothing removed, nothing to re-parent")
 }

@@ -2,6 +2,7 @@ package layerfilterprocessor
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -28,17 +29,34 @@ func NewFactory() processor.Factory {
 // createDefaultConfig passes everything through: all layers and switches on
 // (nil switches mean on), no skip paths, no static attributes; only the
 // credential headers are redacted (RedactHeaders nil means the default list).
+// Re-parenting is on; it costs nothing while no span is removed.
 func createDefaultConfig() component.Config {
-	return &Config{}
+	return &Config{Reparent: ReparentConfig{
+		Enabled:    true,
+		MaxWait:    defaultReparentMaxWait,
+		MaxSpans:   defaultReparentMaxSpans,
+		MaxRemoved: defaultReparentMaxRemoved,
+	}}
 }
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	f, err := newLayerFilter(set, cfg.(*Config), "traces")
+	return newTracesProcessor(ctx, set, cfg.(*Config), next, time.Now)
+}
+
+// newTracesProcessor takes the clock of the re-parenting bounds, so that
+// tests can move time.
+func newTracesProcessor(ctx context.Context, set processor.Settings, cfg *Config, next consumer.Traces, now func() time.Time) (processor.Traces, error) {
+	f, err := newLayerFilter(set, cfg, "traces")
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, f.processTraces,
-		processorhelper.WithCapabilities(processorCapabilities))
+	var opts []processorhelper.Option
+	if r := f.reparent; r != nil {
+		r.next, r.now = next, now
+		opts = append(opts, processorhelper.WithStart(r.start), processorhelper.WithShutdown(r.shutdown))
+	}
+	opts = append(opts, processorhelper.WithCapabilities(processorCapabilities))
+	return processorhelper.NewTraces(ctx, set, cfg, next, f.processTraces, opts...)
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {

@@ -91,6 +91,88 @@ type policy struct {
 	// Keyed by canonical route / url_pattern; the more specific entries first.
 	endpoints map[string][]endpointPolicy
 	backends  map[string][]backendEntry
+
+	// orphans tells, per class of a kept span, whether this policy may
+	// remove its parent; reparent is set when any may and re-parenting is
+	// on. Without it a batch pays no bookkeeping at all.
+	orphans  orphanFlags
+	reparent bool
+}
+
+// orphanFlags follow KrakenD's fixed chain: global → proxy → backend stage
+// → backend-request → read tracker. Each flag names the kept child's class.
+type orphanFlags struct {
+	proxy, stage, roundTrip, readPayload bool
+}
+
+func (o orphanFlags) any() bool { return o.proxy || o.stage || o.roundTrip || o.readPayload }
+
+// compileOrphans decides which classes may lose their parent. Skip paths
+// remove a whole request in every layer but one: a raw path that only the
+// global layer's exact comparison matches (`/users/42` for `/users/:id`)
+// removes the global span and keeps the rest.
+func (p *policy) compileOrphans() orphanFlags {
+	o := orphanFlags{
+		proxy: p.global.traces.off || len(p.skip) > 0,
+		stage: p.proxy.traces.off,
+	}
+	backend := func(b *backendPolicy) {
+		o.roundTrip = o.roundTrip || !b.traces.stage
+		o.readPayload = o.readPayload || !b.traces.roundTrip
+	}
+	backend(&p.backend)
+	for _, list := range p.endpoints {
+		for i := range list {
+			if ep := &list[i]; ep.proxy != nil && ep.proxy.traces.off {
+				o.stage = true
+			}
+			if list[i].backend != nil {
+				backend(list[i].backend)
+			}
+		}
+	}
+	for _, list := range p.backends {
+		for i := range list {
+			backend(list[i].backend)
+		}
+	}
+	return o
+}
+
+// parentMayBeRemoved tells whether this policy may have removed the parent
+// of a span of class c, from the span's own attributes: a backend span
+// names its endpoint and backend, which select its parent's settings too.
+// Only the global span's raw path is out of a child's sight; a proxy span
+// then assumes the worst when a skip path could match an instance of its
+// route.
+func (p *policy) parentMayBeRemoved(c layer.Class, attrs pcommon.Map) bool {
+	switch c {
+	case layer.ProxyStage:
+		if !p.orphans.proxy {
+			return false
+		}
+		return p.global.traces.off || p.skip.mayMatchInstance(getStr(attrs, attrRoute))
+	case layer.BackendStage:
+		if !p.orphans.stage {
+			return false
+		}
+		return p.proxyFor(getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod)).traces.off
+	case layer.BackendRoundTrip, layer.BackendReadPayload:
+		if (c == layer.BackendRoundTrip && !p.orphans.roundTrip) || (c == layer.BackendReadPayload && !p.orphans.readPayload) {
+			return false
+		}
+		bs := &p.backend.traces
+		if len(p.endpoints) > 0 || len(p.backends) > 0 {
+			bs = &p.backendFor(getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
+		}
+		if c == layer.BackendRoundTrip {
+			return !bs.stage
+		}
+		return !bs.roundTrip
+	}
+	// Global spans have no gateway parent; other instrumentation's spans
+	// are not waited for (see README, Limits).
+	return false
 }
 
 func compilePolicy(p *Policy) *policy {
@@ -153,6 +235,7 @@ func compilePolicy(p *Policy) *policy {
 			sort.SliceStable(list, func(i, j int) bool { return list[i].endpoint != "" && list[j].endpoint == "" })
 		}
 	}
+	cp.orphans = cp.compileOrphans()
 	return cp
 }
 

@@ -24,6 +24,9 @@ type layerFilter struct {
 	// addOpts[layer][reason] carries the precomputed attribute set of the
 	// dropped-items counter, so that recording allocates nothing.
 	addOpts [layer.Backend + 1][numReasons][]metric.AddOption
+
+	// reparent is set for traces when some policy may orphan a kept span.
+	reparent *reparenter
 }
 
 func newLayerFilter(set processor.Settings, cfg *Config, signal string) (*layerFilter, error) {
@@ -39,6 +42,9 @@ func newLayerFilter(set processor.Settings, cfg *Config, signal string) (*layerF
 		return nil, err
 	}
 	f.dropped = tb.ProcessorLayerfilterDroppedItems
+	if signal == "traces" && cfg.Reparent.Enabled && f.markReparenting() {
+		f.reparent = newReparenter(set.TelemetrySettings, cfg.Reparent, tb)
+	}
 	for l := layer.Global; l <= layer.Backend; l++ {
 		for r := reasonLayerDisabled; r < numReasons; r++ {
 			s := attribute.NewSet(
@@ -50,6 +56,18 @@ func newLayerFilter(set processor.Settings, cfg *Config, signal string) (*layerF
 		}
 	}
 	return f, nil
+}
+
+// markReparenting decides, per policy, whether batches pay for
+// re-parenting, and tells whether any does.
+func (f *layerFilter) markReparenting() bool {
+	f.def.reparent = f.def.orphans.any()
+	anyPolicy := f.def.reparent
+	for _, p := range f.services {
+		p.reparent = p.orphans.any()
+		anyPolicy = anyPolicy || p.reparent
+	}
+	return anyPolicy
 }
 
 // policyFor selects the policy of a resource by its service.name.

@@ -180,6 +180,84 @@ func (m skipMatcher) match(path string) bool {
 	return false
 }
 
+// mayMatchInstance tells whether some pattern could match a raw path that
+// route (a data route, either spelling) stands for: a literal segment of a
+// pattern may equal the value of a parameter of the route. An empty or
+// malformed route could stand for anything.
+func (m skipMatcher) mayMatchInstance(route string) bool {
+	if len(m) == 0 {
+		return false
+	}
+	if route == "" || route[0] != '/' {
+		return true
+	}
+	for i := range m {
+		if m[i].mayMatchInstance(route) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pathPattern) mayMatchInstance(route string) bool {
+	pat, rt := p.raw[1:], route[1:]
+	for {
+		ps, prest, plast := cutSegment(pat)
+		rs, rrest, rlast := cutSegment(rt)
+		pk, rk := patternSegmentKind(ps), routeSegmentKind(rs)
+		if pk == segCatchAll || rk == segCatchAll {
+			return true
+		}
+		switch {
+		case pk == segLiteral && rk == segLiteral:
+			if ps != rs {
+				return false
+			}
+		case pk == segLiteral: // against a route parameter: any non-empty value
+			if ps == "" {
+				return false
+			}
+		case rs == "": // a pattern parameter needs a non-empty segment
+			return false
+		}
+		if plast || rlast {
+			return plast && rlast
+		}
+		pat, rt = prest, rrest
+	}
+}
+
+func cutSegment(s string) (seg, rest string, last bool) {
+	if j := strings.IndexByte(s, '/'); j >= 0 {
+		return s[:j], s[j+1:], false
+	}
+	return s, "", true
+}
+
+// patternSegmentKind reads a segment of a canonical pattern.
+func patternSegmentKind(s string) segmentKind {
+	switch s {
+	case ":":
+		return segParam
+	case "*":
+		return segCatchAll
+	}
+	return segLiteral
+}
+
+// routeSegmentKind reads a segment of a route as the gateway writes it.
+func routeSegmentKind(s string) segmentKind {
+	switch {
+	case s == "":
+		return segLiteral
+	case s[0] == ':' || (s[0] == '{' && s[len(s)-1] == '}'):
+		return segParam
+	case s[0] == '*':
+		return segCatchAll
+	}
+	return segLiteral
+}
+
 // pathOfURL returns the path of a url.full value: KrakenD's global span
 // writes path and query only; other gateways may write an absolute URL.
 func pathOfURL(u string) string {

@@ -11,10 +11,14 @@ import (
 
 func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var counts dropCounts
+	var idx *batchIndex // only for resources whose policy may orphan a span
 	rss := td.ResourceSpans()
 	hadData := rss.Len() > 0
 	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		p := f.policyFor(rs.Resource())
+		if p.reparent && idx == nil {
+			idx = getBatchIndex()
+		}
 		sss := rs.ScopeSpans()
 		if sss.Len() == 0 {
 			return false
@@ -25,7 +29,11 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 				return false
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
-				return filterSpan(p, s, &counts)
+				c, r := filterSpan(p, s, &counts)
+				if p.reparent {
+					idx.add(p, s, c, r)
+				}
+				return r != keep
 			})
 			// Never hand on a scope (nor, below, a resource) we emptied.
 			return spans.Len() == 0
@@ -33,24 +41,29 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 		return sss.Len() == 0
 	})
 	f.record(ctx, &counts)
+	if idx != nil {
+		f.reparent.settle(ctx, td, idx, f.policyFor)
+		putBatchIndex(idx)
+	}
 	if hadData && rss.Len() == 0 {
 		return td, processorhelper.ErrSkipProcessingData
 	}
 	return td, nil
 }
 
-// filterSpan reports whether a span must go, and otherwise applies the
-// header, static attribute and detailed-connection settings of its layer.
-func filterSpan(p *policy, s ptrace.Span, counts *dropCounts) bool {
+// filterSpan classifies a span and tells why it must go (keep when it
+// stays); a kept span gets the header, static attribute and
+// detailed-connection settings of its layer.
+func filterSpan(p *policy, s ptrace.Span, counts *dropCounts) (layer.Class, dropReason) {
 	c := layer.ClassifySpan(s)
 	if c.Layer == layer.None {
-		return false
+		return c, keep
 	}
 	attrs := s.Attributes()
 	v := p.decideTrace(c, attrs)
 	if v.drop != keep {
 		counts.add(c.Layer, v.drop, 1)
-		return true
+		return c, v.drop
 	}
 	filterHeaders(attrs, v.headers, p.redact)
 	putStatic(attrs, v.static)
@@ -58,5 +71,5 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts) bool {
 		stripDetailedAttrs(attrs)
 		s.Events().RemoveIf(func(e ptrace.SpanEvent) bool { return e.Name() == firstByteEvent })
 	}
-	return false
+	return c, keep
 }

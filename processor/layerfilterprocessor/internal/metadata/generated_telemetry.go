@@ -18,8 +18,11 @@ func Meter(settings component.TelemetrySettings) metric.Meter {
 
 // TelemetryBuilder holds the component's own instruments.
 type TelemetryBuilder struct {
-	meter                            metric.Meter
-	ProcessorLayerfilterDroppedItems metric.Int64Counter
+	meter                                       metric.Meter
+	ProcessorLayerfilterDroppedItems            metric.Int64Counter
+	ProcessorLayerfilterReparentedSpans         metric.Int64Counter
+	ProcessorLayerfilterReleasedUnresolvedSpans metric.Int64Counter
+	ProcessorLayerfilterHeldSpans               metric.Int64UpDownCounter
 }
 
 // NewTelemetryBuilder creates the component's instruments.
@@ -30,6 +33,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_processor_layerfilter_dropped_items",
 		metric.WithDescription("Spans, metric data points and log records dropped, per signal, gateway layer and reason (layer_disabled, switch_off, skip_path)."),
 		metric.WithUnit("{item}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorLayerfilterReparentedSpans, err = builder.meter.Int64Counter(
+		"otelcol_processor_layerfilter_reparented_spans",
+		metric.WithDescription("Kept spans whose parent was removed, handed on with their nearest kept ancestor as parent."),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorLayerfilterReleasedUnresolvedSpans, err = builder.meter.Int64Counter(
+		"otelcol_processor_layerfilter_released_unresolved_spans",
+		metric.WithDescription("Held spans handed on before their awaited parent arrived, per reason (max_wait, max_spans, shutdown)."),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorLayerfilterHeldSpans, err = builder.meter.Int64UpDownCounter(
+		"otelcol_processor_layerfilter_held_spans",
+		metric.WithDescription("Spans currently held while their possibly removed parent is awaited."),
+		metric.WithUnit("{span}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

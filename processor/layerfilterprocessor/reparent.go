@@ -1,0 +1,662 @@
+package layerfilterprocessor
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor/internal/metadata"
+)
+
+// Re-parenting keeps a trace whole when the filter removes a span that has
+// kept children: each child gets its nearest kept ancestor as parent, which
+// is what the gateway produces with that layer off in-process.
+//
+// The gateway's exporter sends children before their parents (children end
+// first) and may split a request across batches. So:
+//   - within a batch, an index of the batch maps each removed span to its
+//     parent, and a kept span's parent is followed up that chain;
+//   - a kept span whose parent is in none of the batches seen, and whose
+//     class and attributes say that parent may have been removed, is held
+//     until the parent arrives; max_wait, max_spans and shutdown release it
+//     as it is;
+//   - removed spans' parent IDs are remembered for max_wait, so a child
+//     that comes after its removed parent (a read tracker ends after its
+//     backend-request) is re-parented at once, without waiting.
+//
+// A policy that can remove no parent of a kept span (policy.reparent false)
+// skips all of this.
+
+// spanKey identifies a span, or with an awaited parent's ID, what a held
+// span waits for.
+type spanKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+}
+
+// The index and the record of removed spans are keyed by span ID alone,
+// which takes Go's fast path for 64-bit keys, and check the trace ID on a
+// hit: span IDs are random, so two spans sharing one is next to impossible,
+// and would only cost a re-parenting, never a wrong one.
+func idKey(id pcommon.SpanID) uint64 { return binary.LittleEndian.Uint64(id[:]) }
+
+type spanNode struct {
+	trace  pcommon.TraceID
+	parent pcommon.SpanID
+	// mayGo: whether the span's parent may be removed too, so that the
+	// chain may go on beyond what is known.
+	mayGo bool
+}
+
+// batchIndex holds what one batch's re-parenting resources need: the
+// removed spans, and the kept spans whose parent may be removed
+// (candidates). Other kept spans are not indexed: most of a batch costs
+// nothing more than a look-up of its parent.
+type batchIndex struct {
+	nodes      map[uint64]spanNode // removed spans
+	candidates map[uint64]spanNode // kept spans whose parent may be removed
+	kept       map[uint64]pcommon.TraceID
+	remember   []uint64  // removed spans whose children may come later
+	awaited    []spanKey // scratch for wake
+}
+
+var batchIndexPool = sync.Pool{New: func() any {
+	return &batchIndex{
+		nodes:      make(map[uint64]spanNode, 256),
+		candidates: make(map[uint64]spanNode, 256),
+		kept:       map[uint64]pcommon.TraceID{},
+	}
+}}
+
+func getBatchIndex() *batchIndex { return batchIndexPool.Get().(*batchIndex) }
+
+func putBatchIndex(b *batchIndex) {
+	clear(b.nodes) // keeps the buckets for the next batch
+	clear(b.candidates)
+	clear(b.kept)
+	b.remember = b.remember[:0]
+	b.awaited = b.awaited[:0]
+	batchIndexPool.Put(b)
+}
+
+// add records a span as the filter judged it; called before a removed span
+// is gone.
+// removed looks a removed span of the batch up.
+func (b *batchIndex) removed(tid pcommon.TraceID, id pcommon.SpanID) (spanNode, bool) {
+	n, ok := b.nodes[idKey(id)]
+	return n, ok && n.trace == tid
+}
+
+func (b *batchIndex) candidate(tid pcommon.TraceID, id pcommon.SpanID) bool {
+	n, ok := b.candidates[idKey(id)]
+	return ok && n.trace == tid
+}
+
+func (b *batchIndex) isKept(tid pcommon.TraceID, id pcommon.SpanID) bool {
+	t, ok := b.kept[idKey(id)]
+	return ok && t == tid
+}
+
+// indexKept fills the set of the batch's spans (the removed ones are gone),
+// needed only when a candidate's parent or an awaited one may be among
+// them.
+func (b *batchIndex) indexKept(td ptrace.Traces) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				b.kept[idKey(s.SpanID())] = s.TraceID()
+			}
+		}
+	}
+}
+
+func (b *batchIndex) add(p *policy, s ptrace.Span, c layer.Class, r dropReason) {
+	if r == keep {
+		// Decided now, while the attributes are at hand.
+		if p.parentMayBeRemoved(c, s.Attributes()) {
+			b.candidates[idKey(s.SpanID())] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: true}
+		}
+		return
+	}
+	k := idKey(s.SpanID())
+	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: p.parentMayBeRemoved(c, s.Attributes())}
+	// A read tracker has no children; a skip path removes the children of
+	// what it removes, except under a global span skipped by its raw path.
+	if c != layer.BackendReadPayload && (r != reasonSkipPath || c == layer.GlobalStage) {
+		b.remember = append(b.remember, k)
+	}
+}
+
+// heldScope is the resource and scope held spans came with, copied once per
+// scope and batch; the held spans live in its slice until released.
+type heldScope struct {
+	resource    pcommon.Resource
+	resourceURL string
+	scope       pcommon.InstrumentationScope
+	scopeURL    string
+	spans       ptrace.SpanSlice
+}
+
+func newHeldScope(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) *heldScope {
+	h := &heldScope{
+		resource:    pcommon.NewResource(),
+		resourceURL: rs.SchemaUrl(),
+		scope:       pcommon.NewInstrumentationScope(),
+		scopeURL:    ss.SchemaUrl(),
+		spans:       ptrace.NewSpanSlice(),
+	}
+	rs.Resource().CopyTo(h.resource)
+	ss.Scope().CopyTo(h.scope)
+	return h
+}
+
+type heldSpan struct {
+	span      ptrace.Span
+	from      *heldScope
+	awaiting  spanKey // trace and awaited parent
+	since     int64   // unix nanoseconds
+	rewritten bool    // parent already moved up the chain
+	done      bool    // released; left in the queue until popped
+}
+
+type removedEntry struct {
+	trace  pcommon.TraceID
+	parent pcommon.SpanID
+	mayGo  bool
+	at     int64
+}
+
+type removedAt struct {
+	key uint64
+	at  int64
+}
+
+// releaseReason says why held spans were released unresolved.
+type releaseReason uint8
+
+const (
+	releaseMaxWait releaseReason = iota
+	releaseMaxSpans
+	releaseShutdown
+	numReleaseReasons
+)
+
+func (r releaseReason) String() string {
+	switch r {
+	case releaseMaxWait:
+		return "max_wait"
+	case releaseMaxSpans:
+		return "max_spans"
+	}
+	return "shutdown"
+}
+
+// maxChain bounds a walk up removed spans: KrakenD's chain has five spans;
+// a cycle in bad data must not loop.
+const maxChain = 16
+
+type reparenter struct {
+	maxWait    int64 // nanoseconds; 0: nothing held or remembered
+	maxSpans   int
+	maxRemoved int
+	tick       time.Duration
+	now        func() time.Time
+	next       consumer.Traces // for releases outside a batch
+	logger     *zap.Logger
+
+	reparented  metric.Int64Counter
+	unresolved  metric.Int64Counter
+	held        metric.Int64UpDownCounter
+	releaseOpts [numReleaseReasons][]metric.AddOption
+
+	mu          sync.Mutex
+	removed     map[uint64]removedEntry
+	removedQ    []removedAt // insertion order, for expiry
+	removedHead int
+	waiting     map[spanKey][]*heldSpan // by trace and awaited parent
+	heldQ       []*heldSpan             // hold order, for expiry
+	heldHead    int
+	nHeld       int
+
+	stop, stopped chan struct{}
+}
+
+func newReparenter(set component.TelemetrySettings, cfg ReparentConfig, tb *metadata.TelemetryBuilder) *reparenter {
+	r := &reparenter{
+		maxWait:    int64(cfg.MaxWait),
+		maxSpans:   cfg.MaxSpans,
+		maxRemoved: cfg.MaxRemoved,
+		tick:       min(max(cfg.MaxWait/4, 10*time.Millisecond), time.Second),
+		now:        time.Now,
+		logger:     set.Logger,
+		reparented: tb.ProcessorLayerfilterReparentedSpans,
+		unresolved: tb.ProcessorLayerfilterReleasedUnresolvedSpans,
+		held:       tb.ProcessorLayerfilterHeldSpans,
+		removed:    map[uint64]removedEntry{},
+		waiting:    map[spanKey][]*heldSpan{},
+	}
+	for reason := releaseMaxWait; reason < numReleaseReasons; reason++ {
+		r.releaseOpts[reason] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason.String())))}
+	}
+	return r
+}
+
+// settlement is what one call changed, recorded after the lock is let go.
+type settlement struct {
+	released   []*heldSpan
+	reparented int64
+	unresolved [numReleaseReasons]int64
+	heldDelta  int64
+}
+
+// settle re-parents the kept spans of a filtered batch, holds those that
+// must wait, and appends to the batch the held spans it releases.
+func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchIndex, policyFor func(pcommon.Resource) *policy) {
+	var st settlement
+	now := r.now().UnixNano()
+	r.mu.Lock()
+	// Forget stale removed spans first, settle the held spans whose parent
+	// came before their deadline, then release the ones past it.
+	r.expireRemoved(now)
+	if len(r.waiting) > 0 {
+		r.wake(td, idx, &st)
+	}
+	r.expireHeld(now, &st)
+	if r.maxWait > 0 {
+		for _, k := range idx.remember {
+			r.remember(k, idx.nodes[k], now)
+		}
+	}
+	if !r.prepare(td, idx) {
+		// Nothing removed that a kept span could point at, nothing to wait for.
+		r.mu.Unlock()
+		appendReleased(td, st.released)
+		r.record(ctx, &st)
+		return
+	}
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		p := policyFor(rs.Resource())
+		if !p.reparent {
+			return false
+		}
+		emptied := false
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			var from *heldScope
+			ss.Spans().RemoveIf(func(s ptrace.Span) bool {
+				parent := s.ParentSpanID()
+				if parent.IsEmpty() {
+					return false
+				}
+				tid := s.TraceID()
+				id, unknown, mayGo, changed := r.resolve(idx, tid, parent)
+				if unknown && !changed {
+					mayGo = idx.candidate(tid, s.SpanID())
+				}
+				if changed {
+					s.SetParentSpanID(id)
+				}
+				if unknown && mayGo && r.maxWait > 0 && !idx.isKept(tid, id) {
+					if from == nil {
+						from = newHeldScope(rs, ss)
+					}
+					r.hold(s, from, spanKey{tid, id}, now, changed, &st)
+					return true
+				}
+				if changed {
+					st.reparented++
+				}
+				return false
+			})
+			// Never hand on a scope (nor a resource) that holding emptied.
+			gone := from != nil && ss.Spans().Len() == 0
+			emptied = emptied || gone
+			return gone
+		})
+		return emptied && rs.ScopeSpans().Len() == 0
+	})
+	r.mu.Unlock()
+	appendReleased(td, st.released)
+	r.record(ctx, &st)
+}
+
+// resolve follows parent up the removed spans known from the batch and
+// from earlier ones. It returns the first ID that is not a removed span;
+// unknown when that ID is in neither, with mayGo telling, when the walk
+// passed a removed span, whether that span's parent may be removed too.
+func (r *reparenter) resolve(idx *batchIndex, tid pcommon.TraceID, parent pcommon.SpanID) (id pcommon.SpanID, unknown, mayGo, changed bool) {
+	for range maxChain {
+		if n, ok := idx.removed(tid, parent); ok {
+			parent, mayGo, changed = n.parent, n.mayGo, true
+		} else if e, ok := r.removed[idKey(parent)]; ok && e.trace == tid {
+			parent, mayGo, changed = e.parent, e.mayGo, true
+		} else {
+			return parent, true, mayGo, changed
+		}
+		if parent.IsEmpty() {
+			return parent, false, false, true
+		}
+	}
+	return parent, false, false, changed
+}
+
+// prepare tells whether the batch's kept spans need a look: when it
+// removed spans, when removed spans are remembered, or when a chain may go
+// on beyond what is known. In that last case a span's parent may be a kept
+// span of this batch, so the batch's spans are indexed, which most batches
+// are spared.
+func (r *reparenter) prepare(td ptrace.Traces, idx *batchIndex) bool {
+	open := false
+	for _, n := range idx.candidates {
+		if open = r.chainOpen(idx, n); open {
+			break
+		}
+	}
+	if !open {
+		for _, n := range idx.nodes {
+			if open = n.mayGo && r.chainOpen(idx, n); open {
+				break
+			}
+		}
+	}
+	if open && len(idx.kept) == 0 {
+		idx.indexKept(td)
+	}
+	return open || len(idx.nodes) > 0 || len(r.removed) > 0
+}
+
+// chainOpen tells whether n's parent chain ends at an unknown span that may
+// have been removed.
+func (r *reparenter) chainOpen(idx *batchIndex, n spanNode) bool {
+	_, unknown, mayGo, changed := r.resolve(idx, n.trace, n.parent)
+	return unknown && (mayGo || (!changed && n.mayGo))
+}
+
+// wake settles the held spans whose awaited parent is in this batch, kept
+// or removed.
+func (r *reparenter) wake(td ptrace.Traces, idx *batchIndex, st *settlement) {
+	if len(idx.kept) == 0 {
+		idx.indexKept(td)
+	}
+	awaited := idx.awaited[:0]
+	for k := range r.waiting {
+		if _, ok := idx.removed(k.trace, k.span); ok || idx.isKept(k.trace, k.span) {
+			awaited = append(awaited, k)
+		}
+	}
+	idx.awaited = awaited
+	for _, k := range awaited {
+		list := r.waiting[k]
+		delete(r.waiting, k)
+		id, unknown, mayGo, changed := r.resolve(idx, k.trace, k.span)
+		if unknown && idx.isKept(k.trace, id) {
+			unknown = false
+		}
+		for _, h := range list {
+			if changed {
+				h.span.SetParentSpanID(id)
+				h.rewritten = true
+			}
+			if unknown && mayGo {
+				// The parent was removed and its own parent may be too:
+				// wait for that one, keeping the original deadline.
+				h.awaiting = spanKey{k.trace, id}
+				r.waiting[h.awaiting] = append(r.waiting[h.awaiting], h)
+				continue
+			}
+			r.release(h, st)
+			if h.rewritten {
+				st.reparented++
+			}
+		}
+	}
+}
+
+func (r *reparenter) hold(s ptrace.Span, from *heldScope, k spanKey, now int64, rewritten bool, st *settlement) {
+	for r.nHeld >= r.maxSpans && r.evictOldest(releaseMaxSpans, st) {
+	}
+	h := &heldSpan{span: from.spans.AppendEmpty(), from: from, awaiting: k, since: now, rewritten: rewritten}
+	s.MoveTo(h.span)
+	r.waiting[k] = append(r.waiting[k], h)
+	r.heldQ = append(r.heldQ, h)
+	r.nHeld++
+	st.heldDelta++
+	// Spans released out of order stay queued until they reach the head;
+	// drop them once they outnumber the held ones, so that the queue follows
+	// max_spans rather than the hold rate.
+	if len(r.heldQ)-r.heldHead > 2*r.nHeld+64 {
+		r.purgeReleased()
+	}
+}
+
+func (r *reparenter) purgeReleased() {
+	q := r.heldQ[:0]
+	for _, h := range r.heldQ[r.heldHead:] {
+		if !h.done {
+			q = append(q, h)
+		}
+	}
+	clear(r.heldQ[len(q):])
+	r.heldQ, r.heldHead = q, 0
+}
+
+// release takes a held span out of the count and hands it to st; the
+// caller has taken it out of waiting.
+func (r *reparenter) release(h *heldSpan, st *settlement) {
+	h.done = true
+	r.nHeld--
+	st.heldDelta--
+	st.released = append(st.released, h)
+}
+
+func (r *reparenter) releaseUnresolved(h *heldSpan, reason releaseReason, st *settlement) {
+	list := r.waiting[h.awaiting]
+	for i, x := range list {
+		if x == h {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(r.waiting, h.awaiting)
+	} else {
+		r.waiting[h.awaiting] = list
+	}
+	r.release(h, st)
+	st.unresolved[reason]++
+}
+
+// evictOldest releases the oldest held span as it is; false when none is.
+func (r *reparenter) evictOldest(reason releaseReason, st *settlement) bool {
+	for r.heldHead < len(r.heldQ) {
+		h := r.heldQ[r.heldHead]
+		r.heldQ[r.heldHead] = nil
+		r.heldHead++
+		if !h.done {
+			r.releaseUnresolved(h, reason, st)
+			return true
+		}
+	}
+	return false
+}
+
+// expire releases the held spans and forgets the removed spans older than
+// max_wait.
+func (r *reparenter) expire(now int64, st *settlement) {
+	r.expireHeld(now, st)
+	r.expireRemoved(now)
+}
+
+func (r *reparenter) expireHeld(now int64, st *settlement) {
+	for r.heldHead < len(r.heldQ) {
+		h := r.heldQ[r.heldHead]
+		if !h.done {
+			if now-h.since < r.maxWait {
+				break
+			}
+			r.releaseUnresolved(h, releaseMaxWait, st)
+		}
+		r.heldQ[r.heldHead] = nil
+		r.heldHead++
+	}
+	r.heldQ, r.heldHead = compact(r.heldQ, r.heldHead)
+}
+
+func (r *reparenter) expireRemoved(now int64) {
+	for r.removedHead < len(r.removedQ) && now-r.removedQ[r.removedHead].at >= r.maxWait {
+		r.forgetOldest()
+	}
+	r.removedQ, r.removedHead = compact(r.removedQ, r.removedHead)
+}
+
+func (r *reparenter) remember(k uint64, n spanNode, now int64) {
+	// The queue bounds the map too: it has an entry per map entry, and
+	// more when a span came twice.
+	for len(r.removedQ)-r.removedHead >= r.maxRemoved {
+		r.forgetOldest()
+	}
+	r.removed[k] = removedEntry{trace: n.trace, parent: n.parent, mayGo: n.mayGo, at: now}
+	r.removedQ = append(r.removedQ, removedAt{k, now})
+}
+
+func (r *reparenter) forgetOldest() {
+	old := r.removedQ[r.removedHead]
+	r.removedHead++
+	// The same span may have come twice; only its last entry counts.
+	if e, ok := r.removed[old.key]; ok && e.at == old.at {
+		delete(r.removed, old.key)
+	}
+}
+
+// compact drops a queue's popped head once it is half the queue, so that
+// the queue's memory follows what it holds.
+func compact[T any](q []T, head int) ([]T, int) {
+	if head == 0 || head*2 < len(q) {
+		return q, head
+	}
+	n := copy(q, q[head:])
+	clear(q[n:])
+	return q[:n], 0
+}
+
+// releaseAll releases every held span as it is.
+func (r *reparenter) releaseAll(reason releaseReason, st *settlement) {
+	for r.evictOldest(reason, st) {
+	}
+	r.heldQ, r.heldHead = compact(r.heldQ, r.heldHead)
+}
+
+// appendReleased moves released spans into td, under a copy of the
+// resource and scope each came with.
+func appendReleased(td ptrace.Traces, released []*heldSpan) {
+	if len(released) == 0 {
+		return
+	}
+	var (
+		last *heldScope
+		dst  ptrace.SpanSlice
+		dsts map[*heldScope]ptrace.SpanSlice
+	)
+	for _, h := range released {
+		if h.from != last {
+			var ok bool
+			if dst, ok = dsts[h.from]; !ok {
+				rs := td.ResourceSpans().AppendEmpty()
+				rs.SetSchemaUrl(h.from.resourceURL)
+				h.from.resource.CopyTo(rs.Resource())
+				ss := rs.ScopeSpans().AppendEmpty()
+				ss.SetSchemaUrl(h.from.scopeURL)
+				h.from.scope.CopyTo(ss.Scope())
+				dst = ss.Spans()
+				if dsts == nil {
+					dsts = map[*heldScope]ptrace.SpanSlice{}
+				}
+				dsts[h.from] = dst
+			}
+			last = h.from
+		}
+		h.span.MoveTo(dst.AppendEmpty())
+	}
+}
+
+func (r *reparenter) record(ctx context.Context, st *settlement) {
+	if st.reparented > 0 {
+		r.reparented.Add(ctx, st.reparented)
+	}
+	for reason := releaseMaxWait; reason < numReleaseReasons; reason++ {
+		if n := st.unresolved[reason]; n > 0 {
+			r.unresolved.Add(ctx, n, r.releaseOpts[reason]...)
+		}
+	}
+	if st.heldDelta != 0 {
+		r.held.Add(ctx, st.heldDelta)
+	}
+}
+
+// start runs the expiry of held spans; nothing waits when max_wait is 0.
+func (r *reparenter) start(context.Context, component.Host) error {
+	if r.maxWait == 0 || r.stop != nil {
+		return nil
+	}
+	r.stop, r.stopped = make(chan struct{}), make(chan struct{})
+	go r.run(r.stop, r.stopped)
+	return nil
+}
+
+func (r *reparenter) run(stop <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	t := time.NewTicker(r.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			r.flush(context.Background(), false)
+		}
+	}
+}
+
+// shutdown stops the expiry and hands on everything still held: held data
+// is never lost.
+func (r *reparenter) shutdown(ctx context.Context) error {
+	if r.stop != nil {
+		close(r.stop)
+		<-r.stopped
+		r.stop = nil
+	}
+	return r.flush(ctx, true)
+}
+
+// flush hands on, outside any batch, the held spans past max_wait, or all
+// of them.
+func (r *reparenter) flush(ctx context.Context, all bool) error {
+	var st settlement
+	r.mu.Lock()
+	if all {
+		r.releaseAll(releaseShutdown, &st)
+	} else {
+		r.expire(r.now().UnixNano(), &st)
+	}
+	r.mu.Unlock()
+	r.record(ctx, &st)
+	if len(st.released) == 0 || r.next == nil {
+		return nil
+	}
+	td := ptrace.NewTraces()
+	appendReleased(td, st.released)
+	if err := r.next.ConsumeTraces(ctx, td); err != nil {
+		r.logger.Warn("Handing on held spans failed", zap.Int("spans", len(st.released)), zap.Error(err))
+		return err
+	}
+	return nil
+}

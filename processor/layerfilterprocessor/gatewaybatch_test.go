@@ -430,7 +430,7 @@ func requireNoEmptyContainers(t *testing.T, md pmetric.Metrics) {
 		for _, sm := range rm.ScopeMetrics().All() {
 			require.NotZero(t, sm.Metrics().Len(), "empty scope")
 			for _, m := range sm.Metrics().All() {
-				require.NotZero(t, dataPointCount(m), "empty metric %s", m.Name())
+				require.NotZero(t, layer.DataPointCount(m), "empty metric %s", m.Name())
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts)
 	if c.Layer == layer.None {
 		return false
 	}
-	n := dataPointCount(m)
+	n := layer.DataPointCount(m)
 	if n == 0 {
 		return false
 	}
@@ -80,7 +80,7 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts)
 		putStatic(attrs, static)
 		return false
 	})
-	return dataPointCount(m) == 0
+	return layer.DataPointCount(m) == 0
 }
 
 func removeDataPoints(m pmetric.Metric, drop func(pcommon.Map) bool) {
@@ -96,20 +96,4 @@ func removeDataPoints(m pmetric.Metric, drop func(pcommon.Map) bool) {
 	case pmetric.MetricTypeSummary:
 		m.Summary().DataPoints().RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return drop(dp.Attributes()) })
 	}
-}
-
-func dataPointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }

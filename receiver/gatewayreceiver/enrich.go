@@ -185,7 +185,7 @@ func (e *enricher) enrichMetrics(ctx context.Context, md pmetric.Metrics) {
 						layer.MarkMetric(m, c)
 					}
 				}
-				counts[c.Layer][c.Part] += int64(dataPointCount(m))
+				counts[c.Layer][c.Part] += int64(layer.DataPointCount(m))
 			}
 		}
 	}
@@ -224,20 +224,4 @@ func (e *enricher) record(ctx context.Context, s signalIndex, counts *classCount
 func (e *enricher) countRefused(signal, reason string) {
 	e.refused.Add(context.Background(), 1, metric.WithAttributes(
 		attribute.String("signal", signal), attribute.String("reason", reason)))
-}
-
-func dataPointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }

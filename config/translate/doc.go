@@ -36,10 +36,10 @@
 // datadog (api key ${env:DD_API_KEY}; tags as host tags); jaeger → otlp toward
 // the same host on 4317, because every Jaeger since 1.35 serves OTLP there
 // (a warning says the port is assumed); ocagent → the receiver's gRPC
-// endpoint; logger → debug. zipkin, influxdb and stackdriver are refused with
-// the alternative named: the distribution ships none of these exporters and
-// Zipkin and InfluxDB servers do not take OTLP, so any mapping would send
-// data nowhere. The sample rate becomes `sampling` in `consistent` mode
+// endpoint; logger → debug; zipkin → zipkin (collector_url, JSON); influxdb →
+// influxdb (metrics, InfluxDB 1.x compatibility, the password as
+// ${env:INFLUXDB_PASSWORD}); stackdriver → googlecloud (project, metric prefix;
+// credentials the Google way, GOOGLE_APPLICATION_CREDENTIALS). The sample rate becomes `sampling` in `consistent` mode
 // (0 = no traces, KrakenD's default); OpenTelemetry's trace_sample_rate
 // becomes `sdk_parity` mode, so that a gateway that already sampled at the
 // same rate loses nothing more (DESIGN.md section 5).

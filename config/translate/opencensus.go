@@ -119,14 +119,66 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 				from: []string{"from " + path + " (" + redactURL(raw) + ")"}})
 		}
 	}
-	if ex.Zipkin != nil {
-		t.fail(ns+".exporters.zipkin", krakend.KindUnsupported, "cannot be translated: the distribution ships no zipkin exporter and Zipkin servers do not accept OTLP; send traces to an OTLP backend (Jaeger, Tempo) instead, or run a collector with the zipkin exporter")
+	if z := ex.Zipkin; z != nil {
+		path := ns + ".exporters.zipkin"
+		if z.CollectorURL == "" {
+			t.fail(path+".collector_url", krakend.KindRequired, "the Zipkin collector's URL is required (e.g. http://zipkin:9411/api/v2/spans)")
+		} else {
+			m := newMap()
+			m.set("endpoint", z.CollectorURL)
+			m.set("format", "json").line("what Zipkin's /api/v2/spans takes")
+			if z.IP != "" || z.Port != 0 {
+				t.warn(path, "ip and port named the gateway's own endpoint in its Zipkin spans: the collector reports the spans' own attributes instead")
+			}
+			t.addExporter(&exporterOut{id: t.componentID("zipkin", ""), cfg: m, traces: true, queue: true,
+				from: []string{"from " + path + " (" + redactURL(z.CollectorURL) + ")"}})
+		}
 	}
-	if ex.InfluxDB != nil {
-		t.fail(ns+".exporters.influxdb", krakend.KindUnsupported, "cannot be translated: the distribution ships no influxdb exporter; send metrics through the prometheus exporter (InfluxDB and Telegraf can scrape it) or OTLP to Telegraf's opentelemetry input")
+	if x := ex.InfluxDB; x != nil {
+		path := ns + ".exporters.influxdb"
+		if x.Address == "" {
+			t.fail(path+".address", krakend.KindRequired, "the InfluxDB address is required (e.g. http://influxdb:8086)")
+		} else {
+			m := newMap()
+			m.set("endpoint", x.Address)
+			v1 := newMap()
+			v1.set("enabled", true)
+			v1.set("db", x.DB)
+			if x.Username != "" {
+				v1.set("username", x.Username)
+			}
+			if x.Password.Set() {
+				v1.set("password", "${env:INFLUXDB_PASSWORD}").line("never the literal: set INFLUXDB_PASSWORD")
+				t.env("INFLUXDB_PASSWORD", "the InfluxDB password of "+path)
+			}
+			m.set("v1_compatibility", v1).note("InfluxDB 1.x, as the OpenCensus exporter wrote")
+			if x.Timeout != "" {
+				m.set("timeout", x.Timeout)
+			}
+			if x.Ping || x.BufferSize != 0 {
+				t.warn(path, "ping and buffer_size tuned the OpenCensus client: the collector batches and retries on its own")
+			}
+			t.addExporter(&exporterOut{id: t.componentID("influxdb", ""), cfg: m, metrics: true, queue: true,
+				from: []string{"from " + path + " (" + redactURL(x.Address) + ")"}})
+		}
 	}
-	if ex.Stackdriver != nil {
-		t.fail(ns+".exporters.stackdriver", krakend.KindUnsupported, "cannot be translated: the distribution ships no googlecloud exporter; send OTLP to Google Cloud's OTLP endpoint (telemetry.googleapis.com) through an otlp exporter")
+	if sd := ex.Stackdriver; sd != nil {
+		path := ns + ".exporters.stackdriver"
+		m := newMap()
+		if sd.ProjectID != "" {
+			m.set("project", sd.ProjectID)
+		}
+		if sd.MetricPrefix != "" {
+			met := newMap()
+			met.set("prefix", sd.MetricPrefix)
+			m.set("metric", met)
+		}
+		if len(sd.DefaultLabels) > 0 {
+			t.warn(path+".default_labels", "labels added to every OpenCensus metric: add them as resource attributes of the gateway (OTEL_RESOURCE_ATTRIBUTES) instead")
+		}
+		t.env("GOOGLE_APPLICATION_CREDENTIALS", "the service account key file the googlecloud exporter authenticates with (or the platform's own identity)")
+		t.addExporter(&exporterOut{id: t.componentID("googlecloud", ""), cfg: m, traces: true, metrics: true,
+			from: []string{"from " + path + " (Google Cloud, once Stackdriver)"}})
 	}
 	if a := ex.OCAgent; a != nil {
 		path := ns + ".exporters.ocagent"

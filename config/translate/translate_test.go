@@ -106,7 +106,7 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		_, q := cfg["sending_queue"]
 		_, r := cfg["retry_on_failure"]
 		switch typ {
-		case "otlp_grpc", "otlp_http", "datadog":
+		case "otlp_grpc", "otlp_http", "datadog", "zipkin", "influxdb":
 			assert.True(t, q && r, "%s needs sending_queue and retry_on_failure", id)
 		default:
 			assert.False(t, q || r, "%s does not support sending_queue/retry_on_failure", id)
@@ -192,22 +192,16 @@ func TestTranslateRefusals(t *testing.T) {
 			wantWhy:  "nothing to translate",
 		},
 		{
-			name:     "zipkin is refused with the alternative named",
-			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"zipkin": {"collector_url": "http://z:9411/api/v2/spans"}}}}}`,
-			wantPath: `extra_config["telemetry/opencensus"].exporters.zipkin`,
-			wantWhy:  "Zipkin servers do not accept OTLP",
+			name:     "zipkin without a collector URL is refused",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"zipkin": {"service_name": "gw"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.zipkin.collector_url`,
+			wantWhy:  "the Zipkin collector's URL is required",
 		},
 		{
-			name:     "influxdb is refused with the alternative named",
-			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "http://i:8086", "password": "x"}}}}}`,
-			wantPath: `extra_config["telemetry/opencensus"].exporters.influxdb`,
-			wantWhy:  "prometheus exporter",
-		},
-		{
-			name:     "stackdriver is refused with the alternative named",
-			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"stackdriver": {"project_id": "p"}}}}}`,
-			wantPath: `extra_config["telemetry/opencensus"].exporters.stackdriver`,
-			wantWhy:  "telemetry.googleapis.com",
+			name:     "influxdb without an address is refused",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"db": "krakend", "password": "x"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.influxdb.address`,
+			wantWhy:  "the InfluxDB address is required",
 		},
 		{
 			name:     "two listeners on one port are refused",
@@ -364,4 +358,33 @@ func TestPercentMovesTheDecimalPointExactly(t *testing.T) {
 			t.Errorf("percent(%v) = %v, want %v", tt.rate, got, tt.want)
 		}
 	}
+}
+
+func TestOpenCensusZipkinInfluxDBAndStackdriverMapOntoStockExporters(t *testing.T) {
+	const secret = "influx-s3cret-value"
+	cfg, err := krakend.Parse([]byte(`{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 50, "exporters": {
+		"zipkin": {"collector_url": "http://zipkin:9411/api/v2/spans", "service_name": "gw"},
+		"influxdb": {"address": "http://influxdb:8086", "db": "krakend", "username": "kd", "password": "`+secret+`", "timeout": "2s"},
+		"stackdriver": {"project_id": "my-project", "metric_prefix": "krakend", "default_labels": {"env": "prod"}}}}}}`), "oc.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var doc struct {
+		Exporters map[string]map[string]any `yaml:"exporters"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	assert.Equal(t, "http://zipkin:9411/api/v2/spans", doc.Exporters["zipkin"]["endpoint"])
+	assert.Equal(t, "http://influxdb:8086", doc.Exporters["influxdb"]["endpoint"])
+	assert.Equal(t, map[string]any{"enabled": true, "db": "krakend", "username": "kd", "password": "${env:INFLUXDB_PASSWORD}"},
+		doc.Exporters["influxdb"]["v1_compatibility"])
+	assert.Equal(t, "my-project", doc.Exporters["googlecloud"]["project"])
+	assert.Equal(t, map[string]any{"prefix": "krakend"}, doc.Exporters["googlecloud"]["metric"])
+	assert.NotContains(t, string(res.YAML), secret)
+	names := []string{}
+	for _, v := range res.EnvVars {
+		names = append(names, v.Name)
+	}
+	assert.Contains(t, names, "INFLUXDB_PASSWORD")
+	assert.Contains(t, names, "GOOGLE_APPLICATION_CREDENTIALS")
+	checkCollectorShape(t, res.YAML)
 }

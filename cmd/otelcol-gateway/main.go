@@ -6,13 +6,13 @@ package main
 import (
 	"os"
 
+	defaultconfig "github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
+	krakendprovider "github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	envprovider "go.opentelemetry.io/collector/confmap/provider/envprovider"
 	fileprovider "go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	yamlprovider "go.opentelemetry.io/collector/confmap/provider/yamlprovider"
-	defaultconfig "github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
-	krakendprovider "github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"go.opentelemetry.io/collector/otelcol"
 )
 
@@ -38,14 +38,13 @@ func main() {
 			},
 		},
 		ProviderModules: map[string]string{
-			envprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "go.opentelemetry.io/collector/confmap/provider/envprovider v1.58.0",
-			fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "go.opentelemetry.io/collector/confmap/provider/fileprovider v1.58.0",
-			yamlprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "go.opentelemetry.io/collector/confmap/provider/yamlprovider v1.58.0",
-			defaultconfig.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+			envprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():     "go.opentelemetry.io/collector/confmap/provider/envprovider v1.58.0",
+			fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():    "go.opentelemetry.io/collector/confmap/provider/fileprovider v1.58.0",
+			yamlprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():    "go.opentelemetry.io/collector/confmap/provider/yamlprovider v1.58.0",
+			defaultconfig.NewFactory().Create(confmap.ProviderSettings{}).Scheme():   "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 			krakendprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		},
-		ConverterModules: []string{
-		},
+		ConverterModules: []string{},
 	}
 
 	if err := run(set); err != nil {

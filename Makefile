@@ -17,7 +17,7 @@ GO_PACKAGES := ./...
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 60s
 
-.PHONY: all build run test unit lint generate check-generated integration bench fuzz clean tools
+.PHONY: all build run test unit lint generate check-generated integration deploy bench fuzz clean tools
 
 all: build
 
@@ -53,6 +53,8 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet $(GO_PACKAGES)
 	cd integration && go vet ./...
+	cd deploy && go vet ./...
+	cd deploy/healthcheck && go vet ./...
 
 ## unit: the project's unit tests (no distribution build needed)
 unit:
@@ -68,9 +70,15 @@ fuzz:
 ## integration: end-to-end tests of the built binary, real processes on loopback
 integration: build
 	cd integration && OTELCOL_GATEWAY_BIN=$(CURDIR)/$(BIN) go test -count=1 -timeout 20m ./...
+	cd deploy && OTELCOL_GATEWAY_BIN=$(CURDIR)/$(BIN) go test -count=1 -run '^TestBinary' ./...
+
+## deploy: the deployment files' tests (manifests, Dockerfile, compose, systemd; no binary needed)
+deploy:
+	cd deploy && go test -count=1 -skip '^TestBinary' ./...
+	cd deploy/healthcheck && go test -count=1 ./...
 
 ## test: every test: lint, unit, the generated code check, the build, integration, a short fuzz of every target
-test: lint unit build check-generated integration
+test: lint unit deploy build check-generated integration
 	# counted, not timed: a loaded machine must not turn a slow worker into a failure
 	$(MAKE) fuzz FUZZTIME=2000x FUZZMINIMIZETIME=20x
 

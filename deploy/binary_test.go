@@ -1,0 +1,172 @@
+package deploy
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The collector configurations of the manifests and of the compose stack,
+// validated by the built binary exactly as the containers start it: the same
+// --config arguments, over the files the ConfigMaps and bind mounts would
+// place at those paths. It needs the binary:
+//
+//	OTELCOL_GATEWAY_BIN=$PWD/../cmd/otelcol-gateway/otelcol-gateway go test -run '^TestBinary' ./...
+//
+// (`make integration` sets it.) Without the variable it fails: it is not
+// skipped.
+func TestBinaryValidatesCollectorConfigs(t *testing.T) {
+	bin := os.Getenv("OTELCOL_GATEWAY_BIN")
+	if bin == "" {
+		t.Fatal("OTELCOL_GATEWAY_BIN is not set: build the distribution (make build) and run with OTELCOL_GATEWAY_BIN=<path to cmd/otelcol-gateway/otelcol-gateway>, or leave this test out with -skip '^TestBinary'")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("OTELCOL_GATEWAY_BIN: %v", err)
+	}
+	components := runBinary(t, bin, nil, "components")
+	if components.err != nil {
+		t.Fatalf("components: %v\n%s", components.err, components.out)
+	}
+	hasLoadbalancing := strings.Contains(components.out, "loadbalancing")
+
+	t.Run("kubernetes", func(t *testing.T) {
+		checked := 0
+		for _, dir := range overlays(t) {
+			b := loadKustomization(t, dir)
+			for wname, tpl := range b.workloads() {
+				for _, c := range allContainers(&tpl.Spec) {
+					if c.Image != collectorImage {
+						continue
+					}
+					checked++
+					t.Run(filepath.Base(dir)+"/"+wname, func(t *testing.T) {
+						root := t.TempDir()
+						// place each mounted ConfigMap's files at their mount path under root
+						for _, m := range c.VolumeMounts {
+							files := b.configMaps[volumeConfigMap(t, tpl, m.Name)]
+							for key, src := range files {
+								copyFile(t, src, filepath.Join(root, m.MountPath, key))
+							}
+						}
+						validate(t, bin, rootArgs(c.Args, root), containerEnv(c), hasLoadbalancing, files(root))
+					})
+				}
+			}
+		}
+		if checked < 3 {
+			t.Errorf("validated %d collector containers, want the sidecar, the node collector and the tier at least", checked)
+		}
+	})
+
+	t.Run("compose", func(t *testing.T) {
+		s := loadCompose(t).Services["otelcol"]
+		root := t.TempDir()
+		for dst, src := range s.binds(t) {
+			copyFile(t, src, filepath.Join(root, dst))
+		}
+		var env []string
+		for k, v := range s.Environment {
+			env = append(env, k+"="+v)
+		}
+		validate(t, bin, rootArgs(s.Command, root), env, hasLoadbalancing, files(root))
+	})
+}
+
+type result struct {
+	out string
+	err error
+}
+
+func runBinary(t *testing.T, bin string, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	// only what the container would have, plus PATH and HOME
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	out, err := cmd.CombinedOutput()
+	return result{string(out), err}
+}
+
+// validate runs `validate` on the arguments. A configuration that names the
+// loadbalancing exporter passes once the distribution contains it; until then
+// it must fail for that reason and no other.
+func validate(t *testing.T, bin string, args, env []string, hasLoadbalancing bool, content string) {
+	t.Helper()
+	r := runBinary(t, bin, env, append([]string{"validate"}, args...)...)
+	needsLB := strings.Contains(content, "loadbalancing")
+	switch {
+	case needsLB && !hasLoadbalancing:
+		if r.err == nil || !strings.Contains(r.out, `unknown type: "loadbalancing"`) {
+			t.Errorf("validate %q: want the refusal of the missing loadbalancing exporter, got %v\n%s", args, r.err, r.out)
+		}
+		t.Logf("validate %q: needs the loadbalancing exporter in builder-config.yaml, as its README says", args)
+	case r.err != nil:
+		t.Errorf("validate %q: %v\n%s", args, r.err, r.out)
+	}
+}
+
+// rootArgs moves every absolute path in --config arguments under root.
+func rootArgs(args []string, root string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			scheme := ""
+			if s, path, ok := strings.Cut(v, ":"); ok && (s == "krakend" || s == "file") {
+				scheme, v = s+":", path
+			}
+			if strings.HasPrefix(v, "/") {
+				a = "--config=" + scheme + filepath.Join(root, v)
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// containerEnv is a container's environment as the kubelet would set it;
+// downward API values get stand-ins.
+func containerEnv(c corev1.Container) []string {
+	var env []string
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil {
+			v = "stand-in"
+		}
+		env = append(env, e.Name+"="+v)
+	}
+	return env
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// files is the content of every file under root, concatenated.
+func files(root string) string {
+	var b strings.Builder
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			raw, _ := os.ReadFile(path)
+			b.Write(raw)
+		}
+		return nil
+	})
+	return b.String()
+}

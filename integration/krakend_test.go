@@ -22,6 +22,7 @@ import (
 // value, as a user would before starting the collector.
 var secretEnv = []string{
 	"DD_API_KEY=0123456789abcdef0123456789abcdef", "AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=example",
+	"INFLUXDB_PASSWORD=example", "ZIPKIN_BASIC_AUTH=dXNlcjpwYXNz",
 }
 
 func runBinary(t *testing.T, args ...string) (int, string, string) {

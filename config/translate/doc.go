@@ -36,13 +36,26 @@
 // datadog (api key ${env:DD_API_KEY}; tags as host tags); jaeger → otlp toward
 // the same host on 4317, because every Jaeger since 1.35 serves OTLP there
 // (a warning says the port is assumed); ocagent → the receiver's gRPC
-// endpoint; logger → debug; zipkin → zipkin (collector_url, JSON); influxdb →
-// influxdb (metrics, InfluxDB 1.x compatibility, the password as
-// ${env:INFLUXDB_PASSWORD}); stackdriver → googlecloud (project, metric prefix;
-// credentials the Google way, GOOGLE_APPLICATION_CREDENTIALS). The sample rate becomes `sampling` in `consistent` mode
-// (0 = no traces, KrakenD's default); OpenTelemetry's trace_sample_rate
-// becomes `sdk_parity` mode, so that a gateway that already sampled at the
-// same rate loses nothing more (DESIGN.md section 5).
+// endpoint; logger → debug; zipkin → zipkin (traces: endpoint from
+// collector_url, JSON; credentials in the URL become an Authorization header
+// from ${env:ZIPKIN_BASIC_AUTH}; ip/port have no equivalent, a warning);
+// influxdb → influxdb (metrics only: endpoint from address, /write appended
+// to an address with a path as the OpenCensus client did; v1_compatibility
+// with db, username and the password as ${env:INFLUXDB_PASSWORD}; timeout;
+// ping and buffer_size have no equivalent, a warning); stackdriver →
+// googlecloud (traces and metrics: project from project_id; metric.prefix
+// from metric_prefix, under custom.googleapis.com/opencensus/ unless it names
+// a domain, as OpenCensus did; default_labels become resource defaults that
+// metric.resource_filters copies onto every time series; credentials the
+// Google way, GOOGLE_APPLICATION_CREDENTIALS or the platform's identity).
+// Service names (jaeger, zipkin, ocagent, datadog, influxdb, in that order,
+// else the root name) become the receiver's service.name default. zipkin and
+// influxdb get sending_queue and retry_on_failure; googlecloud has no
+// retry_on_failure and keeps its default queue. The sample rate becomes
+// `sampling` in `consistent` mode (0 = no traces, KrakenD's default);
+// OpenTelemetry's trace_sample_rate becomes `sdk_parity` mode, so that a
+// gateway that already sampled at the same rate loses nothing more
+// (DESIGN.md section 5).
 //
 // When both namespaces are present, OpenTelemetry wins, with a warning.
 package translate

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
 )
@@ -123,62 +125,125 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		path := ns + ".exporters.zipkin"
 		if z.CollectorURL == "" {
 			t.fail(path+".collector_url", krakend.KindRequired, "the Zipkin collector's URL is required (e.g. http://zipkin:9411/api/v2/spans)")
-		} else {
+		} else if u, ok := t.httpURL(path+".collector_url", z.CollectorURL, "http://zipkin:9411/api/v2/spans"); ok {
 			m := newMap()
-			m.set("endpoint", z.CollectorURL)
+			m.set("endpoint", u.endpoint).note("from " + path + ".collector_url")
 			m.set("format", "json").line("what Zipkin's /api/v2/spans takes")
+			if u.user != "" || u.hasPassword {
+				h := newMap()
+				h.set("Authorization", "Basic ${env:ZIPKIN_BASIC_AUTH}").line("never the literal: set ZIPKIN_BASIC_AUTH")
+				m.set("headers", h).note("collector_url carried credentials: they are not copied")
+				t.env("ZIPKIN_BASIC_AUTH", "base64 of user:password for the Zipkin collector (was the user info of "+path+".collector_url)")
+				t.warn(path+".collector_url", "the user and password in the URL are not copied: set ZIPKIN_BASIC_AUTH to base64(user:password) (and rotate a password that was committed in krakend.json)")
+			}
 			if z.IP != "" || z.Port != 0 {
-				t.warn(path, "ip and port named the gateway's own endpoint in its Zipkin spans: the collector reports the spans' own attributes instead")
+				t.warn(path, "ip and port named the gateway's own local endpoint in its Zipkin spans: the zipkin exporter has no such setting (it takes the host from the spans' own attributes)")
 			}
 			t.addExporter(&exporterOut{id: t.componentID("zipkin", ""), cfg: m, traces: true, queue: true,
-				from: []string{"from " + path + " (" + redactURL(z.CollectorURL) + ")"}})
+				from: []string{"from " + path + " (" + u.endpoint + "); traces only, as the OpenCensus exporter"}})
 		}
 	}
 	if x := ex.InfluxDB; x != nil {
 		path := ns + ".exporters.influxdb"
 		if x.Address == "" {
 			t.fail(path+".address", krakend.KindRequired, "the InfluxDB address is required (e.g. http://influxdb:8086)")
-		} else {
-			m := newMap()
-			m.set("endpoint", x.Address)
-			v1 := newMap()
-			v1.set("enabled", true)
-			v1.set("db", x.DB)
-			if x.Username != "" {
-				v1.set("username", x.Username)
+		}
+		if x.DB == "" {
+			t.fail(path+".db", krakend.KindRequired, "the InfluxDB 1.x database is required: InfluxDB refuses writes without one")
+		}
+		if x.Address != "" && x.DB != "" {
+			if u, ok := t.httpURL(path+".address", x.Address, "http://influxdb:8086"); ok {
+				m := newMap()
+				endpoint, how := influxWriteEndpoint(u.endpoint)
+				m.set("endpoint", endpoint).note("from "+path+".address", how)
+				v1 := newMap()
+				v1.set("enabled", true)
+				v1.set("db", x.DB).note("from " + path + ".db")
+				user, userFrom := x.Username, path+".username"
+				if user == "" && u.user != "" {
+					user, userFrom = u.user, "the user info of "+path+".address"
+				}
+				if user != "" {
+					v1.set("username", user).note("from " + userFrom)
+				}
+				if x.Password.Set() || u.hasPassword {
+					v1.set("password", "${env:INFLUXDB_PASSWORD}").line("never the literal: set INFLUXDB_PASSWORD")
+					t.env("INFLUXDB_PASSWORD", "the InfluxDB password of "+path+" (basic auth, sent only with a username)")
+					t.warn(path, "the password is not copied: set INFLUXDB_PASSWORD in the collector's environment (and rotate a password that was committed in krakend.json)")
+					if user == "" {
+						t.warn(path+".username", "absent: the influxdb exporter sends the password only with a username, so it authenticates with none")
+					}
+				}
+				m.set("v1_compatibility", v1).note("InfluxDB 1.x (database, user, password), as the OpenCensus exporter wrote")
+				if x.Timeout != "" {
+					if d, err := time.ParseDuration(x.Timeout); err != nil || d <= 0 {
+						t.warn(path+".timeout", "not a positive duration such as \"1s\": left out, the exporter waits 5s")
+					} else {
+						m.set("timeout", x.Timeout).note("from " + path + ".timeout")
+					}
+				}
+				if x.Ping {
+					t.warn(path+".ping", "the OpenCensus client pinged InfluxDB at start-up; the influxdb exporter has no such setting (a failed write is retried instead)")
+				}
+				if x.BufferSize != 0 {
+					t.warn(path+".buffer_size", "the OpenCensus client's point buffer; the influxdb exporter has no such setting: sending_queue and batch buffer instead")
+				}
+				t.addExporter(&exporterOut{id: t.componentID("influxdb", ""), cfg: m, metrics: true, queue: true,
+					from: []string{"from " + path + " (" + u.endpoint + "); metrics only: the OpenCensus exporter sent stats, not spans"}})
 			}
-			if x.Password.Set() {
-				v1.set("password", "${env:INFLUXDB_PASSWORD}").line("never the literal: set INFLUXDB_PASSWORD")
-				t.env("INFLUXDB_PASSWORD", "the InfluxDB password of "+path)
-			}
-			m.set("v1_compatibility", v1).note("InfluxDB 1.x, as the OpenCensus exporter wrote")
-			if x.Timeout != "" {
-				m.set("timeout", x.Timeout)
-			}
-			if x.Ping || x.BufferSize != 0 {
-				t.warn(path, "ping and buffer_size tuned the OpenCensus client: the collector batches and retries on its own")
-			}
-			t.addExporter(&exporterOut{id: t.componentID("influxdb", ""), cfg: m, metrics: true, queue: true,
-				from: []string{"from " + path + " (" + redactURL(x.Address) + ")"}})
 		}
 	}
 	if sd := ex.Stackdriver; sd != nil {
 		path := ns + ".exporters.stackdriver"
 		m := newMap()
 		if sd.ProjectID != "" {
-			m.set("project", sd.ProjectID)
+			m.set("project", sd.ProjectID).note("from " + path + ".project_id")
+		} else {
+			t.warn(path+".project_id", "absent: the googlecloud exporter takes the project of its credentials (GOOGLE_APPLICATION_CREDENTIALS or the platform's identity)")
 		}
+		met := newMap()
 		if sd.MetricPrefix != "" {
-			met := newMap()
-			met.set("prefix", sd.MetricPrefix)
+			prefix, how := stackdriverMetricPrefix(sd.MetricPrefix)
+			met.set("prefix", prefix).note("from "+path+".metric_prefix", how)
+			t.warn(path+".metric_prefix", "metric types become %s/<OpenTelemetry metric name>: the gateway's OpenTelemetry names differ from the OpenCensus view names, so dashboards and alerts must change", prefix)
+		}
+		if keys := sortedKeys(sd.DefaultLabels); len(keys) > 0 {
+			// The exporter has no static labels: the labels become resource
+			// attributes (where the gateway set none), and resource_filters
+			// copies exactly those onto every time series, as OpenCensus did.
+			var set []string
+			for _, k := range keys {
+				if k == "" {
+					t.warn(path+".default_labels", "an empty label key: left out")
+					continue
+				}
+				if t.resource.has(k) {
+					t.warn(fmt.Sprintf("%s.default_labels[%q]", path, k), "the resource already sets this key: left out")
+					continue
+				}
+				t.resource.set(k, sd.DefaultLabels[k]).note(fmt.Sprintf("from %s.default_labels[%q]", path, k))
+				set = append(set, regexp.QuoteMeta(k))
+			}
+			if len(set) > 0 {
+				f := newMap()
+				f.set("regex", "^("+strings.Join(set, "|")+")$")
+				met.set("resource_filters", blockSeq(f.n)).note("from " + path + ".default_labels: these resource attributes become labels of every time series")
+				if ex.Prometheus != nil || ex.Xray != nil || ex.Datadog != nil || ex.Jaeger != nil || ex.Zipkin != nil || ex.InfluxDB != nil || ex.Logger != nil {
+					t.warn(path+".default_labels", "the labels become resource attributes of the gateway's telemetry, so the other destinations (and Cloud Trace) see them too")
+				}
+			}
+		}
+		if sd.MetricPrefix == "" {
+			t.warn(path, "metric types become workload.googleapis.com/<OpenTelemetry metric name> (OpenCensus wrote custom.googleapis.com/opencensus/<view name>): dashboards and alerts must change")
+		}
+		if len(met.n.Content) > 0 {
 			m.set("metric", met)
 		}
-		if len(sd.DefaultLabels) > 0 {
-			t.warn(path+".default_labels", "labels added to every OpenCensus metric: add them as resource attributes of the gateway (OTEL_RESOURCE_ATTRIBUTES) instead")
-		}
-		t.env("GOOGLE_APPLICATION_CREDENTIALS", "the service account key file the googlecloud exporter authenticates with (or the platform's own identity)")
+		t.env("GOOGLE_APPLICATION_CREDENTIALS", "path of the service account key file the googlecloud exporter authenticates with (unset on Google Cloud: the platform's identity is used)")
 		t.addExporter(&exporterOut{id: t.componentID("googlecloud", ""), cfg: m, traces: true, metrics: true,
-			from: []string{"from " + path + " (Google Cloud, once Stackdriver)"}})
+			from: []string{"from " + path + " (Google Cloud, once Stackdriver): traces to Cloud Trace, metrics to Cloud Monitoring",
+				"credentials: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS or the platform's identity)",
+				"the googlecloud exporter has no retry_on_failure (its client retries) and keeps its default sending_queue"}})
 	}
 	if a := ex.OCAgent; a != nil {
 		path := ns + ".exporters.ocagent"
@@ -308,4 +373,59 @@ func redactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// destURL is an http(s) destination with its user info taken out.
+type destURL struct {
+	endpoint    string
+	user        string
+	hasPassword bool
+}
+
+// httpURL checks that raw is an http:// or https:// URL with a host, as the
+// HTTP exporters need, and strips the user info, which must not reach the
+// YAML. The error never repeats raw: it may carry a password.
+func (t *translator) httpURL(path, raw, example string) (destURL, bool) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		t.fail(path, krakend.KindRange, "not an http:// or https:// URL with a host (e.g. %s)", example)
+		return destURL{}, false
+	}
+	var d destURL
+	if u.User != nil {
+		d.user = u.User.Username()
+		_, d.hasPassword = u.User.Password()
+		u.User = nil
+	}
+	d.endpoint = u.String()
+	return d, true
+}
+
+// stackdriverMetricPrefix turns an OpenCensus metric_prefix into the
+// googlecloud exporter's metric.prefix. OpenCensus put a prefix without a
+// domain under custom.googleapis.com/opencensus/ (census-ecosystem
+// opencensus-go-exporter-stackdriver, metricTypeFromProto); the googlecloud
+// exporter would use it bare, a metric type Cloud Monitoring refuses.
+func stackdriverMetricPrefix(p string) (string, string) {
+	trimmed := strings.Trim(p, "/")
+	for _, d := range []string{"googleapis.com", "kubernetes.io", "istio.io", "knative.dev"} {
+		if strings.Contains(trimmed, d) {
+			return trimmed, "it names a domain: used as is"
+		}
+	}
+	return "custom.googleapis.com/opencensus/" + trimmed, "no domain: under custom.googleapis.com/opencensus/, as the OpenCensus exporter put it"
+}
+
+// influxWriteEndpoint keeps the OpenCensus client's write URL: it wrote to
+// <address>/write, path included, while the influxdb exporter appends
+// /write only to an address without a path and otherwise posts to the
+// address as is.
+func influxWriteEndpoint(endpoint string) (string, string) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Path == "" || u.Path == "/" {
+		return endpoint, "the exporter appends /write, as the OpenCensus client did"
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/write"
+	u.RawPath = ""
+	return u.String(), "the address has a path: /write appended, where the OpenCensus client wrote (the exporter posts to a path as is)"
 }

@@ -204,6 +204,24 @@ func TestTranslateRefusals(t *testing.T) {
 			wantWhy:  "the InfluxDB address is required",
 		},
 		{
+			name:     "influxdb without a database is refused",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "http://i:8086", "password": "x"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.influxdb.db`,
+			wantWhy:  "the InfluxDB 1.x database is required",
+		},
+		{
+			name:     "an influxdb address without a scheme is refused, without repeating it",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "u:\"x\"@influx:8086", "db": "d"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.influxdb.address`,
+			wantWhy:  "not an http:// or https:// URL",
+		},
+		{
+			name:     "a zipkin collector_url that is not an HTTP URL is refused",
+			json:     `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"zipkin": {"collector_url": "zipkin:9411"}}}}}`,
+			wantPath: `extra_config["telemetry/opencensus"].exporters.zipkin.collector_url`,
+			wantWhy:  "not an http:// or https:// URL",
+		},
+		{
 			name:     "two listeners on one port are refused",
 			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"prometheus": [{"name": "a", "port": 4317}]}}}}`,
 			wantPath: `extra_config["telemetry/opentelemetry"].exporters.prometheus[0].port`,
@@ -284,12 +302,20 @@ func TestSamplingRules(t *testing.T) {
 
 // Secrets from the input never reach the YAML, the warnings or the errors.
 func TestSecretsNeverLeak(t *testing.T) {
-	secrets := []string{"AKIAFAKEEXAMPLE12345", "fakeSecretKeyValue/DoNotUse+123", "fake-ocagent-token-123", "influx-pa55w0rd"}
+	secrets := []string{"AKIAFAKEEXAMPLE12345", "fakeSecretKeyValue/DoNotUse+123", "fake-ocagent-token-123", "influx-pa55w0rd",
+		"influx-url-pa55", "zipkin-url-pa55", "not-in-the-yaml"}
 	inputs := []string{
 		readFile(t, "testdata/opencensus.krakend.json"),
 		readFile(t, "testdata/opencensus-v2-legacy.krakend.json"),
+		// the InfluxDB password (field and URL user info) and Zipkin URL credentials
+		readFile(t, "testdata/opencensus-influxdb.krakend.json"),
+		readFile(t, "testdata/opencensus-zipkin.krakend.json"),
+		readFile(t, "testdata/opencensus-stackdriver-zipkin-influxdb.krakend.json"),
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "http://i:8086", "db": "d", "username": "u", "password": "influx-pa55w0rd"}}}}}`,
 		// refused files: the error must not carry the secret either
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "http://i:8086", "password": "influx-pa55w0rd"}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"address": "u:influx-url-pa55@i:8086", "db": "d", "password": "influx-pa55w0rd"}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"zipkin": {"collector_url": "tracer:zipkin-url-pa55@zipkin:9411"}}}}}`,
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"xray": {"region": "r", "access_key_id": "AKIAFAKEEXAMPLE12345", "secret_access_key": 5}}}}}`,
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"xray": {"region": "r", "version": "v", "access_key_id": "AKIAFAKEEXAMPLE12345", "secret_acces_key": "fakeSecretKeyValue/DoNotUse+123"}}}}}`,
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"ocagent": {"headers": {"x-token": ["fake-ocagent-token-123"]}}}}}}`,
@@ -378,7 +404,9 @@ func TestOpenCensusZipkinInfluxDBAndStackdriverMapOntoStockExporters(t *testing.
 	assert.Equal(t, map[string]any{"enabled": true, "db": "krakend", "username": "kd", "password": "${env:INFLUXDB_PASSWORD}"},
 		doc.Exporters["influxdb"]["v1_compatibility"])
 	assert.Equal(t, "my-project", doc.Exporters["googlecloud"]["project"])
-	assert.Equal(t, map[string]any{"prefix": "krakend"}, doc.Exporters["googlecloud"]["metric"])
+	assert.Equal(t, map[string]any{"prefix": "custom.googleapis.com/opencensus/krakend",
+		"resource_filters": []any{map[string]any{"regex": "^(env)$"}}}, doc.Exporters["googlecloud"]["metric"])
+	assert.NotContains(t, doc.Exporters["googlecloud"], "retry_on_failure")
 	assert.NotContains(t, string(res.YAML), secret)
 	names := []string{}
 	for _, v := range res.EnvVars {

@@ -24,6 +24,16 @@ func (m *ymap) set(key string, v any) entry {
 	return entry{k, vn}
 }
 
+// has tells whether key is already set.
+func (m *ymap) has(key string) bool {
+	for i := 0; i+1 < len(m.n.Content); i += 2 {
+		if m.n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
 // note puts a comment above the key; empty lines are skipped.
 func (e entry) note(lines ...string) entry {
 	var keep []string

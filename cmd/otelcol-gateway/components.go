@@ -3,12 +3,14 @@
 package main
 
 import (
+	datadogconnector "github.com/open-telemetry/opentelemetry-collector-contrib/connector/datadogconnector"
 	spanmetricsconnector "github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	awsxrayexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter"
 	azuremonitorexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/azuremonitorexporter"
 	datadogexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/datadogexporter"
 	googlecloudexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/googlecloudexporter"
 	influxdbexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/influxdbexporter"
+	loadbalancingexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	zipkinexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/zipkinexporter"
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
@@ -95,22 +97,24 @@ func components() (otelcol.Factories, error) {
 		zipkinexporter.NewFactory(),
 		influxdbexporter.NewFactory(),
 		googlecloudexporter.NewFactory(),
+		loadbalancingexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ExporterModules = makeModulesMap(factories.Exporters, map[component.Type]string{
-		otlpexporter.NewFactory().Type():         "go.opentelemetry.io/collector/exporter/otlpexporter v0.152.0",
-		otlphttpexporter.NewFactory().Type():     "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.152.0",
-		debugexporter.NewFactory().Type():        "go.opentelemetry.io/collector/exporter/debugexporter v0.152.0",
-		nopexporter.NewFactory().Type():          "go.opentelemetry.io/collector/exporter/nopexporter v0.152.0",
-		prometheusexporter.NewFactory().Type():   "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.152.0",
-		awsxrayexporter.NewFactory().Type():      "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter v0.152.0",
-		datadogexporter.NewFactory().Type():      "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/datadogexporter v0.152.0",
-		azuremonitorexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/azuremonitorexporter v0.152.0",
-		zipkinexporter.NewFactory().Type():       "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/zipkinexporter v0.152.0",
-		influxdbexporter.NewFactory().Type():     "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/influxdbexporter v0.152.0",
-		googlecloudexporter.NewFactory().Type():  "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/googlecloudexporter v0.152.0",
+		otlpexporter.NewFactory().Type():          "go.opentelemetry.io/collector/exporter/otlpexporter v0.152.0",
+		otlphttpexporter.NewFactory().Type():      "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.152.0",
+		debugexporter.NewFactory().Type():         "go.opentelemetry.io/collector/exporter/debugexporter v0.152.0",
+		nopexporter.NewFactory().Type():           "go.opentelemetry.io/collector/exporter/nopexporter v0.152.0",
+		prometheusexporter.NewFactory().Type():    "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.152.0",
+		awsxrayexporter.NewFactory().Type():       "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awsxrayexporter v0.152.0",
+		datadogexporter.NewFactory().Type():       "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/datadogexporter v0.152.0",
+		azuremonitorexporter.NewFactory().Type():  "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/azuremonitorexporter v0.152.0",
+		zipkinexporter.NewFactory().Type():        "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/zipkinexporter v0.152.0",
+		influxdbexporter.NewFactory().Type():      "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/influxdbexporter v0.152.0",
+		googlecloudexporter.NewFactory().Type():   "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/googlecloudexporter v0.152.0",
+		loadbalancingexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter v0.152.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
@@ -136,6 +140,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		forwardconnector.NewFactory(),
 		spanmetricsconnector.NewFactory(),
+		datadogconnector.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -143,6 +148,7 @@ func components() (otelcol.Factories, error) {
 	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{
 		forwardconnector.NewFactory().Type():     "go.opentelemetry.io/collector/connector/forwardconnector v0.152.1",
 		spanmetricsconnector.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector v0.152.0",
+		datadogconnector.NewFactory().Type():     "github.com/open-telemetry/opentelemetry-collector-contrib/connector/datadogconnector v0.152.0",
 	})
 
 	return factories, nil

@@ -442,102 +442,43 @@ func TestReliabilityOutageLosesNothing(t *testing.T) {
 		outage, upAt.Sub(downAt).Round(time.Millisecond), calls, res, delivered, time.Since(upAt).Round(100*time.Millisecond))
 }
 
-// The three places a persistent queue can sit relative to batching.
-const (
-	// The persistent queue right after the receiver: an OK means on disk.
-	noBatching = iota
-	// Batching inside the exporter, after the persistent queue: a queued
-	// request leaves the disk only once the batch holding it is exported.
-	queueBatching
-	// The translator's pipeline, which ends with the batch processor: an OK
-	// means in the batch processor's memory for up to its 200ms timeout.
-	batchProcessor
-)
-
-// crashOverlay gives the translated exporter the persistent queue.
-func crashOverlay(storage string, batching int) string {
-	procs, queueBatch := "[memory_limiter, layerfilter, sampling]", ""
-	switch batching {
-	case queueBatching:
-		// The batch processor's sizes, moved into the exporter.
-		queueBatch = `
-      batch:
-        flush_timeout: 200ms
-        sizer: items
-        min_size: 8192`
-	case batchProcessor:
-		procs = "[memory_limiter, layerfilter, sampling, batch]"
-	}
-	return fmt.Sprintf(`
-extensions:
-  file_storage:
-    directory: %s
-exporters:
-  %s:
-    sending_queue:
-      storage: file_storage%s
-service:
-  extensions: [health_check, file_storage]
-  pipelines:
-    traces:
-      processors: %s
-`, storage, exporterID, queueBatch, procs)
-}
-
 // Promise 2: a crash loses nothing the collector acknowledged, with the
 // persistent queue. The destination is down; the gateway sends; right after
 // the last call returns OK the collector is killed with SIGKILL; the
 // destination comes up and the collector restarts on the same storage
 // directory: everything acknowledged before the kill arrives.
 //
-// Behind the batch processor the promise does not hold (what the processor
-// holds is in memory only): that variant reports the loss and fails only
-// with RELIABILITY_STRICT=1, so that it documents the limit without
-// breaking the build. docs/reliability.md says which pipeline to use.
+// The configuration is the translator's own, put on disk the way a user
+// does: OTELCOL_GATEWAY_QUEUE_DIR for the krakend: source. The translation
+// batches in the exporter's sending_queue, after the queue, and has no batch
+// processor holding acknowledged data in memory (docs/reliability.md tells
+// what that processor lost here before).
 func TestReliabilityCrashWithPersistentQueue(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		batching int
-	}{
-		{"persistent queue, no batching", noBatching},
-		{"persistent queue with sending_queue.batch", queueBatching},
-		{"persistent queue behind the batch processor", batchProcessor},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dest := newDestination(t)
-			storage := t.TempDir()
-			r := newRig(t, dest, crashOverlay(storage, tc.batching))
-			c := r.start(t)
-			gw := newGateway(t, r.grpcAddr, 10)
-			const calls = 200
-			for i := 0; i < calls; i++ {
-				require.NoError(t, gw.export(context.Background()), "the collector accepts while the destination is down")
-			}
-			require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
-			select {
-			case <-c.done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the collector did not die on SIGKILL")
-			}
-			sent, _, _ := gw.snapshot()
-
-			dest.start(t)
-			r.start(t)
-			if tc.batching == batchProcessor && os.Getenv("RELIABILITY_STRICT") == "" {
-				// Known limit: wait for what was on disk, then report.
-				var res tally
-				require.Eventually(t, func() bool {
-					prev := res
-					res = dest.tally(sent)
-					return res.received > 0 && res == prev && r.selfMetric(t, "otelcol_exporter_queue_size", `exporter="`+exporterID+`"`) == 0
-				}, 45*time.Second, 500*time.Millisecond, "the restarted collector empties its queue")
-				figure(t, "%d export calls, %s (KNOWN LIMIT: the batch processor's content is not persisted; RELIABILITY_STRICT=1 fails on it)", calls, res)
-				return
-			}
-			res, delivered := dest.waitDelivered(t, sent, 45*time.Second)
-			figure(t, "%d export calls, %s; after the restart %s", calls, res, delivered)
-		})
+	dest := newDestination(t)
+	storage := t.TempDir()
+	t.Setenv("OTELCOL_GATEWAY_QUEUE_DIR", storage)
+	r := newRig(t, dest)
+	c := r.start(t)
+	gw := newGateway(t, r.grpcAddr, 10)
+	const calls = 200
+	for i := 0; i < calls; i++ {
+		require.NoError(t, gw.export(context.Background()), "the collector accepts while the destination is down")
 	}
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the collector did not die on SIGKILL")
+	}
+	sent, _, _ := gw.snapshot()
+	entries, err := os.ReadDir(storage)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries, "the queue was on disk in OTELCOL_GATEWAY_QUEUE_DIR")
+
+	dest.start(t)
+	r.start(t)
+	res, delivered := dest.waitDelivered(t, sent, 45*time.Second)
+	figure(t, "%d export calls, %s; after the restart %s", calls, res, delivered)
 }
 
 // Promise 3: overload is refused with retryable errors while memory stays
@@ -700,11 +641,10 @@ func TestReliabilityShutdownWithTheDestinationDown(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			dest := newDestination(t)
-			var overlays []string
 			if persistent {
-				overlays = append(overlays, crashOverlay(t.TempDir(), noBatching))
+				t.Setenv("OTELCOL_GATEWAY_QUEUE_DIR", t.TempDir())
 			}
-			r := newRig(t, dest, overlays...)
+			r := newRig(t, dest)
 			c := r.start(t)
 			gw := newGateway(t, r.grpcAddr, 10)
 			gw.sendFor(context.Background(), 2*time.Second, 20*time.Millisecond)

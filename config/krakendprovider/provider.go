@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -33,6 +34,10 @@ func NewFactory() confmap.ProviderFactory {
 	})
 }
 
+// QueueDirEnv names the variable that puts the translated exporters'
+// sending queues on disk (translate's --queue-dir).
+const QueueDirEnv = "OTELCOL_GATEWAY_QUEUE_DIR"
+
 type provider struct {
 	logger *zap.Logger
 }
@@ -46,7 +51,7 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	if err != nil {
 		return nil, oneLine(err)
 	}
-	res, err := translate.Translate(cfg, translate.Options{})
+	res, err := translate.Translate(cfg, translate.Options{QueueDirectory: os.Getenv(QueueDirEnv)})
 	if err != nil {
 		return nil, oneLine(err)
 	}

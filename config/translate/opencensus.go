@@ -73,7 +73,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		}
 		t.env("AWS_ACCESS_KEY_ID", "X-Ray credentials (was "+path+".access_key_id or the gateway's environment)")
 		t.env("AWS_SECRET_ACCESS_KEY", "X-Ray credentials (was "+path+".secret_access_key or the gateway's environment)")
-		t.addExporter(&exporterOut{id: t.componentID("awsxray", ""), cfg: m, traces: true,
+		t.addExporter(&exporterOut{id: t.componentID("awsxray", ""), cfg: m, traces: true, batchProcessor: true,
 			from: []string{"from " + path, note, "the awsxray exporter has no sending_queue/retry_on_failure settings; it retries on its own"}})
 	}
 	if d := ex.Datadog; d != nil {
@@ -240,10 +240,13 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			m.set("metric", met)
 		}
 		t.env("GOOGLE_APPLICATION_CREDENTIALS", "path of the service account key file the googlecloud exporter authenticates with (unset on Google Cloud: the platform's identity is used)")
+		q := newMap()
+		q.set("batch", exporterBatch())
+		m.set("sending_queue", q).note("its default queue, batching as it is read (no batch processor)")
 		t.addExporter(&exporterOut{id: t.componentID("googlecloud", ""), cfg: m, traces: true, metrics: true,
 			from: []string{"from " + path + " (Google Cloud, once Stackdriver): traces to Cloud Trace, metrics to Cloud Monitoring",
 				"credentials: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS or the platform's identity)",
-				"the googlecloud exporter has no retry_on_failure (its client retries) and keeps its default sending_queue"}})
+				"the googlecloud exporter has no retry_on_failure (its client retries)"}})
 	}
 	if a := ex.OCAgent; a != nil {
 		path := ns + ".exporters.ocagent"

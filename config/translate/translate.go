@@ -27,6 +27,10 @@ type Options struct {
 	// SelfMetricsPort is where the collector serves its own metrics;
 	// default 8888.
 	SelfMetricsPort int
+	// QueueDirectory, when set, puts every exporter's sending_queue on disk
+	// there (the file_storage extension): what the collector acknowledged
+	// survives a crash or a restart.
+	QueueDirectory string
 }
 
 // Warning is something the collector cannot reproduce, or a choice the
@@ -74,6 +78,9 @@ const (
 	processorPromCompat  = "prometheus_compat"
 	connectorForward     = "forward"
 	connectorSpanMetrics = "spanmetrics"
+	connectorDatadog     = "datadog/stats"
+	// extensionQueueStorage holds the persistent sending queues.
+	extensionQueueStorage = "file_storage/queue"
 )
 
 // DefaultRedactHeaders is the layerfilter's list of credential headers whose
@@ -86,6 +93,9 @@ type exporterOut struct {
 	cfg             *ymap
 	traces, metrics bool
 	queue           bool // supports sending_queue and retry_on_failure
+	// batchProcessor: a push exporter with no sending_queue to batch in
+	// (awsxray); its pipelines end with the batch processor.
+	batchProcessor bool
 }
 
 type receiverOut struct {
@@ -372,6 +382,7 @@ func queueAndRetry(m *ymap) {
 	q.set("enabled", true)
 	q.set("num_consumers", 4)
 	q.set("queue_size", 5000)
+	q.set("batch", exporterBatch()).note("batches are made as the queue is read, so what the queue holds (on disk with storage) is all that was acknowledged")
 	m.set("sending_queue", q).note("production defaults: buffer bursts and outages of the destination")
 	r := newMap()
 	r.set("enabled", true)
@@ -379,6 +390,20 @@ func queueAndRetry(m *ymap) {
 	r.set("max_interval", "30s")
 	r.set("max_elapsed_time", "300s")
 	m.set("retry_on_failure", r)
+}
+
+// exporterBatch is the batching the exporters do in their sending_queue,
+// instead of a batch processor: that one acknowledges data it holds only in
+// memory, so a crash loses up to a batch even with a persistent queue
+// (docs/reliability.md). 4096 spans stay well under the 4 MiB default gRPC
+// message limit of OTLP receivers such as Tempo's.
+func exporterBatch() *ymap {
+	b := newMap()
+	b.set("flush_timeout", "200ms")
+	b.set("sizer", "items")
+	b.set("min_size", 4096)
+	b.set("max_size", 4096)
+	return b
 }
 
 func (t *translator) render() ([]byte, error) {
@@ -412,10 +437,13 @@ func (t *translator) render() ([]byte, error) {
 	// Prometheus exporters get a pipeline of their own, with prometheus_compat,
 	// so that what they expose reads like KrakenD's /metrics without the
 	// other destinations seeing the changes that takes.
-	var traceExp, metricExp, promExp []string
+	var traceExp, metricExp, promExp, datadogExp []string
 	for _, e := range t.exporters {
 		if e.traces {
 			traceExp = append(traceExp, e.id)
+		}
+		if e.traces && (e.id == "datadog" || strings.HasPrefix(e.id, "datadog/")) {
+			datadogExp = append(datadogExp, e.id)
 		}
 		switch {
 		case e.metrics && strings.HasPrefix(e.id, "prometheus"):
@@ -439,10 +467,19 @@ func (t *translator) render() ([]byte, error) {
 	if len(promExp) > 0 {
 		procs.set(processorPromCompat, newMap()).note("Prometheus names as KrakenD shows them: no _b unit suffix, otel_scope_info, service_name on target_info")
 	}
-	b := newMap()
-	b.set("send_batch_size", 8192)
-	b.set("timeout", "200ms")
-	procs.set(processorBatch, b).note("last in every pipeline")
+	batchFor := map[string]bool{}
+	for _, e := range t.exporters {
+		if e.batchProcessor {
+			batchFor[e.id] = true
+		}
+	}
+	if len(batchFor) > 0 {
+		b := newMap()
+		b.set("send_batch_size", 4096)
+		b.set("send_batch_max_size", 4096)
+		b.set("timeout", "200ms")
+		procs.set(processorBatch, b).note("only before exporters with no sending_queue to batch in; it answers the gateway for them, so their errors do not make the gateway resend to the others")
+	}
 	root.set("processors", procs)
 
 	// exporters
@@ -451,29 +488,55 @@ func (t *translator) render() ([]byte, error) {
 		if e.queue {
 			queueAndRetry(e.cfg)
 		}
+		if t.opts.QueueDirectory != "" {
+			if q := e.cfg.get("sending_queue"); q != nil {
+				q.set("storage", extensionQueueStorage).note("on disk: survives a crash and a restart")
+			}
+		}
 		exps.set(e.id, e.cfg).note(e.from...)
 	}
 	root.set("exporters", exps)
 
 	// Request rate, errors and latency from every span, before the sampler
-	// drops any: exact at any sampling percentage.
+	// drops any: exact at any sampling percentage. Datadog's APM stats (hits,
+	// errors, latency) likewise: the datadog exporter computes none itself,
+	// so without the connector Datadog would show no hit counts at all, and
+	// computed after sampling they would be the sampled fraction.
 	red := t.samplesTraces && len(traceExp) > 0 && (len(metricExp) > 0 || len(promExp) > 0)
-	if red {
+	datadogStats := len(datadogExp) > 0
+	split := t.samplesTraces && len(traceExp) > 0 && (red || datadogStats)
+	if split || datadogStats {
 		conns := newMap()
-		conns.set(connectorForward, newMap()).note("hands every span on from traces/in to the sampled traces pipeline")
-		conns.set(connectorSpanMetrics, spanMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
+		if split {
+			conns.set(connectorForward, newMap()).note("hands every span on from traces/in to the sampled traces pipeline")
+		}
+		if red {
+			conns.set(connectorSpanMetrics, spanMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
+		}
+		if datadogStats {
+			conns.set(connectorDatadog, datadogConnectorConfig()).note("Datadog's APM stats from every span before sampling: true hit counts at any sampling percentage")
+		}
 		root.set("connectors", conns)
 	}
 
 	// extensions
 	var extIDs []string
+	ext := newMap()
 	if !t.opts.DisableHealthCheck {
-		ext := newMap()
 		hc := newMap()
 		hc.set("endpoint", t.healthEndpoint())
 		ext.set("health_check", hc)
-		root.set("extensions", ext)
 		extIDs = append(extIDs, "health_check")
+	}
+	if t.opts.QueueDirectory != "" {
+		fs := newMap()
+		fs.set("directory", t.opts.QueueDirectory)
+		fs.set("create_directory", true)
+		ext.set(extensionQueueStorage, fs).note("the exporters' persistent queues")
+		extIDs = append(extIDs, extensionQueueStorage)
+	}
+	if len(extIDs) > 0 {
+		root.set("extensions", ext)
 	}
 
 	// service
@@ -498,39 +561,72 @@ func (t *translator) render() ([]byte, error) {
 	svc.set("telemetry", tel)
 	pipes := newMap()
 	metricRecvIDs := recvIDs
+	// withBatch ends a processor list with batch when an exporter of the
+	// pipeline needs it.
+	withBatch := func(procs []string, exporters []string) []string {
+		for _, e := range exporters {
+			if batchFor[e] {
+				return append(procs, processorBatch)
+			}
+		}
+		return procs
+	}
 	switch {
-	case red:
+	case split:
+		var counters []string
+		var what []string
+		if red {
+			counters = append(counters, connectorSpanMetrics)
+			what = append(what, "spanmetrics")
+		}
+		if datadogStats {
+			counters = append(counters, connectorDatadog)
+			what = append(what, "Datadog's APM stats")
+		}
 		in := newMap()
 		in.set("receivers", recvIDs)
 		in.set("processors", []string{processorMemLimiter, processorLayer})
-		in.set("exporters", []string{connectorSpanMetrics, connectorForward})
-		pipes.set("traces/in", in).note("every span the layer filter keeps: counted by spanmetrics, then sampled")
+		in.set("exporters", append(counters, connectorForward))
+		pipes.set("traces/in", in).note("every span the layer filter keeps: counted by " + strings.Join(what, " and ") + ", then sampled")
 		p := newMap()
 		p.set("receivers", []string{connectorForward})
-		p.set("processors", []string{processorSampling, processorBatch})
+		p.set("processors", withBatch([]string{processorSampling}, traceExp))
 		p.set("exporters", traceExp)
 		pipes.set("traces", p)
-		metricRecvIDs = append(append([]string(nil), recvIDs...), connectorSpanMetrics)
+		if red {
+			metricRecvIDs = append(append([]string(nil), recvIDs...), connectorSpanMetrics)
+		}
 	case len(traceExp) > 0:
+		exps := traceExp
+		if datadogStats {
+			// nothing is sampled: the stats see what the exporters see
+			exps = append(append([]string(nil), traceExp...), connectorDatadog)
+		}
 		p := newMap()
 		p.set("receivers", recvIDs)
-		p.set("processors", []string{processorMemLimiter, processorLayer, processorSampling, processorBatch})
-		p.set("exporters", traceExp)
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer, processorSampling}, exps))
+		p.set("exporters", exps)
 		pipes.set("traces", p)
 	}
 	if len(metricExp) > 0 {
 		p := newMap()
 		p.set("receivers", metricRecvIDs)
-		p.set("processors", []string{processorMemLimiter, processorLayer, processorBatch})
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, metricExp))
 		p.set("exporters", metricExp)
 		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
 	}
 	if len(promExp) > 0 {
 		p := newMap()
 		p.set("receivers", metricRecvIDs)
-		p.set("processors", []string{processorMemLimiter, processorLayer, processorPromCompat, processorBatch})
+		p.set("processors", []string{processorMemLimiter, processorLayer, processorPromCompat})
 		p.set("exporters", promExp)
 		pipes.set("metrics/prometheus", p).note("the Prometheus exporters' own pipeline: prometheus_compat changes only what they show")
+	}
+	if datadogStats {
+		p := newMap()
+		p.set("receivers", []string{connectorDatadog})
+		p.set("exporters", datadogExp)
+		pipes.set("metrics/datadog_stats", p).note("the APM stats go to Datadog's stats intake, not as metric series")
 	}
 	svc.set("pipelines", pipes)
 	root.set("service", svc)
@@ -605,6 +701,18 @@ func percent(r float64) float64 {
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// datadogConnectorConfig computes stats for server and client spans (the
+// gateway's request and its backend calls), not only top-level spans, and
+// aggregates by peer tags so each backend host is a dimension.
+func datadogConnectorConfig() *ymap {
+	tr := newMap()
+	tr.set("compute_stats_by_span_kind", true)
+	tr.set("peer_tags_aggregation", true)
+	m := newMap()
+	m.set("traces", tr)
+	return m
+}
 
 // spanMetricsConfig counts gateway spans by what identifies a request at each
 // layer: the endpoint or backend route, method, status and stage. Never by

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,9 +68,11 @@ func checkCollectorShape(t *testing.T, out []byte) {
 	}
 	require.NoError(t, yaml.Unmarshal(out, &doc))
 	require.NotEmpty(t, doc.Service.Pipelines)
-	// A pipeline fed only by the forward connector starts after the memory
-	// limiter (traces/in already passed it); one that feeds only connectors
-	// ends before batch (the sampled pipeline batches).
+	// A pipeline fed only by connectors starts after the memory limiter
+	// (traces/in already passed it). Batching happens in the exporters'
+	// sending_queue, after the (persistent) queue has the data: the batch
+	// processor, which acknowledges data it holds in memory, ends only the
+	// pipelines of exporters that have no queue to batch in.
 	onlyConnectors := func(ids []string) bool {
 		for _, id := range ids {
 			if _, ok := doc.Connectors[id]; !ok {
@@ -79,12 +82,20 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		return len(ids) > 0
 	}
 	for name, p := range doc.Service.Pipelines {
-		require.NotEmpty(t, p.Processors, name)
 		if !onlyConnectors(p.Receivers) {
+			require.NotEmpty(t, p.Processors, name)
 			assert.Equal(t, "memory_limiter", p.Processors[0], "%s: memory_limiter first", name)
 		}
-		if !onlyConnectors(p.Exporters) {
-			assert.Equal(t, "batch", p.Processors[len(p.Processors)-1], "%s: batch last", name)
+		needsBatch := false
+		for _, e := range p.Exporters {
+			if strings.SplitN(e, "/", 2)[0] == "awsxray" {
+				needsBatch = true
+			}
+		}
+		if needsBatch {
+			assert.Equal(t, "batch", p.Processors[len(p.Processors)-1], "%s: batch last, for awsxray", name)
+		} else {
+			assert.NotContains(t, p.Processors, "batch", "%s: the exporters batch in their queue", name)
 		}
 		assert.NotEmpty(t, p.Exporters, name)
 		for _, r := range p.Receivers {
@@ -101,6 +112,26 @@ func checkCollectorShape(t *testing.T, out []byte) {
 			assert.True(t, conn || exp, "%s: exporter %s is defined", name, e)
 		}
 	}
+	// Datadog's APM stats see every span: whenever a datadog exporter takes
+	// traces, the datadog connector is fed by a pipeline with no sampler, or
+	// (when the translation samples nothing) by the exporter's own pipeline.
+	for id := range doc.Exporters {
+		if strings.SplitN(id, "/", 2)[0] != "datadog" {
+			continue
+		}
+		takesTraces, statsUnsampled := false, false
+		for _, p := range doc.Service.Pipelines {
+			if slices.Contains(p.Exporters, id) && slices.Contains(p.Processors, "sampling") {
+				takesTraces = true
+			}
+			if slices.Contains(p.Exporters, "datadog/stats") && (!slices.Contains(p.Processors, "sampling") || slices.Contains(p.Exporters, id)) {
+				statsUnsampled = true
+			}
+		}
+		if takesTraces {
+			assert.True(t, statsUnsampled, "%s takes traces: the datadog/stats connector must see them before sampling", id)
+		}
+	}
 	for id, cfg := range doc.Exporters {
 		typ := strings.SplitN(id, "/", 2)[0]
 		_, q := cfg["sending_queue"]
@@ -108,6 +139,10 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		switch typ {
 		case "otlp_grpc", "otlp_http", "datadog", "zipkin", "influxdb":
 			assert.True(t, q && r, "%s needs sending_queue and retry_on_failure", id)
+			assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
+		case "googlecloud":
+			assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
+			assert.False(t, r, "%s has no retry_on_failure", id)
 		default:
 			assert.False(t, q || r, "%s does not support sending_queue/retry_on_failure", id)
 		}
@@ -415,4 +450,47 @@ func TestOpenCensusZipkinInfluxDBAndStackdriverMapOntoStockExporters(t *testing.
 	assert.Contains(t, names, "INFLUXDB_PASSWORD")
 	assert.Contains(t, names, "GOOGLE_APPLICATION_CREDENTIALS")
 	checkCollectorShape(t, res.YAML)
+}
+
+// TestQueueDirectoryPutsEveryQueueOnDisk: with a queue directory, every
+// exporter's sending_queue is on the file_storage extension, which the
+// service starts.
+func TestQueueDirectoryPutsEveryQueueOnDisk(t *testing.T) {
+	data, err := os.ReadFile("testdata/opencensus-stackdriver-zipkin-influxdb.krakend.json")
+	require.NoError(t, err)
+	cfg, err := krakend.Parse(data, "krakend.json")
+	require.NoError(t, err)
+	opts := goldenOpts
+	opts.QueueDirectory = "/var/lib/otelcol-gateway/queue"
+	res, err := Translate(cfg, opts)
+	require.NoError(t, err)
+	checkCollectorShape(t, res.YAML)
+
+	var doc struct {
+		Extensions map[string]map[string]any `yaml:"extensions"`
+		Exporters  map[string]map[string]any `yaml:"exporters"`
+		Service    struct {
+			Extensions []string `yaml:"extensions"`
+		} `yaml:"service"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	require.Contains(t, doc.Extensions, "file_storage/queue")
+	assert.Equal(t, "/var/lib/otelcol-gateway/queue", doc.Extensions["file_storage/queue"]["directory"])
+	assert.Equal(t, true, doc.Extensions["file_storage/queue"]["create_directory"])
+	assert.Contains(t, doc.Service.Extensions, "file_storage/queue")
+	queues := 0
+	for id, e := range doc.Exporters {
+		q, ok := e["sending_queue"].(map[string]any)
+		if !ok {
+			continue
+		}
+		queues++
+		assert.Equal(t, "file_storage/queue", q["storage"], "%s: the queue is on disk", id)
+	}
+	assert.GreaterOrEqual(t, queues, 3, "googlecloud, zipkin and influxdb have queues")
+
+	// without the option, nothing is on disk
+	res, err = Translate(cfg, goldenOpts)
+	require.NoError(t, err)
+	assert.NotContains(t, string(res.YAML), "file_storage")
 }

@@ -34,6 +34,17 @@ func (m *ymap) has(key string) bool {
 	return false
 }
 
+// get returns the mapping under key, or nil when key is absent or not a
+// mapping.
+func (m *ymap) get(key string) *ymap {
+	for i := 0; i+1 < len(m.n.Content); i += 2 {
+		if m.n.Content[i].Value == key && m.n.Content[i+1].Kind == yaml.MappingNode {
+			return &ymap{m.n.Content[i+1]}
+		}
+	}
+	return nil
+}
+
 // note puts a comment above the key; empty lines are skipped.
 func (e entry) note(lines ...string) entry {
 	var keep []string

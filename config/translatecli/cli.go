@@ -40,6 +40,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "write the YAML to this file instead of stdout")
 	var collectorHosts stringList
 	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable)")
+	queueDir := fs.String("queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -60,7 +61,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		printErrors(stderr, err)
 		return 1
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts})
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts, QueueDirectory: *queueDir})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1

@@ -1,0 +1,156 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	pb "github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-gateway/otelcol-gateway/cmd/gatewaysim/sim"
+)
+
+// datadogStats decodes every APM stats payload (StatsPayload, msgpack,
+// gzip) the exporter posted.
+func datadogStats(t *testing.T, fake *fakeService) []*pb.ClientGroupedStats {
+	t.Helper()
+	var out []*pb.ClientGroupedStats
+	for _, r := range fake.requests("/api/v0.2/stats") {
+		require.Equal(t, "application/msgpack", r.Header.Get("Content-Type"))
+		var p pb.StatsPayload
+		_, err := p.UnmarshalMsg(r.Body)
+		require.NoError(t, err, "StatsPayload")
+		for _, c := range p.Stats {
+			for _, b := range c.Stats {
+				out = append(out, b.Stats...)
+			}
+		}
+	}
+	return out
+}
+
+// serverHits sums the hits and errors of the gateway's request spans.
+func serverHits(stats []*pb.ClientGroupedStats, service string) (hits, errors uint64) {
+	for _, s := range stats {
+		if s.Service == service && s.SpanKind == "server" {
+			hits += s.Hits
+			errors += s.Errors
+		}
+	}
+	return hits, errors
+}
+
+// runSimulatedGateway sends requests through the simulator to addr; the
+// simulated gateway keeps every trace, so the collector does the sampling.
+func runSimulatedGateway(t *testing.T, addr, service string, requests int) *sim.Truth {
+	t.Helper()
+	truth, err := sim.Run(context.Background(), sim.Config{
+		Endpoint: addr, Requests: requests, Rate: 500,
+		Endpoints: 2, Backends: 1, ErrorRate: 0.05, Service: service, Instance: "replica-a", Seed: 11,
+		SampleRate: 1,
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(requests), truth.Requests)
+	return truth
+}
+
+// assertTrueHitsAndSampledTraces waits for Datadog's stats to count every
+// request, then checks that only about tenth of the traces, each whole, was
+// sent.
+func assertTrueHitsAndSampledTraces(t *testing.T, fake *fakeService, service string, truth *sim.Truth, rate float64) {
+	t.Helper()
+	requests := uint64(truth.Requests)
+	var hits uint64
+	require.Eventually(t, func() bool {
+		hits, _ = serverHits(datadogStats(t, fake), service)
+		return hits >= requests
+	}, 60*time.Second, 500*time.Millisecond, "Datadog's stats count every request; hits %d of %d (paths %v)", hits, requests, fake.paths())
+	// a last bucket may still be on its way: wait one interval and count again
+	time.Sleep(3 * time.Second)
+	hits, _ = serverHits(datadogStats(t, fake), service)
+	assert.Equal(t, requests, hits, "hits of the gateway's request span: every request, not the sampled ones")
+
+	traces := map[uint64]int{}
+	require.Eventually(t, func() bool {
+		clear(traces)
+		for _, s := range datadogSpans(t, fake) {
+			traces[s.TraceID]++
+		}
+		return len(traces) > 0
+	}, 30*time.Second, 500*time.Millisecond)
+	time.Sleep(6 * time.Second) // the trace writer flushes every few seconds
+	clear(traces)
+	for _, s := range datadogSpans(t, fake) {
+		traces[s.TraceID]++
+	}
+	n := float64(truth.Requests)
+	sd := math.Sqrt(n * rate * (1 - rate))
+	assert.InDelta(t, n*rate, float64(len(traces)), 5*sd, "sampled traces at Datadog (binomial bound, 5 sd)")
+	assert.Less(t, len(traces), int(truth.Requests)/2, "traces are sampled")
+	perTrace := map[uint64]int{}
+	for id, spans := range truth.Traces {
+		perTrace[datadogTraceID(id)] = sumInts(spans)
+	}
+	for id, got := range traces {
+		assert.Equal(t, perTrace[id], got, "trace %x arrives whole", id)
+	}
+}
+
+// TestDatadogHitCountsAreTrueAtTenPercentSampling: with the Datadog
+// overlay on a krakend.json that samples 10 %, Datadog's APM stats count
+// every request (they come from the datadog connector before the sampler)
+// while about 10 % of the traces are sent.
+func TestDatadogHitCountsAreTrueAtTenPercentSampling(t *testing.T) {
+	fake := startFakeDatadog(t)
+	setDatadogEnv(t, fake)
+	grpcPort, healthPort := freePort(t), freePort(t)
+	t.Setenv("TEST_HEALTH_CHECK_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", healthPort))
+	const service = "dd-sampled-gateway"
+	krakendJSON := fmt.Sprintf(`{
+  "version": 3,
+  "name": %q,
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "service_name": %q,
+      "trace_sample_rate": 0.1,
+      "exporters": {"otlp": [{"name": "collector", "host": "localhost", "port": %d}]}
+    }
+  }
+}`, service, service, grpcPort)
+	path := filepath.Join(t.TempDir(), "krakend.json")
+	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+	startCollector(t, "--config", "krakend:"+path,
+		"--config", "../config/overlays/datadog.yaml", "--config", "testdata/datadog-local.yaml",
+		"--config", "testdata/datadog-stats-fast.yaml", "--config", "testdata/test-ports.yaml")
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
+
+	truth := runSimulatedGateway(t, fmt.Sprintf("127.0.0.1:%d", grpcPort), service, 400)
+	assertTrueHitsAndSampledTraces(t, fake, service, truth, 0.1)
+}
+
+// TestDatadogFromOpenCensusConfigCountsEveryRequest: a krakend.json whose
+// OpenCensus exporters name Datadog translates to the datadog connector
+// before the sampler (no overlay): true hit counts at the file's 10 %.
+func TestDatadogFromOpenCensusConfigCountsEveryRequest(t *testing.T) {
+	fake := startFakeDatadog(t)
+	setDatadogEnv(t, fake)
+	grpcPort, healthPort := freePort(t), freePort(t)
+	t.Setenv("TEST_HEALTH_CHECK_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", healthPort))
+	t.Setenv("TEST_GRPC_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", grpcPort))
+	t.Setenv("TEST_HTTP_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	const service = "dd-opencensus-gateway"
+	startCollector(t, "--config", "krakend:../config/translate/testdata/opencensus-datadog.krakend.json",
+		"--config", "testdata/datadog-local.yaml", "--config", "testdata/datadog-stats-fast.yaml",
+		"--config", "testdata/test-receiver.yaml", "--config", "testdata/test-ports.yaml")
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
+
+	truth := runSimulatedGateway(t, fmt.Sprintf("127.0.0.1:%d", grpcPort), service, 400)
+	assertTrueHitsAndSampledTraces(t, fake, service, truth, 0.1)
+}

@@ -39,16 +39,39 @@ backends:
     backend: {traces: {read_payload: false}, metrics: {read_payload: false}}
 `
 
-// 100 requests = 500 spans per batch.
+// namesOff turns the destination names off, to measure what they cost.
+const namesOff = "\ndestination_names: {enabled: false}"
+
+// 100 requests = 500 spans per batch. Every configuration runs with the
+// destination names on (the default) and off; "names-only" is the cost of
+// the names alone (no redaction, nothing else configured), on a batch whose
+// every fifth request fails with a 503.
 func BenchmarkTraces(b *testing.B) {
-	for _, bc := range []struct{ name, yaml string }{
-		{"pass-through", "redact_headers: []"},
-		{"default-redaction", ""},
-		{"typical", typicalConfig},
+	failing := benchRequests(100)
+	for i := range failing {
+		if i%5 == 1 {
+			failing[i].status = 503
+		}
+	}
+	for _, bc := range []struct {
+		name, yaml string
+		reqs       []gwRequest
+	}{
+		{"pass-through", "redact_headers: []" + namesOff, nil},
+		{"default-redaction/names-off", namesOff, nil},
+		{"typical/names-off", typicalConfig + namesOff, nil},
+		{"names-only", "redact_headers: []", nil},
+		{"names-only/with-5xx", "redact_headers: []", failing},
+		{"default-redaction/names-on", "", nil},
+		{"typical/names-on", typicalConfig, nil},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := newFilter(b, bc.yaml, "traces")
-			src := gatewayTraces("gw", benchRequests(100)...)
+			reqs := bc.reqs
+			if reqs == nil {
+				reqs = benchRequests(100)
+			}
+			src := gatewayTraces("gw", reqs...)
 			spans := src.SpanCount()
 			batch := ptrace.NewTraces()
 			var allocs allocCounter

@@ -151,10 +151,12 @@ func (c *allocCounter) report(b *testing.B, items int, unit string) {
 //     first (the 100 stage spans wait), then proxy and global (they are
 //     released, re-parented);
 //   - typical: typicalConfig, re-parenting on and off.
+//
+// Destination names are off throughout: BenchmarkTraces measures them.
 func BenchmarkTracesReparent(b *testing.B) {
 	const (
-		inBatch  = "redact_headers: []\nproxy: {disable_traces: true}\nbackend: {traces: {round_trip: false}}"
-		holdBack = "redact_headers: []\nproxy: {disable_traces: true}"
+		inBatch  = "redact_headers: []\nproxy: {disable_traces: true}\nbackend: {traces: {round_trip: false}}" + namesOff
+		holdBack = "redact_headers: []\nproxy: {disable_traces: true}" + namesOff
 		off      = "\nreparent: {enabled: false}"
 	)
 	reqs := gatewayTraces("gw", benchRequests(100)...)
@@ -178,14 +180,14 @@ func BenchmarkTracesReparent(b *testing.B) {
 		name, yaml string
 		batches    []ptrace.Traces
 	}{
-		{"nothing-removable/reparent-on", "redact_headers: []", []ptrace.Traces{reqs}},
-		{"nothing-removable/reparent-off", "redact_headers: []" + off, []ptrace.Traces{reqs}},
+		{"nothing-removable/reparent-on", "redact_headers: []" + namesOff, []ptrace.Traces{reqs}},
+		{"nothing-removable/reparent-off", "redact_headers: []" + namesOff + off, []ptrace.Traces{reqs}},
 		{"in-batch/reparent-on", inBatch, []ptrace.Traces{reqs}},
 		{"in-batch/reparent-off", inBatch + off, []ptrace.Traces{reqs}},
 		{"hold-back/reparent-on", holdBack, []ptrace.Traces{first, second}},
 		{"hold-back/reparent-off", holdBack + off, []ptrace.Traces{first, second}},
-		{"typical/reparent-on", typicalConfig, []ptrace.Traces{reqs}},
-		{"typical/reparent-off", typicalConfig + off, []ptrace.Traces{reqs}},
+		{"typical/reparent-on", typicalConfig + namesOff, []ptrace.Traces{reqs}},
+		{"typical/reparent-off", typicalConfig + namesOff + off, []ptrace.Traces{reqs}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := newFilter(b, bc.yaml, "traces")

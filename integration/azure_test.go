@@ -159,22 +159,25 @@ func assertAzureTraces(t *testing.T, envs []azureEnvelope, first uint64) {
 			properties     map[string]string
 		}{
 			// The exporter names the request "{method} {http.route}"; its url
-			// is url.full as KrakenD writes it, a path without scheme or host.
+			// is composed from the collector's url.scheme and url.path and
+			// the gateway's server.address (KrakenD's url.full is a bare
+			// path).
 			{stage: "global", baseType: "RequestData", name: req.Method + " " + req.EndpointRoute, duration: "00.00:00:00.010000",
-				code: status, success: success, url: req.Path, source: "10.1.2.3",
+				code: status, success: success, url: "http://gateway.example.com" + req.Path, source: "10.1.2.3",
 				properties: map[string]string{"http.route": req.EndpointRoute, "server.address": "gateway.example.com", "user_agent.original": "curl/8.0"}},
 			// Internal spans are InProc dependencies, named from the method
 			// and http.route like the HTTP call itself.
 			{stage: "proxy", baseType: "RemoteDependencyData", name: req.Method + " " + req.EndpointRoute, parentStage: "global",
 				duration: "00.00:00:00.008999", code: status, success: success, depType: "InProc",
-				properties: map[string]string{"http.route": req.EndpointRoute, "complete": "true"}},
+				properties: map[string]string{"http.route": req.EndpointRoute, "complete": "true", "operation.name": "krakend.proxy"}},
 			{stage: "backend", baseType: "RemoteDependencyData", name: methodAndBackend, parentStage: "proxy",
 				duration: "00.00:00:00.007998", code: status, success: success, depType: "InProc",
-				properties: map[string]string{"http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute}},
-			// The round trip is an HTTP dependency on the backend's host.
+				properties: map[string]string{"http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute, "operation.name": "krakend.backend"}},
+			// The round trip is an HTTP dependency on the backend's host,
+			// its result code the backend's status.
 			{stage: "backend-request", baseType: "RemoteDependencyData", name: methodAndBackend, parentStage: "backend",
 				duration: "00.00:00:00.006997", code: status, success: success, depType: "HTTP", data: backendURL, target: req.BackendHost,
-				properties: map[string]string{"server.address": req.BackendHost, "url.full": backendURL, "response-duration": "0.003"}},
+				properties: map[string]string{"server.address": req.BackendHost, "url.full": backendURL, "response-duration": "0.003", "peer.service": req.BackendHost}},
 			// The read tracker has no status code: its result code is the
 			// span status (0, Unset).
 			{stage: "read-tracker", baseType: "RemoteDependencyData", name: methodAndBackend, parentStage: "backend-request",
@@ -204,6 +207,13 @@ func assertAzureTraces(t *testing.T, envs []azureEnvelope, first uint64) {
 					assert.Equal(t, byStage[tt.parentStage].Data.BaseData.ID, e.Tags["ai.operation.parentId"], "child of the %s span", tt.parentStage)
 				}
 				assert.Equal(t, destinationsService, d.Properties["service.name"])
+				// The collector flags the failed request's spans Error (HTTP
+				// conventions); the read tracker has no status code.
+				wantStatus := "STATUS_CODE_UNSET"
+				if req.Status >= 500 && tt.stage != "read-tracker" {
+					wantStatus = "STATUS_CODE_ERROR"
+				}
+				assert.Equal(t, wantStatus, d.Properties["otel.status_code"], "span status")
 				for k, v := range tt.properties {
 					assert.Equal(t, v, d.Properties[k], "custom property %s", k)
 				}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -170,25 +171,37 @@ func assertDatadogSpans(t *testing.T, spans map[uint64]*pb.Span, first uint64) {
 		require.Len(t, byStage, 5, "trace %s: the five layers, told apart by the krakend.stage tag", otlpID)
 
 		backendURL := "http://" + req.BackendHost + req.BackendPattern
+		backendResource := req.Method + " " + req.BackendPattern
+		// The gateway leaves the status Ok or Unset on a 5xx; the collector
+		// sets Error (HTTP conventions), and Datadog's error flag follows
+		// the status: every span of the failed request but the read tracker.
+		var failed int32
+		if req.Status >= 500 {
+			failed = 1
+		}
 		tests := []struct {
 			stage, name, resource, spanType, parentStage string
 			// http.status_code is a metric of the span in Datadog's model
-			status float64
-			meta   map[string]string
+			status    float64
+			errorFlag int32
+			meta      map[string]string
 		}{
-			// Only a server span's resource gets the route.
-			{stage: "global", name: "http.server.request", resource: req.Method + " " + req.EndpointRoute, spanType: "web", status: float64(req.Status),
+			// Datadog's own mapping names an HTTP server span well: its
+			// operation is http.server.request, its resource the route.
+			{stage: "global", name: "http.server.request", resource: req.Method + " " + req.EndpointRoute, spanType: "web", status: float64(req.Status), errorFlag: failed,
 				meta: map[string]string{"http.route": req.EndpointRoute, "http.url": req.Path, "http.method": req.Method, "span.kind": "server"}},
-			// Internal spans: the kind is the operation, the method the resource.
-			{stage: "proxy", name: "Internal", resource: req.Method, spanType: "custom", parentStage: "global", status: float64(req.Status),
+			// The internal layers: the collector's operation.name and
+			// resource.name (method and route, method and url_pattern).
+			{stage: "proxy", name: "krakend.proxy", resource: req.Method + " " + req.EndpointRoute, spanType: "custom", parentStage: "global", status: float64(req.Status), errorFlag: failed,
 				meta: map[string]string{"http.route": req.EndpointRoute, "span.kind": "internal"}},
-			{stage: "backend", name: "Internal", resource: req.Method, spanType: "custom", parentStage: "proxy", status: float64(req.Status),
+			{stage: "backend", name: "krakend.backend", resource: backendResource, spanType: "custom", parentStage: "proxy", status: float64(req.Status), errorFlag: failed,
 				meta: map[string]string{"http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute, "span.kind": "internal"}},
 			// The round trip: server.address becomes http.server_name,
-			// url.full http.url.
-			{stage: "backend-request", name: "http.client.request", resource: req.Method, spanType: "http", parentStage: "backend", status: float64(req.Status),
-				meta: map[string]string{"http.route": req.BackendPattern, "http.url": backendURL, "http.server_name": req.BackendHost, "span.kind": "client"}},
-			{stage: "read-tracker", name: "Internal", resource: req.Method, spanType: "custom", parentStage: "backend-request",
+			// url.full http.url; the collector's peer.service names the
+			// backend as a downstream service.
+			{stage: "backend-request", name: "http.client.request", resource: backendResource, spanType: "http", parentStage: "backend", status: float64(req.Status), errorFlag: failed,
+				meta: map[string]string{"http.route": req.BackendPattern, "http.url": backendURL, "http.server_name": req.BackendHost, "peer.service": req.BackendHost, "span.kind": "client"}},
+			{stage: "read-tracker", name: "krakend.backend.read", resource: backendResource, spanType: "custom", parentStage: "backend-request",
 				meta: map[string]string{"http.url": backendURL, "span.kind": "internal"}},
 		}
 		for _, tt := range tests {
@@ -204,9 +217,10 @@ func assertDatadogSpans(t *testing.T, spans map[uint64]*pb.Span, first uint64) {
 					assert.Zero(t, s.ParentID, "the root")
 				}
 				assert.Equal(t, tt.status, s.Metrics["http.status_code"])
-				// The gateway leaves the span status Unset on a 5xx, and
-				// Datadog's error flag follows the status alone.
-				assert.Zero(t, s.Error, "error flag")
+				assert.Equal(t, tt.errorFlag, s.Error, "error flag")
+				if tt.errorFlag == 1 {
+					assert.Equal(t, fmt.Sprint(req.Status), s.Meta["error.type"], "error.type: the status code")
+				}
 				for k, v := range tt.meta {
 					assert.Equal(t, v, s.Meta[k], "tag %s", k)
 				}

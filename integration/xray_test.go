@@ -173,20 +173,23 @@ func assertXRaySegments(t *testing.T, segs []xraySegment, first uint64) {
 			annotations                         map[string]any
 		}{
 			// The root is named after the service (the exporter's rule for a
-			// server span); its URL is url.full as KrakenD writes it: a path.
-			{stage: "global", name: destinationsService, method: req.Method, url: req.Path, userAgent: "curl/8.0", clientIP: "10.1.2.3",
+			// server span). KrakenD's url.full is a bare path; the
+			// collector's http.url, which the exporter reads after it,
+			// makes the URL whole: scheme and the Host header.
+			{stage: "global", name: destinationsService, method: req.Method, url: "http://gateway.example.com" + req.Path, userAgent: "curl/8.0", clientIP: "10.1.2.3",
 				status: req.Status, annotations: map[string]any{"krakend.stage": "global", "http.route": req.EndpointRoute}},
 			{stage: "proxy", name: req.EndpointRoute, parentStage: "global", method: req.Method, status: req.Status,
 				annotations: map[string]any{"krakend.stage": "proxy", "http.route": req.EndpointRoute}},
 			// The backend stage has no URL or host: KrakenD puts none on it.
 			{stage: "backend", name: req.BackendPattern, parentStage: "proxy", method: req.Method, status: req.Status,
 				annotations: map[string]any{"krakend.stage": "backend", "http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute}},
-			// A client span is a "remote" subsegment, named after the span
-			// (the backend pattern): no peer.service or host attribute the
-			// exporter would prefer is on it.
-			{stage: "backend-request", name: req.BackendPattern, namespace: "remote", parentStage: "backend", method: req.Method, url: backendURL,
+			// A client span is a "remote" subsegment, named after the
+			// collector's peer.service, the backend's host: the service map
+			// shows each backend as a node of its own.
+			{stage: "backend-request", name: req.BackendHost, namespace: "remote", parentStage: "backend", method: req.Method, url: backendURL,
 				userAgent: "KrakenD Version 2.13.0", status: req.Status,
 				annotations: map[string]any{"krakend.stage": "backend-request", "http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute}},
+			// The read tracker keeps its span name (no peer.service on it).
 			{stage: "read-tracker", name: "http.client.response.read.tracker", parentStage: "backend-request", method: req.Method, url: backendURL,
 				annotations: map[string]any{"krakend.stage": "backend-request", "http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute}},
 		}

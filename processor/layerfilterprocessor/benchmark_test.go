@@ -39,16 +39,39 @@ backends:
     backend: {traces: {read_payload: false}, metrics: {read_payload: false}}
 `
 
-// 100 requests = 500 spans per batch.
+// namesOff turns the destination names off, to measure what they cost.
+const namesOff = "\ndestination_names: {enabled: false}"
+
+// 100 requests = 500 spans per batch. Every configuration runs with the
+// destination names on (the default) and off; "names-only" is the cost of
+// the names alone (no redaction, nothing else configured), on a batch whose
+// every fifth request fails with a 503.
 func BenchmarkTraces(b *testing.B) {
-	for _, bc := range []struct{ name, yaml string }{
-		{"pass-through", "redact_headers: []"},
-		{"default-redaction", ""},
-		{"typical", typicalConfig},
+	failing := benchRequests(100)
+	for i := range failing {
+		if i%5 == 1 {
+			failing[i].status = 503
+		}
+	}
+	for _, bc := range []struct {
+		name, yaml string
+		reqs       []gwRequest
+	}{
+		{"pass-through", "redact_headers: []" + namesOff, nil},
+		{"default-redaction/names-off", namesOff, nil},
+		{"typical/names-off", typicalConfig + namesOff, nil},
+		{"names-only", "redact_headers: []", nil},
+		{"names-only/with-5xx", "redact_headers: []", failing},
+		{"default-redaction/names-on", "", nil},
+		{"typical/names-on", typicalConfig, nil},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := newFilter(b, bc.yaml, "traces")
-			src := gatewayTraces("gw", benchRequests(100)...)
+			reqs := bc.reqs
+			if reqs == nil {
+				reqs = benchRequests(100)
+			}
+			src := gatewayTraces("gw", reqs...)
 			spans := src.SpanCount()
 			batch := ptrace.NewTraces()
 			var allocs allocCounter
@@ -128,10 +151,12 @@ func (c *allocCounter) report(b *testing.B, items int, unit string) {
 //     first (the 100 stage spans wait), then proxy and global (they are
 //     released, re-parented);
 //   - typical: typicalConfig, re-parenting on and off.
+//
+// Destination names are off throughout: BenchmarkTraces measures them.
 func BenchmarkTracesReparent(b *testing.B) {
 	const (
-		inBatch  = "redact_headers: []\nproxy: {disable_traces: true}\nbackend: {traces: {round_trip: false}}"
-		holdBack = "redact_headers: []\nproxy: {disable_traces: true}"
+		inBatch  = "redact_headers: []\nproxy: {disable_traces: true}\nbackend: {traces: {round_trip: false}}" + namesOff
+		holdBack = "redact_headers: []\nproxy: {disable_traces: true}" + namesOff
 		off      = "\nreparent: {enabled: false}"
 	)
 	reqs := gatewayTraces("gw", benchRequests(100)...)
@@ -155,14 +180,14 @@ func BenchmarkTracesReparent(b *testing.B) {
 		name, yaml string
 		batches    []ptrace.Traces
 	}{
-		{"nothing-removable/reparent-on", "redact_headers: []", []ptrace.Traces{reqs}},
-		{"nothing-removable/reparent-off", "redact_headers: []" + off, []ptrace.Traces{reqs}},
+		{"nothing-removable/reparent-on", "redact_headers: []" + namesOff, []ptrace.Traces{reqs}},
+		{"nothing-removable/reparent-off", "redact_headers: []" + namesOff + off, []ptrace.Traces{reqs}},
 		{"in-batch/reparent-on", inBatch, []ptrace.Traces{reqs}},
 		{"in-batch/reparent-off", inBatch + off, []ptrace.Traces{reqs}},
 		{"hold-back/reparent-on", holdBack, []ptrace.Traces{first, second}},
 		{"hold-back/reparent-off", holdBack + off, []ptrace.Traces{first, second}},
-		{"typical/reparent-on", typicalConfig, []ptrace.Traces{reqs}},
-		{"typical/reparent-off", typicalConfig + off, []ptrace.Traces{reqs}},
+		{"typical/reparent-on", typicalConfig + namesOff, []ptrace.Traces{reqs}},
+		{"typical/reparent-off", typicalConfig + namesOff + off, []ptrace.Traces{reqs}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := newFilter(b, bc.yaml, "traces")

@@ -20,6 +20,11 @@ type Config struct {
 	// Reparent keeps traces whole when a removed span has kept children.
 	// It is processor-wide: services do not set it.
 	Reparent ReparentConfig `mapstructure:"reparent"`
+
+	// DestinationNames adds, per layer, the span attributes (and the error
+	// status) that X-Ray, Datadog and Azure Monitor read to name a span
+	// (DESIGN.md section 8). Processor-wide: services do not set it.
+	DestinationNames DestinationNamesConfig `mapstructure:"destination_names"`
 }
 
 // ReparentConfig bounds the re-parenting of the children of removed spans.
@@ -161,6 +166,7 @@ var _ component.Config = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	errs := cfg.Policy.validate("")
 	errs = append(errs, cfg.Reparent.validate()...)
+	errs = append(errs, cfg.DestinationNames.validate()...)
 	seen := map[string]int{}
 	for i := range cfg.Services {
 		s := &cfg.Services[i]

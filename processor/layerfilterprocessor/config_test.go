@@ -16,6 +16,8 @@ import (
 
 func ptr(b bool) *bool { return &b }
 
+var defaultDestinationNames = DestinationNamesConfig{Enabled: true, URLScheme: "http", ErrorStatus: true}
+
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
@@ -81,7 +83,8 @@ func TestLoadConfig(t *testing.T) {
 				},
 				RedactHeaders: []string{"authorization", "x-secret"},
 			},
-			Reparent: ReparentConfig{Enabled: true, MaxWait: 2 * time.Second, MaxSpans: 500, MaxRemoved: 20000},
+			Reparent:         ReparentConfig{Enabled: true, MaxWait: 2 * time.Second, MaxSpans: 500, MaxRemoved: 20000},
+			DestinationNames: DestinationNamesConfig{Enabled: true, URLScheme: "https", ErrorStatus: false},
 			Services: []ServicePolicy{{
 				ServiceName: "other-gateway",
 				Policy: Policy{
@@ -92,11 +95,17 @@ func TestLoadConfig(t *testing.T) {
 			}},
 		}},
 		{"max_wait 0 re-parents within each batch only, the other bounds at their defaults", component.NewIDWithName(metadata.Type, "within_batch"), &Config{
-			Reparent: ReparentConfig{Enabled: true, MaxWait: 0, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
+			Reparent:         ReparentConfig{Enabled: true, MaxWait: 0, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
+			DestinationNames: defaultDestinationNames,
 		}},
 		{"re-parenting can be turned off", component.NewIDWithName(metadata.Type, "no_reparent"), &Config{
-			Policy:   Policy{Proxy: LayerConfig{DisableTraces: true}},
-			Reparent: ReparentConfig{Enabled: false, MaxWait: defaultReparentMaxWait, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
+			Policy:           Policy{Proxy: LayerConfig{DisableTraces: true}},
+			Reparent:         ReparentConfig{Enabled: false, MaxWait: defaultReparentMaxWait, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
+			DestinationNames: defaultDestinationNames,
+		}},
+		{"destination names can be turned off, the other fields keeping their defaults", component.NewIDWithName(metadata.Type, "no_destination_names"), &Config{
+			Reparent:         ReparentConfig{Enabled: true, MaxWait: defaultReparentMaxWait, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
+			DestinationNames: DestinationNamesConfig{Enabled: false, URLScheme: "http", ErrorStatus: true},
 		}},
 	}
 	for _, tt := range tests {
@@ -130,6 +139,8 @@ func TestInvalidConfig(t *testing.T) {
 		{"invalid_reparent_negative_max_wait.yaml", "reparent.max_wait: -1s must not be negative"},
 		{"invalid_reparent_zero_max_spans.yaml", "reparent.max_spans: 0 must be at least 1"},
 		{"invalid_reparent_zero_max_removed.yaml", "reparent.max_removed: 0 must be at least 1"},
+		{"invalid_destination_names_scheme.yaml", `destination_names.url_scheme: "ftp" must be http or https`},
+		{"invalid_destination_names_empty_scheme.yaml", `destination_names.url_scheme: "" must be http or https`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+" is refused with a clear error", func(t *testing.T) {

@@ -30,13 +30,22 @@ func NewFactory() processor.Factory {
 // (nil switches mean on), no skip paths, no static attributes; only the
 // credential headers are redacted (RedactHeaders nil means the default list).
 // Re-parenting is on; it costs nothing while no span is removed.
+// Destination names are on: gateway spans get the naming attributes of
+// their layer and HTTP failures the status Error.
 func createDefaultConfig() component.Config {
-	return &Config{Reparent: ReparentConfig{
-		Enabled:    true,
-		MaxWait:    defaultReparentMaxWait,
-		MaxSpans:   defaultReparentMaxSpans,
-		MaxRemoved: defaultReparentMaxRemoved,
-	}}
+	return &Config{
+		Reparent: ReparentConfig{
+			Enabled:    true,
+			MaxWait:    defaultReparentMaxWait,
+			MaxSpans:   defaultReparentMaxSpans,
+			MaxRemoved: defaultReparentMaxRemoved,
+		},
+		DestinationNames: DestinationNamesConfig{
+			Enabled:     true,
+			URLScheme:   defaultURLScheme,
+			ErrorStatus: true,
+		},
+	}
 }
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {

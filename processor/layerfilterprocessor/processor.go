@@ -27,10 +27,13 @@ type layerFilter struct {
 
 	// reparent is set for traces when some policy may orphan a kept span.
 	reparent *reparenter
+
+	// names adds the destination attributes to kept gateway spans.
+	names destinationNamer
 }
 
 func newLayerFilter(set processor.Settings, cfg *Config, signal string) (*layerFilter, error) {
-	f := &layerFilter{def: compilePolicy(&cfg.Policy)}
+	f := &layerFilter{def: compilePolicy(&cfg.Policy), names: newDestinationNamer(cfg.DestinationNames)}
 	if len(cfg.Services) > 0 {
 		f.services = make(map[string]*policy, len(cfg.Services))
 		for i := range cfg.Services {

@@ -12,6 +12,7 @@ import (
 func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var counts dropCounts
 	var idx *batchIndex // only for resources whose policy may orphan a span
+	var last resourceNames
 	rss := td.ResourceSpans()
 	hadData := rss.Len() > 0
 	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -30,6 +31,9 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
 				c, r := filterSpan(p, s, &counts)
+				if r == keep && c.Layer != layer.None && f.names.on {
+					f.names.name(c, s, &last)
+				}
 				if p.reparent {
 					idx.add(p, s, c, r)
 				}

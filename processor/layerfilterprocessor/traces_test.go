@@ -396,7 +396,7 @@ func TestStaticAttributesAreNotRewrittenWhenAlreadyThere(t *testing.T) {
 	g := findSpans(td, layer.GlobalStage)[0]
 	g.Attributes().PutStr("env", "prod")
 	before := g.Attributes().Len()
-	out := runTraces(t, `global: {traces_static_attributes: {env: prod}}`, td)
+	out := runTraces(t, "global: {traces_static_attributes: {env: prod}}\ndestination_names: {enabled: false}", td)
 	g = findSpans(out, layer.GlobalStage)[0]
 	assert.Equal(t, before, g.Attributes().Len())
 	assert.Equal(t, pcommon.ValueTypeStr, func() pcommon.ValueType { v, _ := g.Attributes().Get("env"); return v.Type() }())

@@ -74,8 +74,11 @@ func assertTrueHitsAndSampledTraces(t *testing.T, fake *fakeService, service str
 	}, 60*time.Second, 500*time.Millisecond, "Datadog's stats count every request; hits %d of %d (paths %v)", hits, requests, fake.paths())
 	// a last bucket may still be on its way: wait one interval and count again
 	time.Sleep(3 * time.Second)
-	hits, _ = serverHits(datadogStats(t, fake), service)
+	hits, errors := serverHits(datadogStats(t, fake), service)
 	assert.Equal(t, requests, hits, "hits of the gateway's request span: every request, not the sampled ones")
+	// the layer filter's destination names flag a 5xx as an error
+	require.Positive(t, truth.Errors)
+	assert.Equal(t, uint64(truth.Errors), errors, "errors: every 5xx request")
 
 	traces := map[uint64]int{}
 	require.Eventually(t, func() bool {

@@ -460,6 +460,22 @@ func (t *translator) render() ([]byte, error) {
 	ml.set("limit_percentage", 80)
 	ml.set("spike_limit_percentage", 25)
 	procs.set(processorMemLimiter, ml).note("first in every pipeline: refuse data before the collector runs out of memory")
+	// Naming each layer for X-Ray's and Datadog's views costs a few hundred
+	// ns a span: only when such a destination is in the translation (their
+	// overlays turn it on too).
+	named := false
+	for _, e := range t.exporters {
+		if e.traces && (strings.HasPrefix(e.id, "awsxray") || strings.HasPrefix(e.id, "datadog")) {
+			named = true
+		}
+	}
+	dn := newMap()
+	dn.set("enabled", named)
+	if named {
+		t.layerfilter.set("destination_names", dn).note("per-layer names for X-Ray and Datadog (krakend.proxy, GET /route, peer.service, full URL), status Error on 5xx")
+	} else {
+		t.layerfilter.set("destination_names", dn).note("off: no destination here needs per-layer names (the X-Ray, Datadog and Azure overlays turn them on)")
+	}
 	procs.set(processorLayer, t.layerfilter).note(t.layerNotes...)
 	if len(traceExp) > 0 {
 		procs.set(processorSampling, t.sampling).note(t.samplingNotes...)

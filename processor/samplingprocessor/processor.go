@@ -46,6 +46,14 @@ type scratch struct {
 	// tracestates: per trace ID, the last non-empty tracestate decided and
 	// its outcome, so that a rewrite costs one string per trace, not per span.
 	tracestates map[pcommon.TraceID]tracestateEntry
+	// sdkStates: per kept trace, the "ot=rv:…;th:…" written in sdk_parity
+	// mode, so it costs one string per trace in a batch, not one per span.
+	sdkStates map[pcommon.TraceID]sdkStateEntry
+}
+
+type sdkStateEntry struct {
+	policy *policy
+	state  string
 }
 
 type rootEntry struct {
@@ -141,6 +149,10 @@ func (s *sampler) putScratch(sc *scratch) {
 	if len(sc.tracestates) > maxPooledEntries {
 		sc.tracestates = nil
 	}
+	if len(sc.sdkStates) > maxPooledEntries {
+		sc.sdkStates = nil
+	}
+	clear(sc.sdkStates)
 	clear(sc.roots)
 	clear(sc.tracestates)
 	s.scratch.Put(sc)

@@ -28,6 +28,9 @@ type policy struct {
 
 	// sdk_parity mode: keep when BigEndian(traceID[8:16])>>1 < sdkBound.
 	sdkBound uint64
+	// sdkTail is ";th:…" after the rv written on a kept span: the
+	// threshold every kept trace's rv meets (see sdkRandomness).
+	sdkTail string
 }
 
 func newPolicy(percentage float64) policy {
@@ -51,8 +54,41 @@ func newPolicy(percentage float64) policy {
 		p.otTraceState = "ot=th:" + th.TValue()
 		// The SDK's own expression, so the float rounding is the same.
 		p.sdkBound = uint64(fraction * (1 << 63))
+		if p.sdkBound > 0 {
+			// every kept x < sdkBound has sdkRandomness ≥ this threshold
+			if sth, err := sampling.UnsignedToThreshold(maxRandomness - (p.sdkBound-1)>>7); err == nil {
+				p.sdkTail = ";th:" + sth.TValue()
+			}
+		}
 	}
 	return p
+}
+
+// maxRandomness is the largest 56-bit randomness value.
+const maxRandomness = 1<<56 - 1
+
+// sdkRandomness maps the SDK rule's decision variable onto OTEP 235's
+// randomness, reversed: the SDK keeps small values of x =
+// BigEndian(traceID[8:16])>>1, OTEP 235 keeps large randomness. With
+// rv = 2^56-1 - x>>7 written beside th = 2^56-1 - (bound-1)>>7, every span
+// the SDK rule kept satisfies rv ≥ th, and a later consistent sampler at a
+// lower probability keeps a subset of these traces: the chain stays
+// consistent, and th gives the adjusted count 1/p.
+func sdkRandomness(id pcommon.TraceID) uint64 {
+	return maxRandomness - (binary.BigEndian.Uint64(id[8:16])>>1)>>7
+}
+
+// sdkTraceState is "ot=rv:<14 hex digits>;th:<threshold>" for a kept trace.
+func (p *policy) sdkTraceState(id pcommon.TraceID) string {
+	const hexDigits = "0123456789abcdef"
+	buf := make([]byte, 0, len("ot=rv:")+14+len(p.sdkTail))
+	buf = append(buf, "ot=rv:"...)
+	rv := sdkRandomness(id)
+	for shift := 52; shift >= 0; shift -= 4 {
+		buf = append(buf, hexDigits[(rv>>uint(shift))&0xf])
+	}
+	buf = append(buf, p.sdkTail...)
+	return string(buf)
 }
 
 // percentageToFraction divides by 100 by moving the decimal point of the

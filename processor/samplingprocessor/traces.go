@@ -109,11 +109,33 @@ func (tp *tracesProcessor) spanPolicy(span ptrace.Span, sc *scratch) *policy {
 	return &tp.def
 }
 
+// sdkState returns the tracestate of a trace kept in sdk_parity mode, made
+// once per trace per batch.
+func (sc *scratch) sdkState(id pcommon.TraceID, pol *policy) string {
+	if e, ok := sc.sdkStates[id]; ok && e.policy == pol {
+		return e.state
+	}
+	if sc.sdkStates == nil {
+		sc.sdkStates = make(map[pcommon.TraceID]sdkStateEntry)
+	}
+	state := pol.sdkTraceState(id)
+	sc.sdkStates[id] = sdkStateEntry{policy: pol, state: state}
+	return state
+}
+
 func (tp *tracesProcessor) keepSpan(span ptrace.Span, sc *scratch) bool {
 	pol := tp.spanPolicy(span, sc)
 	id := span.TraceID()
 	if tp.mode == ModeSDKParity {
-		return pol.keepSDK(id)
+		keep := pol.keepSDK(id)
+		if keep && pol.sdkTail != "" {
+			// KrakenD writes no tracestate; one that arrived with a span is
+			// another sampler's business and stays as it came.
+			if ts := span.TraceState(); ts.AsRaw() == "" {
+				ts.FromRaw(sc.sdkState(id, pol))
+			}
+		}
+		return keep
 	}
 	ts := span.TraceState()
 	raw := ts.AsRaw()

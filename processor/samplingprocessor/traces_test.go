@@ -2,6 +2,8 @@ package samplingprocessor
 
 import (
 	"context"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
+	"math"
 	"sync"
 	"testing"
 
@@ -154,22 +156,75 @@ func TestConsistentTracestate(t *testing.T) {
 	}
 }
 
-func TestSDKParityWritesNoTracestate(t *testing.T) {
-	ids := randomTraceIDs(200, 5)
-	reqs := requestsFor(ids)
-	reqs[0].tracestate = "vendor=abc"
-	td := krakendBatch(reqs)
-	tp := newTestTracesProcessor(t, newConfig(50, ModeSDKParity, nil))
-	out, err := tp.processTraces(context.Background(), td)
-	require.NoError(t, err)
-	require.Positive(t, out.SpanCount())
-	for _, span := range spanByID(out) {
-		if span.TraceID() == ids[0] {
-			assert.Equal(t, "vendor=abc", span.TraceState().AsRaw())
-		} else {
-			assert.Empty(t, span.TraceState().AsRaw())
+// In sdk_parity mode a kept span that arrived without tracestate gets
+// "ot=rv:…;th:…": th gives the adjusted count (1/p) and rv, a function of
+// the trace ID, meets it, so OTEP 235 readers find the span consistent. An
+// arriving tracestate stays as it came; at 100 % nothing is written.
+func TestSDKParityWritesThresholdAndRandomness(t *testing.T) {
+	for _, pct := range []float64{0.5, 7, 10, 25, 50, 99.9} {
+		ids := randomTraceIDs(2000, 5)
+		reqs := requestsFor(ids)
+		reqs[0].tracestate = "vendor=abc"
+		tp := newTestTracesProcessor(t, newConfig(pct, ModeSDKParity, nil))
+		out, err := tp.processTraces(context.Background(), krakendBatch(reqs))
+		if pct < 1 && err != nil {
+			continue // nothing kept in this sample
+		}
+		require.NoError(t, err)
+		perTrace := map[pcommon.TraceID]string{}
+		for _, span := range spanByID(out) {
+			raw := span.TraceState().AsRaw()
+			if span.TraceID() == ids[0] {
+				assert.Equal(t, "vendor=abc", raw)
+				continue
+			}
+			w3c, err := sampling.NewW3CTraceState(raw)
+			require.NoError(t, err, raw)
+			ot := w3c.OTelValue()
+			rnd, hasRV := ot.RValueRandomness()
+			th, hasTH := ot.TValueThreshold()
+			require.True(t, hasRV && hasTH, "%q carries rv and th", raw)
+			assert.True(t, th.ShouldSample(rnd), "%q: rv meets th", raw)
+			assert.InEpsilon(t, 100/pct, th.AdjustedCount(), 1e-9, "adjusted count of %v %%", pct)
+			if prev, ok := perTrace[span.TraceID()]; ok {
+				assert.Equal(t, prev, raw, "every span of a trace carries the same tracestate")
+			}
+			perTrace[span.TraceID()] = raw
 		}
 	}
+
+	tp := newTestTracesProcessor(t, newConfig(100, ModeSDKParity, nil))
+	out, err := tp.processTraces(context.Background(), krakendBatch(requestsFor(randomTraceIDs(50, 6))))
+	require.NoError(t, err)
+	for _, span := range spanByID(out) {
+		assert.Empty(t, span.TraceState().AsRaw(), "100 %%: nothing written")
+	}
+}
+
+// A consistent sampler after an sdk_parity one keeps a subset of its traces
+// at its own rate: 50 % then 20 % keeps about 20 % of all traces (reading
+// the written rv), where two independent rules would keep 10 %.
+func TestSDKParityThenConsistentIsAChain(t *testing.T) {
+	const n = 20000
+	ids := randomTraceIDs(n, 77)
+	first := newTestTracesProcessor(t, newConfig(50, ModeSDKParity, nil))
+	second := newTestTracesProcessor(t, newConfig(20, ModeConsistent, nil))
+	td, err := first.processTraces(context.Background(), krakendBatch(requestsFor(ids)))
+	require.NoError(t, err)
+	afterFirst := map[pcommon.TraceID]bool{}
+	for _, s := range spanByID(td) {
+		afterFirst[s.TraceID()] = true
+	}
+	td, err = second.processTraces(context.Background(), td)
+	require.NoError(t, err)
+	kept := map[pcommon.TraceID]bool{}
+	for _, s := range spanByID(td) {
+		kept[s.TraceID()] = true
+		assert.True(t, afterFirst[s.TraceID()], "a subset")
+		assert.Contains(t, s.TraceState().AsRaw(), "th:c", "the higher threshold (20 %%) is written")
+	}
+	sd := math.Sqrt(n * 0.2 * 0.8)
+	assert.InDelta(t, n*0.2, float64(len(kept)), 5*sd, "kept traces: 20 %% of all, not 10 %%")
 }
 
 func TestEmptyContainersAreRemoved(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // The collector configurations of the manifests and of the compose stack,
@@ -64,6 +65,62 @@ func TestBinaryValidatesCollectorConfigs(t *testing.T) {
 		}
 		if checked < 3 {
 			t.Errorf("validated %d collector containers, want the sidecar, the node collector and the tier at least", checked)
+		}
+	})
+
+	// A krakend.json that names the collector by one of the sidecar pod's
+	// loopback aliases (KrakenD's examples say otel-collector) runs
+	// unchanged: with the container's environment the collector listens on
+	// that entry's port instead of forwarding to it.
+	t.Run("sidecar-aliases", func(t *testing.T) {
+		b := loadKustomization(t, filepath.Join(kubeDir, "overlays", "sidecar"))
+		tpl := b.workloads()["Deployment/krakend"]
+		c := container(t, tpl, "otelcol-gateway")
+		src := b.configMaps["krakend-config"]["krakend.json"]
+		for _, alias := range sidecarLoopbackAliases(tpl) {
+			raw, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edited := strings.Replace(string(raw), `"host": "localhost"`, `"host": "`+alias+`"`, 1)
+			if edited == string(raw) {
+				t.Fatalf("%s: no \"host\": \"localhost\" to replace", src)
+			}
+			path := filepath.Join(t.TempDir(), "krakend.json")
+			if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "print-config", "--config=krakend:"+path)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, containerEnv(c)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("print-config: %v\n%s", err, stderr.String())
+			}
+			var cfg struct {
+				Exporters map[string]map[string]any `json:"exporters"`
+				Receivers map[string]struct {
+					Protocols struct {
+						GRPC struct {
+							Endpoint string `json:"endpoint"`
+						} `json:"grpc"`
+					} `json:"protocols"`
+				} `json:"receivers"`
+			}
+			if err := yaml.Unmarshal(out, &cfg); err != nil {
+				t.Fatalf("print-config output: %v", err)
+			}
+			for id, e := range cfg.Exporters {
+				if ep, _ := e["endpoint"].(string); strings.Contains(ep, alias) {
+					t.Errorf("host %s: exporter %s forwards to %s: the collector does not know the alias as its own", alias, id, ep)
+				}
+			}
+			if got := cfg.Receivers["gateway"].Protocols.GRPC.Endpoint; got != "0.0.0.0:4317" {
+				t.Errorf("host %s: the gateway receiver listens on %q, want 0.0.0.0:4317", alias, got)
+			}
 		}
 	})
 

@@ -290,7 +290,42 @@ func TestKubernetesSidecarSharesKrakendJSON(t *testing.T) {
 	if (host != "localhost" && host != "127.0.0.1") || port != 4317 {
 		t.Errorf("krakend.json sends OTLP to %s:%d, want localhost:4317", host, port)
 	}
+	// Every name the pod aliases to the loopback is one the collector knows
+	// as its own, and the other way round.
+	aliases := sidecarLoopbackAliases(tpl)
+	if len(aliases) == 0 {
+		t.Error("the sidecar pod aliases no host name (otel-collector) to the loopback")
+	}
+	var hosts []string
+	for _, e := range collector.Env {
+		if e.Name == "OTELCOL_GATEWAY_COLLECTOR_HOSTS" {
+			for _, h := range strings.Split(e.Value, ",") {
+				hosts = append(hosts, strings.TrimSpace(h))
+			}
+		}
+	}
+	for _, a := range aliases {
+		if !contains(hosts, a) {
+			t.Errorf("the pod aliases %s to the loopback, but the collector's OTELCOL_GATEWAY_COLLECTOR_HOSTS (%q) does not name it: it would forward to itself", a, hosts)
+		}
+	}
+	for _, h := range hosts {
+		if !contains(aliases, h) {
+			t.Errorf("OTELCOL_GATEWAY_COLLECTOR_HOSTS names %s, which the pod does not alias to the loopback: KrakenD would not reach the sidecar there", h)
+		}
+	}
 	checkResourceAttributes(t, krakend)
+}
+
+// sidecarLoopbackAliases are the host names the pod maps to 127.0.0.1.
+func sidecarLoopbackAliases(tpl *corev1.PodTemplateSpec) []string {
+	var out []string
+	for _, a := range tpl.Spec.HostAliases {
+		if a.IP == "127.0.0.1" || a.IP == "::1" {
+			out = append(out, a.Hostnames...)
+		}
+	}
+	return out
 }
 
 // In the daemonset layout KrakenD renders its OTLP host from the node's

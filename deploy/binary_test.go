@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // The collector configurations of the manifests and of the compose stack,
@@ -40,7 +41,7 @@ func TestBinaryValidatesCollectorConfigs(t *testing.T) {
 
 	t.Run("kubernetes", func(t *testing.T) {
 		checked := 0
-		for _, dir := range overlays(t) {
+		for _, dir := range kustomizations(t) {
 			b := loadKustomization(t, dir)
 			for wname, tpl := range b.workloads() {
 				for _, c := range allContainers(&tpl.Spec) {
@@ -67,6 +68,35 @@ func TestBinaryValidatesCollectorConfigs(t *testing.T) {
 		}
 	})
 
+	// A krakend.json that names the collector by one of the sidecar pod's
+	// loopback aliases (KrakenD's examples say otel-collector) runs
+	// unchanged: with the container's environment the collector listens on
+	// that entry's port instead of forwarding to it. The overlay's file is
+	// pointed at each alias; the example's names otel-collector already.
+	t.Run("sidecar-aliases", func(t *testing.T) {
+		for _, dir := range []string{filepath.Join(kubeDir, "overlays", "sidecar"), filepath.Join(kubeDir, "examples", "my-sidecar")} {
+			b := loadKustomization(t, dir)
+			tpl := b.workloads()["Deployment/krakend"]
+			c := container(t, tpl, "otelcol-gateway")
+			src := b.configMaps["krakend-config"]["krakend.json"]
+			raw, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, alias := range sidecarLoopbackAliases(tpl) {
+				edited := strings.Replace(string(raw), `"host": "localhost"`, `"host": "`+alias+`"`, 1)
+				if !strings.Contains(edited, `"host": "`+alias+`"`) {
+					t.Fatalf("%s: no OTLP host to point at %s", src, alias)
+				}
+				path := filepath.Join(t.TempDir(), "krakend.json")
+				if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				checkListensAsItself(t, bin, path, alias, containerEnv(c))
+			}
+		}
+	})
+
 	t.Run("compose", func(t *testing.T) {
 		s := loadCompose(t).Services["otelcol"]
 		root := t.TempDir()
@@ -79,6 +109,43 @@ func TestBinaryValidatesCollectorConfigs(t *testing.T) {
 		}
 		validate(t, bin, rootArgs(s.Command, root), env)
 	})
+}
+
+// checkListensAsItself runs print-config on krakend.json with env and fails
+// when the collector forwards to host instead of listening on 4317.
+func checkListensAsItself(t *testing.T, bin, krakendJSON, host string, env []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "print-config", "--config=krakend:"+krakendJSON)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("print-config: %v\n%s", err, stderr.String())
+	}
+	var cfg struct {
+		Exporters map[string]map[string]any `json:"exporters"`
+		Receivers map[string]struct {
+			Protocols struct {
+				GRPC struct {
+					Endpoint string `json:"endpoint"`
+				} `json:"grpc"`
+			} `json:"protocols"`
+		} `json:"receivers"`
+	}
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("print-config output: %v", err)
+	}
+	for id, e := range cfg.Exporters {
+		if ep, _ := e["endpoint"].(string); strings.Contains(ep, host) {
+			t.Errorf("host %s: exporter %s forwards to %s: the collector does not know the name as its own", host, id, ep)
+		}
+	}
+	if got := cfg.Receivers["gateway"].Protocols.GRPC.Endpoint; got != "0.0.0.0:4317" {
+		t.Errorf("host %s: the gateway receiver listens on %q, want 0.0.0.0:4317", host, got)
+	}
 }
 
 type result struct {

@@ -26,7 +26,7 @@ const collectorImage = "otelcol-gateway"
 // with its Kubernetes API type, and every file there is read by some overlay.
 func TestKubernetesManifestsDecodeStrictly(t *testing.T) {
 	read := map[string]bool{}
-	for _, dir := range overlays(t) {
+	for _, dir := range kustomizations(t) {
 		b := loadKustomization(t, dir)
 		for f := range b.files {
 			read[f] = true
@@ -55,7 +55,7 @@ func TestKubernetesManifestsDecodeStrictly(t *testing.T) {
 // ConfigMaps, Services select pods and name their ports, the autoscaler and
 // the disruption budget find their targets, images are mapped.
 func TestKubernetesOverlaysAreConsistent(t *testing.T) {
-	for _, dir := range overlays(t) {
+	for _, dir := range kustomizations(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			b := loadKustomization(t, dir)
 			pods := b.workloads()
@@ -192,7 +192,7 @@ func checkService(t *testing.T, b *build, svc *corev1.Service) {
 // privileges, bounded memory and health probes; the collector's probes ask
 // its health_check extension.
 func TestKubernetesPodsAreHardened(t *testing.T) {
-	for _, dir := range overlays(t) {
+	for _, dir := range kustomizations(t) {
 		b := loadKustomization(t, dir)
 		for wname, tpl := range b.workloads() {
 			spec := &tpl.Spec
@@ -264,9 +264,17 @@ func namesPort(c corev1.Container, name string, number int32) bool {
 }
 
 // The sidecar's KrakenD sends to the pod's loopback, where the collector
-// reading the same krakend.json listens; both read one ConfigMap.
+// reading the same krakend.json listens; both read one ConfigMap. The same
+// holds for the example a user copies, whose krakend.json names the
+// collector otel-collector, as KrakenD's own examples do.
 func TestKubernetesSidecarSharesKrakendJSON(t *testing.T) {
-	b := loadKustomization(t, filepath.Join(kubeDir, "overlays", "sidecar"))
+	for _, dir := range []string{filepath.Join(kubeDir, "overlays", "sidecar"), filepath.Join(kubeDir, "examples", "my-sidecar")} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkSidecar(t, dir) })
+	}
+}
+
+func checkSidecar(t *testing.T, dir string) {
+	b := loadKustomization(t, dir)
 	tpl := b.workloads()["Deployment/krakend"]
 	if tpl == nil {
 		t.Fatal("no Deployment krakend")
@@ -286,19 +294,60 @@ func TestKubernetesSidecarSharesKrakendJSON(t *testing.T) {
 	if !contains(krakend.Args, "/etc/krakend/krakend.json") {
 		t.Errorf("KrakenD args %q do not name /etc/krakend/krakend.json", krakend.Args)
 	}
+	// Every name the pod aliases to the loopback is one the collector knows
+	// as its own, and the other way round.
+	aliases := sidecarLoopbackAliases(tpl)
+	if len(aliases) == 0 {
+		t.Error("the sidecar pod aliases no host name (otel-collector) to the loopback")
+	}
+	hosts := collectorHosts(collector)
+	for _, a := range aliases {
+		if !contains(hosts, a) {
+			t.Errorf("the pod aliases %s to the loopback, but the collector's OTELCOL_GATEWAY_COLLECTOR_HOSTS (%q) does not name it: it would forward to itself", a, hosts)
+		}
+	}
+	for _, h := range hosts {
+		if !contains(aliases, h) {
+			t.Errorf("OTELCOL_GATEWAY_COLLECTOR_HOSTS names %s, which the pod does not alias to the loopback: KrakenD would not reach the sidecar there", h)
+		}
+	}
 	host, port := otlpExporter(t, b.configMaps[volumeConfigMap(t, tpl, kvol)]["krakend.json"], nil)
-	if (host != "localhost" && host != "127.0.0.1") || port != 4317 {
-		t.Errorf("krakend.json sends OTLP to %s:%d, want localhost:4317", host, port)
+	if (host != "localhost" && host != "127.0.0.1" && !contains(aliases, host)) || port != 4317 {
+		t.Errorf("krakend.json sends OTLP to %s:%d, want localhost:4317 or a loopback alias of the pod (%q)", host, port, aliases)
 	}
 	checkResourceAttributes(t, krakend)
+}
+
+// collectorHosts lists the container's OTELCOL_GATEWAY_COLLECTOR_HOSTS.
+func collectorHosts(c corev1.Container) []string {
+	var hosts []string
+	for _, e := range c.Env {
+		if e.Name == "OTELCOL_GATEWAY_COLLECTOR_HOSTS" {
+			for _, h := range strings.Split(e.Value, ",") {
+				hosts = append(hosts, strings.TrimSpace(h))
+			}
+		}
+	}
+	return hosts
+}
+
+// sidecarLoopbackAliases are the host names the pod maps to 127.0.0.1.
+func sidecarLoopbackAliases(tpl *corev1.PodTemplateSpec) []string {
+	var out []string
+	for _, a := range tpl.Spec.HostAliases {
+		if a.IP == "127.0.0.1" || a.IP == "::1" {
+			out = append(out, a.Hostnames...)
+		}
+	}
+	return out
 }
 
 // In the daemonset layout KrakenD renders its OTLP host from the node's
 // address (downward API status.hostIP) through a flexible-configuration
 // template, and the collector listens on the node's ports.
 func TestKubernetesDaemonSetReachedThroughHostIP(t *testing.T) {
-	for _, overlay := range []string{"daemonset", "gateway-tier"} {
-		b := loadKustomization(t, filepath.Join(kubeDir, "overlays", overlay))
+	for _, overlay := range []string{"overlays/daemonset", "overlays/gateway-tier", "examples/my-daemonset"} {
+		b := loadKustomization(t, filepath.Join(kubeDir, overlay))
 		ds := b.workloads()["DaemonSet/otelcol-gateway-node"]
 		if ds == nil {
 			t.Fatalf("%s: no DaemonSet otelcol-gateway-node", overlay)

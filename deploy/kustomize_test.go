@@ -223,6 +223,27 @@ func overlays(t *testing.T) []string {
 	return dirs
 }
 
+// examples are the kustomizations deploy/README.md tells a user to copy:
+// an overlay of their own over one of ours, with their own krakend.json.
+func examples(t *testing.T) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(kubeDir, "examples", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(dirs)
+	if len(dirs) == 0 {
+		t.Fatal("no example under kubernetes/examples")
+	}
+	return dirs
+}
+
+// kustomizations are the overlays and the examples: everything applied.
+func kustomizations(t *testing.T) []string {
+	t.Helper()
+	return append(overlays(t), examples(t)...)
+}
+
 func (b *build) find(kind, name string) (object, bool) {
 	for _, o := range b.objects {
 		if o.kind == kind && o.name == name {

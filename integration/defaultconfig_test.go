@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -82,6 +83,39 @@ func TestTheBareBinaryTakesAKrakenDTraceOnBothPorts(t *testing.T) {
 	}
 	assert.Contains(t, metrics, `http_route="/users/:id"`)
 	assertKrakenDFamilies(t, metrics)
+
+	// The collector's own metrics, where the README says to look.
+	var own string
+	require.Eventually(t, func() bool {
+		own = getBody(t, "http://127.0.0.1:8888/metrics")
+		return strings.Contains(own, "otelcol_receiver_gateway_items")
+	}, 30*time.Second, 200*time.Millisecond, "the collector's own metrics on :8888")
+	for _, family := range []string{"otelcol_receiver_gateway_items", "otelcol_receiver_accepted_spans", "otelcol_exporter_sent_spans"} {
+		assert.Contains(t, own, family)
+	}
+	// Health and own metrics listen on every interface, like the receivers,
+	// so that a scraper in another container or pod reaches them.
+	if ip := nonLoopbackIPv4(); ip != "" {
+		assert.Contains(t, getBody(t, "http://"+ip+":8888/metrics"), "otelcol_receiver_gateway_items", "own metrics on %s", ip)
+		assert.Contains(t, getBody(t, "http://"+ip+":13133/"), "Server available", "health check on %s", ip)
+	} else {
+		t.Log("no non-loopback IPv4 address on this machine: the every-interface check is skipped")
+	}
+}
+
+// nonLoopbackIPv4 returns an address of this machine other than loopback,
+// or "" when it has none.
+func nonLoopbackIPv4() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return ""
 }
 
 // assertKrakenDFamilies compares the metric families on our Prometheus

@@ -5,9 +5,20 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
+	"strings"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	envprovider "go.opentelemetry.io/collector/confmap/provider/envprovider"
+	fileprovider "go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	yamlprovider "go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/otelcol"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"github.com/otelcol-gateway/otelcol-gateway/config/translatecli"
 )
 
@@ -15,8 +26,141 @@ func init() {
 	if len(os.Args) > 1 && os.Args[1] == "translate" {
 		os.Exit(translatecli.Run(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) == 3 && os.Args[1] == "help" && os.Args[2] == "translate" {
+		os.Exit(translatecli.Run([]string{"-h"}, os.Stdout, os.Stderr))
+	}
 	// The bare binary runs the embedded default configuration.
 	os.Args = defaultconfig.WithDefaultConfig(os.Args)
 	// krakend: plus overlays: the overlays' pipeline exporters are added.
 	os.Args = defaultconfig.WithOverlayMerge(os.Args)
+	// Subcommands and help go through the same collector command with
+	// examples in its help and one-line errors; running the collector stays
+	// with the generated main (and its Windows service support).
+	if isCLICommand(os.Args[1:]) {
+		os.Exit(runCLI(os.Args[1:], os.Stdout, os.Stderr))
+	}
+}
+
+const rootLong = `otelcol-gateway is an OpenTelemetry Collector for API gateway telemetry
+(KrakenD first). With no --config it runs its embedded default configuration;
+--config krakend:<path> runs it on a gateway's krakend.json, translated on start.
+
+Besides the collector's commands below, otelcol-gateway has its own:
+  translate    Prints the collector configuration a krakend.json translates into
+               (otelcol-gateway translate -h)
+
+Exit status: 0 when all went well; otherwise non-zero, with the reason on the
+first line of stderr.`
+
+// valueFlags are the collector's flags that take their value as the next
+// argument when written without "=".
+var valueFlags = map[string]bool{"--config": true, "-config": true, "--set": true, "-set": true, "--feature-gates": true, "-feature-gates": true}
+
+// isCLICommand tells a subcommand (known or not) or a request for help from
+// a command line that runs the collector.
+func isCLICommand(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "-h" || a == "--help" || a == "-help":
+			return true
+		case a == "--":
+			return false
+		case strings.HasPrefix(a, "-"):
+			continue
+		case i > 0 && valueFlags[args[i-1]]:
+			continue // the value of --config and friends
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// runCLI runs the collector's cobra command with otelcol-gateway's examples
+// and returns the exit code. An error is printed on one line, as the first
+// line of stderr: the collector's own errors span several lines.
+func runCLI(args []string, stdout, stderr io.Writer) int {
+	cmd := otelcol.NewCommand(gatewaySettings())
+	cmd.Long = rootLong
+	cmd.Example = translatecli.Examples
+	cmd.SilenceErrors = true
+	for _, sub := range cmd.Commands() {
+		switch sub.Name() {
+		case "validate":
+			sub.Example = `  otelcol-gateway validate                                  # the embedded default configuration
+  otelcol-gateway validate --config collector.yaml
+  otelcol-gateway validate --config krakend:/etc/krakend/krakend.json --config tempo.yaml`
+		case "components":
+			sub.Example = `  otelcol-gateway components                                # receivers, processors, exporters, connectors, extensions, providers`
+		}
+	}
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(stderr, "Error: "+oneLine(err.Error()))
+		if strings.HasPrefix(err.Error(), "unknown command") {
+			fmt.Fprintln(stderr, "Run 'otelcol-gateway --help' for usage.")
+		}
+		return 1
+	}
+	return 0
+}
+
+// oneLine joins a multi-line collector error into one line: a heading that
+// ends in a colon is followed by its first item, items are separated by "; ".
+func oneLine(msg string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		switch s := b.String(); {
+		case s == "":
+		case strings.HasSuffix(s, ":"):
+			b.WriteByte(' ')
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// gatewaySettings are the generated main's collector settings, statement for
+// statement (integration's TestTheCLIBuildsTheGeneratedMainsCollector
+// compares the two): the subcommands must see the same components and
+// configuration providers as the collector that runs.
+func gatewaySettings() otelcol.CollectorSettings {
+	info := component.BuildInfo{
+		Command:     "otelcol-gateway",
+		Description: "OpenTelemetry Collector distribution for API gateway telemetry (KrakenD first)",
+		Version:     "0.1.0",
+	}
+
+	set := otelcol.CollectorSettings{
+		BuildInfo: info,
+		Factories: components,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				ProviderFactories: []confmap.ProviderFactory{
+					envprovider.NewFactory(),
+					fileprovider.NewFactory(),
+					yamlprovider.NewFactory(),
+					defaultconfig.NewFactory(),
+					krakendprovider.NewFactory(),
+				},
+			},
+		},
+		ProviderModules: map[string]string{
+			envprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():     "go.opentelemetry.io/collector/confmap/provider/envprovider v1.58.0",
+			fileprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():    "go.opentelemetry.io/collector/confmap/provider/fileprovider v1.58.0",
+			yamlprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme():    "go.opentelemetry.io/collector/confmap/provider/yamlprovider v1.58.0",
+			defaultconfig.NewFactory().Create(confmap.ProviderSettings{}).Scheme():   "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+			krakendprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+		},
+		ConverterModules: []string{},
+	}
+	return set
 }

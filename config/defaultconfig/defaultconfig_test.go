@@ -63,6 +63,16 @@ func TestProviderServesTheEmbeddedDefault(t *testing.T) {
 	}
 	assert.Equal(t, "0.0.0.0:4317", conf.Get("receivers::gateway::protocols::grpc::endpoint"))
 	assert.Equal(t, "0.0.0.0:4318", conf.Get("receivers::gateway::protocols::http::endpoint"))
+	// Self-telemetry and health where a scraper in another container or pod
+	// reaches them, like the receivers.
+	assert.Equal(t, "0.0.0.0:13133", conf.Get("extensions::health_check::endpoint"))
+	assert.Equal(t, []any{"health_check"}, conf.Get("service::extensions"))
+	readers, ok := conf.Get("service::telemetry::metrics::readers").([]any)
+	require.True(t, ok, "service.telemetry.metrics.readers is a list")
+	require.Len(t, readers, 1)
+	prom := confmap.NewFromStringMap(readers[0].(map[string]any))
+	assert.Equal(t, "0.0.0.0", prom.Get("pull::exporter::prometheus::host"))
+	assert.Equal(t, 8888, prom.Get("pull::exporter::prometheus::port"))
 
 	_, err = p.Retrieve(context.Background(), "gateway:other", nil)
 	assert.ErrorContains(t, err, `no embedded configuration named "other"`)

@@ -93,3 +93,75 @@ func TestAMissingFileSaysSo(t *testing.T) {
 	_, err = retrieve(t, "krakend:", zap.NewNop())
 	assert.ErrorContains(t, err, "expected krakend:<path to krakend.json>")
 }
+
+// composeKrakendJSON names the collector by a service name, as KrakenD's own
+// examples do (`otel-collector`), on a port of its own.
+const composeKrakendJSON = `{
+  "version": 3,
+  "name": "orders-gateway",
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "exporters": {
+        "otlp": [
+          {"name": "collector", "host": "otel-collector", "port": 14317},
+          {"name": "vendor", "host": "otlp.vendor.example", "port": 4317}
+        ]
+      }
+    }
+  }
+}`
+
+// forwardsTo lists the endpoints of the translated exporters.
+func forwardsTo(t *testing.T, conf *confmap.Conf) []string {
+	t.Helper()
+	var out []string
+	for id, cfg := range conf.Get("exporters").(map[string]any) {
+		if m, ok := cfg.(map[string]any); ok {
+			if ep, ok := m["endpoint"].(string); ok {
+				out = append(out, id+"="+ep)
+			}
+		}
+	}
+	return out
+}
+
+func TestCollectorHostsComeFromTheURIAndTheEnvironment(t *testing.T) {
+	path := writeFile(t, "krakend.json", composeKrakendJSON)
+	tests := []struct {
+		name string
+		uri  string
+		env  string
+		self bool // otel-collector is this collector
+	}{
+		{"without an option a named host is a destination", "krakend:" + path, "", false},
+		{"?collector_host= makes it this collector", "krakend:" + path + "?collector_host=otel-collector", "", true},
+		{"a comma-separated list works in the option", "krakend:" + path + "?collector_host=otelcol,otel-collector", "", true},
+		{"the environment variable works alone", "krakend:" + path, "otelcol, otel-collector", true},
+		{"the environment and the option add up", "krakend:" + path + "?collector_host=otelcol", "otel-collector", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(CollectorHostsEnv, tt.env)
+			conf, err := retrieve(t, tt.uri, zap.NewNop())
+			require.NoError(t, err)
+			exporters := strings.Join(forwardsTo(t, conf), " ")
+			assert.Contains(t, exporters, "otlp.vendor.example:4317", "the vendor stays a destination")
+			if tt.self {
+				assert.NotContains(t, exporters, "otel-collector")
+				assert.Equal(t, "0.0.0.0:14317", conf.Get("receivers::gateway::protocols::grpc::endpoint"), "the gateway's port becomes the receiver's")
+			} else {
+				assert.Contains(t, exporters, "otel-collector:14317")
+			}
+		})
+	}
+}
+
+func TestAURIOptionIsCheckedStrictly(t *testing.T) {
+	path := writeFile(t, "krakend.json", composeKrakendJSON)
+	_, err := retrieve(t, "krakend:"+path+"?collector_hots=otel-collector", zap.NewNop())
+	assert.ErrorContains(t, err, `unknown option "collector_hots"`)
+	_, err = retrieve(t, "krakend:"+path+"?collector_host=", zap.NewNop())
+	assert.ErrorContains(t, err, "collector_host needs a host name")
+	_, err = retrieve(t, "krakend:?collector_host=x", zap.NewNop())
+	assert.ErrorContains(t, err, "expected krakend:<path to krakend.json>")
+}

@@ -14,16 +14,26 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/config/translate"
 )
 
+// Examples shows one use of each of the binary's commands: `translate`'s
+// usage and the collector command's help (cmd/otelcol-gateway) print it.
+const Examples = `  otelcol-gateway translate /etc/krakend/krakend.json           # print the collector YAML
+  otelcol-gateway translate -o collector.yaml krakend.json      # write it to a file
+  otelcol-gateway validate --config collector.yaml              # check a configuration, run nothing
+  otelcol-gateway validate --config krakend:/etc/krakend/krakend.json
+  otelcol-gateway components                                    # what this build contains
+  otelcol-gateway --config krakend:/etc/krakend/krakend.json    # run on krakend.json directly
+  otelcol-gateway                                               # run the embedded default`
+
 const usage = `Usage: otelcol-gateway translate [flags] krakend.json
 
 Prints the collector configuration that the gateway's krakend.json translates
 into, with comments saying where each part came from. Warnings (what the
 collector cannot honour) and the environment variables to set go to stderr.
+Exit status: 0 translated, 1 the file is refused, 2 a usage error; the reason
+is the first line of stderr.
 
 Examples:
-  otelcol-gateway translate /etc/krakend/krakend.json
-  otelcol-gateway translate -o collector.yaml krakend.json
-  otelcol-gateway --config krakend:/etc/krakend/krakend.json   # run on it directly
+` + Examples + `
 
 Users of KrakenD's flexible configuration translate the rendered file
 (FC_OUT=rendered.json krakend check -c krakend.tmpl -d).

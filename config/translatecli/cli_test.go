@@ -55,7 +55,9 @@ func TestUsageErrors(t *testing.T) {
 	assert.True(t, strings.HasPrefix(errOut, "translate: expected exactly one krakend.json argument"))
 	code, _, errOut = run("-h")
 	assert.Equal(t, 0, code)
-	assert.Contains(t, errOut, "otelcol-gateway translate -o collector.yaml krakend.json")
+	for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components"} {
+		assert.Contains(t, errOut, example, "the help shows an example of each command")
+	}
 	code, _, errOut = run("/nonexistent.json")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "/nonexistent.json")

@@ -20,6 +20,7 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"github.com/otelcol-gateway/otelcol-gateway/config/translatecli"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/memlimit"
 )
 
 func init() {
@@ -39,6 +40,9 @@ func init() {
 	if isCLICommand(os.Args[1:]) {
 		os.Exit(runCLI(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// In a container with a memory limit and no GOMEMLIMIT, the runtime
+	// collects harder near the memory_limiter's own hard limit.
+	_, _ = memlimit.Apply("/sys/fs/cgroup")
 }
 
 const rootLong = `otelcol-gateway is an OpenTelemetry Collector for API gateway telemetry

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -216,6 +217,9 @@ type testbedRun struct {
 	// tempo starts a testbed OTLP receiver as the MockBackend and points
 	// the Tempo overlay (TEMPO_ENDPOINT) at it.
 	tempo bool
+	// prometheus starts Debian's Prometheus scraping the collector's
+	// Prometheus exporter; without it the scenario reads the exporter.
+	prometheus bool
 	// load is the simulator's run; Endpoint is filled in.
 	load sim.Config
 	// limits are the collector's CPU (% of one core) and RSS (MiB) limits.
@@ -230,6 +234,7 @@ type testbedCase struct {
 	load    *simLoad
 	truth   *sim.Truth
 	promURL string // the collector's Prometheus exporter (when krakend.json has one)
+	promAPI string // the Prometheus server scraping it (when the run asks for one)
 	started time.Time
 
 	mu       sync.Mutex
@@ -317,6 +322,9 @@ func startTestbed(t *testing.T, run testbedRun) *testbedCase {
 		// the testbed stopped the collector (a limit passed) or it exited
 		c.healthy()
 		require.True(t, time.Now().Before(deadline), "the collector becomes healthy within 60s (log: %s)", tc.ComposeTestResultFileName("agent.log"))
+	}
+	if run.prometheus {
+		c.promAPI = startPrometheus(t, fmt.Sprintf("127.0.0.1:%d", promPort))
 	}
 	tc.StartLoad(testbed.LoadOptions{})
 	c.truth = gen.wait(t, c.healthy)
@@ -515,6 +523,16 @@ func expectedPerClass(truth *sim.Truth, enabled func(class string) bool) map[str
 }
 
 func allClasses(string) bool { return true }
+
+// promFamily is the sum of one family's samples, and whether the family
+// has any: from the Prometheus server when the scenario runs one, else from
+// the collector's exporter.
+func (c *testbedCase) promFamily(t *testing.T, family string) (float64, bool) {
+	if c.promAPI != "" {
+		return promScalar(t, c.promAPI, "sum("+family+")"), promScalar(t, c.promAPI, "count("+family+")") > 0
+	}
+	return promSum(t, c.promURL, family), slices.Contains(promFamilies(getBody(t, c.promURL)), family)
+}
 
 // promSum is the sum of one family's samples at the collector's Prometheus
 // exporter.

@@ -369,24 +369,35 @@ var promFamilyOfClass = map[string]string{
 	layer.BackendReadPayload.String(): "http_client_response_read_size_hist_count",
 }
 
-// assertPrometheusPerLayer checks the collector's Prometheus exporter: every
-// enabled layer's family counts exactly what the gateway recorded (metrics
-// are never sampled); a disabled layer's families are absent.
+// assertPrometheusPerLayer checks Prometheus: every enabled layer's family
+// counts exactly what the gateway recorded (metrics are never sampled); a
+// disabled layer's families are absent. It waits until the counts match:
+// the exporter takes in an export one metric at a time, so a scrape can see
+// some families updated and others not yet.
 func assertPrometheusPerLayer(t *testing.T, c *testbedCase, enabled func(string) bool) {
 	t.Helper()
-	global := promFamilyOfClass[layer.GlobalStage.String()]
-	var got float64
-	require.Eventually(t, func() bool {
-		got, _ = c.promFamily(t, global)
-		return got == float64(c.truth.Requests)
-	}, 30*time.Second, 250*time.Millisecond, "Prometheus counts the %d requests (%s)", c.truth.Requests, global)
+	want := map[string]float64{}
 	for class, family := range promFamilyOfClass {
-		value, present := c.promFamily(t, family)
-		if !enabled(class) {
-			assert.False(t, present, "the disabled %s layer's %s never arrives", class, family)
-			continue
+		if enabled(class) {
+			want[family] = float64(c.truth.SpansPerLayer[class])
 		}
-		assert.Equal(t, float64(c.truth.SpansPerLayer[class]), value, "%s counts every %s record", family, class)
+	}
+	got := map[string]float64{}
+	matches := func() bool {
+		clear(got)
+		for family := range want {
+			got[family], _ = c.promFamily(t, family)
+		}
+		return maps.Equal(want, got)
+	}
+	if !assert.Eventually(t, matches, 30*time.Second, 250*time.Millisecond, "Prometheus counts every record of every enabled layer") {
+		assert.Equal(t, want, got, "Prometheus: records per family")
+	}
+	for class, family := range promFamilyOfClass {
+		if !enabled(class) {
+			_, present := c.promFamily(t, family)
+			assert.False(t, present, "the disabled %s layer's %s never arrives", class, family)
+		}
 	}
 	if !enabled(layer.BackendReadPayload.String()) {
 		_, present := c.promFamily(t, "http_client_response_read_size_total")

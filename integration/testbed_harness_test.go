@@ -254,7 +254,7 @@ func (c *testbedCase) record(destination string, d destinationSpans) {
 // The limits every scenario shares unless it sets its own: CPU in percent
 // of one core, RSS in MiB. Measured on 2 shared cores at the simulator's
 // 150-300 requests/s (README.md, "Testbed scenarios", lists the figures):
-// at most about 41 % CPU in a one-second window and 101 MiB RSS with one
+// at most about 43 % CPU in a one-second window and 101 MiB RSS with one
 // destination. The limits leave more than twice that, so a busy CI machine
 // does not fail a healthy collector while a leak or a busy loop still does.
 var defaultTestbedLimits = testbed.ResourceSpec{ExpectedMaxCPU: 100, ExpectedMaxRAM: 250}

@@ -67,7 +67,9 @@ fuzz:
 	    echo "fuzz $$pkg $$target"; go test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
 	  done; done
 
-## integration: end-to-end tests of the built binary, real processes on loopback
+## integration: end-to-end tests of the built binary, real processes on loopback,
+## including the contrib testbed scenarios (CPU/RSS limits; results in
+## integration/testoutput/testbed/)
 integration: build
 	cd integration && OTELCOL_GATEWAY_BIN=$(CURDIR)/$(BIN) go test -count=1 -timeout 20m ./...
 	cd deploy && OTELCOL_GATEWAY_BIN=$(CURDIR)/$(BIN) go test -count=1 -run '^TestBinary' ./...

@@ -39,10 +39,7 @@ var datadogFamilies = []string{
 // name Datadog's integration reads is there, and each replica's request count
 // is exactly what it sent.
 func TestARealPrometheusScrapesTheGatewaysMetrics(t *testing.T) {
-	promBin, err := exec.LookPath("prometheus")
-	require.NoError(t, err, "Debian's prometheus package must be installed (.ci/run installs it)")
-
-	grpcPort, exporterPort, healthPort, promPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	grpcPort, exporterPort, healthPort := freePort(t), freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`
 extensions:
   health_check:
@@ -76,34 +73,7 @@ service:
 	startCollector(t, "--config", cfgPath)
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
 
-	// honor_labels keeps the collector's instance label: it names the gateway
-	// replica (service.instance.id), not the collector that was scraped.
-	promCfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(promCfg, []byte(fmt.Sprintf(`
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: otelcol-gateway
-    honor_labels: true
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-`, exporterPort)), 0o600))
-	prom := exec.Command(promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort))
-	promLog, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	require.NoError(t, err)
-	prom.Stdout, prom.Stderr = promLog, promLog
-	require.NoError(t, prom.Start())
-	t.Cleanup(func() {
-		_ = prom.Process.Kill()
-		_ = prom.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(promLog.Name())
-			t.Logf("prometheus log:\n%s", b)
-		}
-	})
-	promURL := fmt.Sprintf("http://127.0.0.1:%d", promPort)
-	waitHTTP(t, promURL+"/-/ready", http.StatusOK)
+	promURL := startPrometheus(t, fmt.Sprintf("127.0.0.1:%d", exporterPort))
 
 	// Two replicas of one gateway, sending at once.
 	truths := map[string]*sim.Truth{}
@@ -144,6 +114,44 @@ scrape_configs:
 	assert.Greater(t, promScalar(t, promURL, `count(http_server_duration_count{http_response_status_code!=""})`), 0.0,
 		"the status code label Datadog maps to code_class")
 	assert.Equal(t, 0.0, promScalar(t, promURL, `count(http_client_response_read_size_b_total) or vector(0)`), "no unit suffix KrakenD does not show")
+}
+
+// startPrometheus runs Debian's Prometheus scraping target every second and
+// returns its base URL once it is ready.
+func startPrometheus(t *testing.T, target string) string {
+	t.Helper()
+	promBin, err := exec.LookPath("prometheus")
+	require.NoError(t, err, "Debian's prometheus package must be installed (.ci/run installs it)")
+	dir, promPort := t.TempDir(), freePort(t)
+	// honor_labels keeps the collector's instance label: it names the gateway
+	// replica (service.instance.id), not the collector that was scraped.
+	promCfg := filepath.Join(dir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(promCfg, []byte(fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: otelcol-gateway
+    honor_labels: true
+    static_configs:
+      - targets: ['%s']
+`, target)), 0o600))
+	prom := exec.Command(promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort))
+	promLog, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	require.NoError(t, err)
+	prom.Stdout, prom.Stderr = promLog, promLog
+	require.NoError(t, prom.Start())
+	t.Cleanup(func() {
+		_ = prom.Process.Kill()
+		_ = prom.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(promLog.Name())
+			t.Logf("prometheus log:\n%s", b)
+		}
+	})
+	promURL := fmt.Sprintf("http://127.0.0.1:%d", promPort)
+	waitHTTP(t, promURL+"/-/ready", http.StatusOK)
+	return promURL
 }
 
 // promScalar runs an instant query whose result is one number.

@@ -50,6 +50,10 @@ func main() {
 		runSink()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "load" {
+		runLoad(os.Args[2:])
+		return
+	}
 	var o options
 	var pipelines, rates, fractions string
 	flag.StringVar(&o.stockBin, "stock", "stock/build/otelcol-stock", "the stock reference collector (bench/stock/builder-config.yaml)")
@@ -109,6 +113,35 @@ func runSink() {
 	fmt.Fprintf(os.Stderr, "sink: %d requests, %d bytes\n", s.Requests.Load(), s.Bytes.Load())
 }
 
+// runLoad only sends load to an endpoint, for profiling a running collector
+// (docs/benchmarks.md: perf record while it runs).
+func runLoad(args []string) {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	endpoint := fs.String("endpoint", "127.0.0.1:4317", "OTLP/gRPC endpoint")
+	signal := fs.String("signal", "traces", "traces or metrics")
+	rate := fs.Float64("rate", 0, "items/s (0: unthrottled)")
+	d := fs.Duration("duration", 30*time.Second, "how long")
+	conc := fs.Int("concurrency", 8, "requests in flight")
+	_ = fs.Parse(args)
+	gen, err := load.Dial(*endpoint, *conc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer gen.Close()
+	method, batches := load.TracesMethod, []load.Batch(nil)
+	if *signal == "metrics" {
+		b, err := load.MetricBatch()
+		if err != nil {
+			log.Fatal(err)
+		}
+		method, batches = load.MetricsMethod, []load.Batch{b}
+	} else if batches, err = load.TraceBatches(8, 100); err != nil {
+		log.Fatal(err)
+	}
+	r := gen.Run(context.Background(), method, batches, *rate, *d)
+	log.Printf("%s: %.0f/s accepted, %d refused, %d requests", *signal, r.Rate(), r.Refused, r.Requests)
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,14 +173,14 @@ type Machine struct {
 
 // Round is one pipeline's measurements in one round.
 type Round struct {
-	Order       int              `json:"order"`
-	StartupRSS  uint64           `json:"rss_after_startup_bytes"`
-	PeakRSS     uint64           `json:"peak_rss_load_bytes"`
-	Traces      []Phase          `json:"traces"`
-	Metrics     []Phase          `json:"metrics"`
-	Ramp        []Phase          `json:"ramp"`
-	Sustained   float64          `json:"sustained_spans_per_s"`
-	Err         string           `json:"error,omitempty"`
+	Order      int     `json:"order"`
+	StartupRSS uint64  `json:"rss_after_startup_bytes"`
+	PeakRSS    uint64  `json:"peak_rss_load_bytes"`
+	Traces     []Phase `json:"traces"`
+	Metrics    []Phase `json:"metrics"`
+	Ramp       []Phase `json:"ramp"`
+	Sustained  float64 `json:"sustained_spans_per_s"`
+	Err        string  `json:"error,omitempty"`
 }
 
 // Phase is one load window.

@@ -31,7 +31,7 @@ var endpoints = []struct {
 	perTwnty int
 }{
 	{func(i int) string { return fmt.Sprintf("/users/%d", i) }, gatewaydata.Request{EndpointRoute: "/users/:id", Method: "GET", BackendPattern: "/v1/users/:id", BackendHost: "users.internal:8080"}, 8},
-	{func(i int) string { return fmt.Sprintf("/back_combination/%d", i) }, gatewaydata.Request{EndpointRoute: "/back_combination/:id", Method: "GET", BackendPattern: "/posts?userId=:id", BackendHost: "jsonplaceholder.typicode.com"}, 6},
+	{func(i int) string { return fmt.Sprintf("/back_combination/%d", i) }, gatewaydata.Request{EndpointRoute: "/back_combination/:id", Method: "GET", BackendPattern: "/users/:id/posts", BackendHost: "jsonplaceholder.typicode.com"}, 6},
 	{func(int) string { return "/catalog/items" }, gatewaydata.Request{EndpointRoute: "/catalog/items", Method: "GET", BackendPattern: "/v2/items", BackendHost: "catalog.internal:8080"}, 5},
 	// a skipped path: KrakenD's health check, a global span only
 	{func(int) string { return "/__health" }, gatewaydata.Request{EndpointRoute: "/__health", Method: "GET"}, 1},

@@ -171,6 +171,9 @@ func MetricBatch() (Batch, error) {
 	return Batch{Body: body, Items: md.DataPointCount()}, nil
 }
 
+// NewIDSource returns a source of trace IDs; seed sets it apart from others.
+func NewIDSource(seed uint64) *idSource { return &idSource{state: seed << 40} } //nolint:revive
+
 // idSource hands out trace IDs that look random (splitmix64 of a counter),
 // so that a sampler's decision is a fair coin for every trace.
 type idSource struct{ state uint64 }

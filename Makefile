@@ -91,7 +91,7 @@ bench:
 ## bench-e2e: the end-to-end benchmark of docs/benchmarks.md (issue #12): floor, stock
 ## and otelcol-gateway side by side as child processes; never part of `make test`.
 ## BENCH_ROUNDS, BENCH_DURATION, BENCH_GOMAXPROCS, BENCH_ARGS tune it; results in bench/results/.
-BENCH_ROUNDS ?= 3
+BENCH_ROUNDS ?= 4
 BENCH_DURATION ?= 3s
 BENCH_GOMAXPROCS ?= 1
 BENCH_ARGS ?=

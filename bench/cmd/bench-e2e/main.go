@@ -63,7 +63,7 @@ func main() {
 	flag.StringVar(&o.overlay, "overlay", "testdata/gateway-overlay.yaml", "the loopback-ports overlay merged over the translation")
 	flag.StringVar(&o.out, "out", "results", "folder for results.json, results.md, the PNG chart and the collectors' logs")
 	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds (the pipelines' order rotates every round)")
+	flag.IntVar(&o.rounds, "rounds", 4, "rounds (the pipelines' order rotates every round)")
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each load window")
 	flag.DurationVar(&o.rampStep, "ramp-step", 2*time.Second, "length of each ramp step")
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 1, "GOMAXPROCS of every collector")
@@ -169,6 +169,7 @@ type Machine struct {
 	GoVersion  string `json:"go"`
 	Kernel     string `json:"kernel"`
 	Load1Start string `json:"loadavg_at_start"`
+	Load1End   string `json:"loadavg_at_end,omitempty"`
 }
 
 // Round is one pipeline's measurements in one round.
@@ -257,6 +258,9 @@ func run(o options) error {
 		if err := writeResults(o, &res); err != nil {
 			return err
 		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.Machine.Load1End = strings.TrimSpace(string(b))
 	}
 	return writeResults(o, &res)
 }

@@ -129,7 +129,7 @@ func ratios(res *Run, a, b string, m metric) []float64 {
 func report(o options, res *Run) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Run of %s\n\n", res.Started.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %d GiB, %s, kernel %s, load average at start %s.\n", res.Machine.CPU, res.Machine.Cores, res.Machine.MemoryGiB, res.Machine.GoVersion, res.Machine.Kernel, res.Machine.Load1Start)
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %d GiB, %s, kernel %s; /proc/loadavg at start %s, at end %s.\n", res.Machine.CPU, res.Machine.Cores, res.Machine.MemoryGiB, res.Machine.GoVersion, res.Machine.Kernel, res.Machine.Load1Start, res.Machine.Load1End)
 	fmt.Fprintf(&b, "Collectors at GOMAXPROCS=%d; %d rounds, order rotating; windows of %s (ramp steps %s); %d export requests in flight; %d spans per trace request, %d points per metric request.\n\n",
 		o.gomaxprocs, len(res.Rounds), o.duration, o.rampStep, o.concurrency, res.TraceBatch, res.MetricBatch)
 	ms := metrics(o)

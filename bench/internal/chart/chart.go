@@ -79,9 +79,9 @@ func (c Chart) WritePNG(w io.Writer) error {
 	}
 	line(img, left, top, left, top+ph, black)
 	line(img, left, top+ph, left+pw, top+ph, black)
-	text(img, left, 16, c.Title, black)
+	text(img, left, 8, c.Title, black)
 	text(img, left+pw/2-textWidth(c.XLabel)/2, height-30, c.XLabel, black)
-	text(img, 8, top-22, c.YLabel, black)
+	text(img, 8, top-16, c.YLabel, black)
 
 	for i, s := range c.Series {
 		col := palette[i%len(palette)]

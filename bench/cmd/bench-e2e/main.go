@@ -62,7 +62,7 @@ func main() {
 	flag.StringVar(&o.krakend, "krakend", "testdata/krakend.json", "the krakend.json otelcol-gateway runs on (and stock/config.yaml mirrors)")
 	flag.StringVar(&o.overlay, "overlay", "testdata/gateway-overlay.yaml", "the loopback-ports overlay merged over the translation")
 	flag.StringVar(&o.out, "out", "results", "folder for results.json, results.md, the PNG chart and the collectors' logs")
-	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run")
+	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also: gateway-no-spanmetrics, a diagnostic)")
 	flag.IntVar(&o.rounds, "rounds", 4, "rounds (the pipelines' order rotates every round)")
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each load window")
 	flag.DurationVar(&o.rampStep, "ramp-step", 2*time.Second, "length of each ramp step")
@@ -305,6 +305,10 @@ func (o options) command(name string) ([]string, error) {
 		return []string{o.stockBin, "--config", filepath.Join(o.stockDir, "config.yaml")}, nil
 	case "gateway":
 		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay}, nil
+	case "gateway-no-spanmetrics":
+		// diagnostic: the translation without its spanmetrics connector
+		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay,
+			"--config", "file:" + filepath.Join(filepath.Dir(o.overlay), "gateway-no-spanmetrics.yaml")}, nil
 	}
 	return nil, fmt.Errorf("unknown pipeline %q", name)
 }

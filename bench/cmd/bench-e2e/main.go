@@ -40,7 +40,7 @@ type options struct {
 	duration, rampStep                               time.Duration
 	gomaxprocs, concurrency                          int
 	rates                                            []float64
-	metricRate                                       float64
+	metricRates                                      []float64
 	rampFractions                                    []float64
 	requestsPerBatch                                 int
 }
@@ -55,7 +55,7 @@ func main() {
 		return
 	}
 	var o options
-	var pipelines, rates, fractions string
+	var pipelines, rates, metricRates, fractions string
 	flag.StringVar(&o.stockBin, "stock", "stock/build/otelcol-stock", "the stock reference collector (bench/stock/builder-config.yaml)")
 	flag.StringVar(&o.gatewayBin, "gateway", "../cmd/otelcol-gateway/otelcol-gateway", "the otelcol-gateway binary (make build)")
 	flag.StringVar(&o.stockDir, "stock-configs", "stock", "folder of floor.yaml, floor-otlp.yaml and config.yaml")
@@ -69,7 +69,7 @@ func main() {
 	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 1, "GOMAXPROCS of every collector")
 	flag.IntVar(&o.concurrency, "concurrency", 8, "export requests in flight")
 	flag.StringVar(&rates, "rates", "20000,100000", "fixed span rates (spans/s)")
-	flag.Float64Var(&o.metricRate, "metric-rate", 20000, "fixed metric data point rate (points/s)")
+	flag.StringVar(&metricRates, "metric-rates", "20000,100000", "fixed metric data point rates (points/s)")
 	flag.StringVar(&fractions, "ramp", "0.5,0.6,0.7,0.8,0.9,1.0", "ramp steps, as fractions of the pipeline's unthrottled rate in the same round")
 	flag.IntVar(&o.requestsPerBatch, "requests-per-batch", 100, "gateway requests per trace export (about five spans each)")
 	flag.Parse()
@@ -77,6 +77,9 @@ func main() {
 	var err error
 	if o.rates, err = floats(rates); err != nil {
 		log.Fatalf("-rates: %v", err)
+	}
+	if o.metricRates, err = floats(metricRates); err != nil {
+		log.Fatalf("-metric-rates: %v", err)
 	}
 	if o.rampFractions, err = floats(fractions); err != nil {
 		log.Fatalf("-ramp: %v", err)
@@ -235,7 +238,7 @@ func run(o options) error {
 		Options: map[string]any{
 			"rounds": o.rounds, "duration": o.duration.String(), "ramp_step": o.rampStep.String(),
 			"gomaxprocs": o.gomaxprocs, "concurrency": o.concurrency, "rates": o.rates,
-			"metric_rate": o.metricRate, "ramp": o.rampFractions, "pipelines": o.pipelines,
+			"metric_rates": o.metricRates, "ramp": o.rampFractions, "pipelines": o.pipelines,
 			"krakend": o.krakend,
 		},
 	}
@@ -374,7 +377,7 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 	}
 	// warm-up: heaps, pools and connections grown before anything counts
 	gen.Run(ctx, load.TracesMethod, traces, o.rates[0], time.Second)
-	gen.Run(ctx, load.MetricsMethod, metrics, o.metricRate, 500*time.Millisecond)
+	gen.Run(ctx, load.MetricsMethod, metrics, o.metricRates[0], 500*time.Millisecond)
 	drain(pid)
 	rd.StartupRSS, _ = procstat.RSS(pid)
 
@@ -391,7 +394,9 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 	}
 	max := window("traces@max", load.TracesMethod, traces, 0, o.duration)
 	rd.Traces = append(rd.Traces, max)
-	rd.Metrics = append(rd.Metrics, window(fmt.Sprintf("metrics@%gk", o.metricRate/1000), load.MetricsMethod, metrics, o.metricRate, o.duration))
+	for _, rate := range o.metricRates {
+		rd.Metrics = append(rd.Metrics, window(fmt.Sprintf("metrics@%gk", rate/1000), load.MetricsMethod, metrics, rate, o.duration))
+	}
 	rd.Metrics = append(rd.Metrics, window("metrics@max", load.MetricsMethod, metrics, 0, o.duration))
 	for _, f := range o.rampFractions {
 		rate := f * max.Rate

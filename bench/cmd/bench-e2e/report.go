@@ -53,12 +53,18 @@ func metrics(o options) []metric {
 			metric{name: "CPU s / M spans @" + fmt.Sprintf("%gk", r/1000), unit: "s", read: cpuAt(tracesOf, n), ratio: true},
 			metric{name: "spans/s accepted @" + fmt.Sprintf("%gk", r/1000), unit: "/s", read: rateAt(tracesOf, n)})
 	}
-	mr := fmt.Sprintf("metrics@%gk", o.metricRate/1000)
 	ms = append(ms,
 		metric{name: "CPU s / M spans unthrottled", unit: "s", read: cpuAt(tracesOf, "traces@max"), ratio: true},
 		metric{name: "max spans/s unthrottled", unit: "/s", read: rateAt(tracesOf, "traces@max"), ratio: true},
 		metric{name: "spans/s sustained, zero refused (ramp)", unit: "/s", read: func(rd *Round) (float64, bool) { return rd.Sustained, rd.Err == "" }, ratio: true},
-		metric{name: "CPU s / M points @" + fmt.Sprintf("%gk", o.metricRate/1000), unit: "s", read: cpuAt(metricsOf, mr), ratio: true},
+	)
+	for _, r := range o.metricRates {
+		n := fmt.Sprintf("metrics@%gk", r/1000)
+		ms = append(ms,
+			metric{name: "CPU s / M points @" + fmt.Sprintf("%gk", r/1000), unit: "s", read: cpuAt(metricsOf, n), ratio: true},
+			metric{name: "points/s accepted @" + fmt.Sprintf("%gk", r/1000), unit: "/s", read: rateAt(metricsOf, n)})
+	}
+	ms = append(ms,
 		metric{name: "CPU s / M points unthrottled", unit: "s", read: cpuAt(metricsOf, "metrics@max"), ratio: true},
 		metric{name: "max points/s unthrottled", unit: "/s", read: rateAt(metricsOf, "metrics@max"), ratio: true},
 		metric{name: "peak RSS over load (MiB)", unit: "MiB", read: func(rd *Round) (float64, bool) { return float64(rd.PeakRSS) / (1 << 20), rd.PeakRSS > 0 }, diff: true},

@@ -17,7 +17,7 @@ GO_PACKAGES := ./...
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 60s
 
-.PHONY: all build run test unit lint generate check-generated integration deploy bench fuzz clean tools
+.PHONY: all build run test unit lint generate check-generated integration deploy bench bench-e2e bench-stock fuzz clean tools
 
 all: build
 
@@ -55,10 +55,12 @@ lint:
 	cd integration && go vet ./...
 	cd deploy && go vet ./...
 	cd deploy/healthcheck && go vet ./...
+	cd bench && go vet ./...
 
 ## unit: the project's unit tests (no distribution build needed)
 unit:
 	go test -count=1 $(GO_PACKAGES)
+	cd bench && go test -count=1 ./...
 
 ## fuzz: each fuzz target for FUZZTIME (a duration, or a count of executions like 2000x)
 fuzz:
@@ -88,5 +90,25 @@ test: lint unit deploy build check-generated integration
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/... ./receiver/... ./processor/...
 
+## bench-e2e: the end-to-end benchmark of docs/benchmarks.md (issue #12): floor, stock
+## and otelcol-gateway side by side as child processes; never part of `make test`.
+## BENCH_ROUNDS, BENCH_DURATION, BENCH_GOMAXPROCS, BENCH_ARGS tune it; results in bench/results/.
+BENCH_ROUNDS ?= 4
+BENCH_DURATION ?= 3s
+BENCH_GOMAXPROCS ?= 1
+BENCH_ARGS ?=
+BUILD_LOCK ?= /tmp/otelcol-build.lock
+STOCK_BIN := bench/stock/build/otelcol-stock
+bench-e2e: bench-stock
+	flock $(BUILD_LOCK) $(MAKE) build
+	cd bench && go build -o results/bench-e2e ./cmd/bench-e2e && ./results/bench-e2e \
+	  -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) -gomaxprocs $(BENCH_GOMAXPROCS) -out results $(BENCH_ARGS)
+
+## bench-stock: the stock reference collector (stock components only, the same pinned ocb)
+bench-stock: $(STOCK_BIN)
+
+$(STOCK_BIN): bench/stock/builder-config.yaml | $(OCB)
+	flock $(BUILD_LOCK) sh -c 'cd bench/stock && $(OCB) --config builder-config.yaml'
+
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) $(STOCK_BIN)

@@ -1,0 +1,553 @@
+// Command bench-e2e is the end-to-end benchmark of issue #12 (`make
+// bench-e2e`): it runs the floor (stock otlp receiver → nop exporter), its
+// variant with an otlp exporter, the stock reference pipeline
+// (bench/stock/config.yaml) and otelcol-gateway on the same krakend.json as
+// child processes with GOMAXPROCS fixed, in rotating order over several
+// rounds, drives each with the same pre-built KrakenD-shaped OTLP/gRPC load,
+// and reports CPU per million spans and data points, peak RSS over the load
+// windows, throughput, and ratios to the floor and to stock from the same run.
+// It reports; it never fails on a number.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/otelcol-gateway/otelcol-gateway/bench/internal/load"
+	"github.com/otelcol-gateway/otelcol-gateway/bench/internal/procstat"
+)
+
+type options struct {
+	stockBin, gatewayBin, stockDir, krakend, overlay string
+	out                                              string
+	pipelines                                        []string
+	rounds                                           int
+	duration, rampStep                               time.Duration
+	gomaxprocs, concurrency                          int
+	rates                                            []float64
+	metricRates                                      []float64
+	rampFractions                                    []float64
+	requestsPerBatch                                 int
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "sink" {
+		runSink()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "load" {
+		runLoad(os.Args[2:])
+		return
+	}
+	var o options
+	var pipelines, rates, metricRates, fractions string
+	flag.StringVar(&o.stockBin, "stock", "stock/build/otelcol-stock", "the stock reference collector (bench/stock/builder-config.yaml)")
+	flag.StringVar(&o.gatewayBin, "gateway", "../cmd/otelcol-gateway/otelcol-gateway", "the otelcol-gateway binary (make build)")
+	flag.StringVar(&o.stockDir, "stock-configs", "stock", "folder of floor.yaml, floor-otlp.yaml and config.yaml")
+	flag.StringVar(&o.krakend, "krakend", "testdata/krakend.json", "the krakend.json otelcol-gateway runs on (and stock/config.yaml mirrors)")
+	flag.StringVar(&o.overlay, "overlay", "testdata/gateway-overlay.yaml", "the loopback-ports overlay merged over the translation")
+	flag.StringVar(&o.out, "out", "results", "folder for results.json, results.md, the PNG chart and the collectors' logs")
+	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also: gateway-no-spanmetrics, a diagnostic)")
+	flag.IntVar(&o.rounds, "rounds", 4, "rounds (the pipelines' order rotates every round)")
+	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each load window")
+	flag.DurationVar(&o.rampStep, "ramp-step", 2*time.Second, "length of each ramp step")
+	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 1, "GOMAXPROCS of every collector")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "export requests in flight")
+	flag.StringVar(&rates, "rates", "20000,100000", "fixed span rates (spans/s)")
+	flag.StringVar(&metricRates, "metric-rates", "20000,100000", "fixed metric data point rates (points/s)")
+	flag.StringVar(&fractions, "ramp", "0.5,0.6,0.7,0.8,0.9,1.0", "ramp steps, as fractions of the pipeline's unthrottled rate in the same round")
+	flag.IntVar(&o.requestsPerBatch, "requests-per-batch", 100, "gateway requests per trace export (about five spans each)")
+	flag.Parse()
+	o.pipelines = strings.Split(pipelines, ",")
+	var err error
+	if o.rates, err = floats(rates); err != nil {
+		log.Fatalf("-rates: %v", err)
+	}
+	if o.metricRates, err = floats(metricRates); err != nil {
+		log.Fatalf("-metric-rates: %v", err)
+	}
+	if o.rampFractions, err = floats(fractions); err != nil {
+		log.Fatalf("-ramp: %v", err)
+	}
+	if err := run(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func floats(s string) ([]float64, error) {
+	var out []float64
+	for f := range strings.SplitSeq(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// runSink is the child process that receives the collectors' exports.
+func runSink() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := load.NewSink(l)
+	fmt.Println(l.Addr().String())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
+	s.Stop()
+	fmt.Fprintf(os.Stderr, "sink: %d requests, %d bytes\n", s.Requests.Load(), s.Bytes.Load())
+}
+
+// runLoad only sends load to an endpoint, for profiling a running collector
+// (docs/benchmarks.md: perf record while it runs).
+func runLoad(args []string) {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	endpoint := fs.String("endpoint", "127.0.0.1:4317", "OTLP/gRPC endpoint")
+	signal := fs.String("signal", "traces", "traces or metrics")
+	rate := fs.Float64("rate", 0, "items/s (0: unthrottled)")
+	d := fs.Duration("duration", 30*time.Second, "how long")
+	conc := fs.Int("concurrency", 8, "requests in flight")
+	_ = fs.Parse(args)
+	gen, err := load.Dial(*endpoint, *conc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer gen.Close()
+	method, batches := load.TracesMethod, []load.Batch(nil)
+	if *signal == "metrics" {
+		b, err := load.MetricBatch()
+		if err != nil {
+			log.Fatal(err)
+		}
+		method, batches = load.MetricsMethod, []load.Batch{b}
+	} else if batches, err = load.TraceBatches(8, 100); err != nil {
+		log.Fatal(err)
+	}
+	r := gen.Run(context.Background(), method, batches, *rate, *d)
+	log.Printf("%s: %.0f/s accepted, %d refused, %d requests", *signal, r.Rate(), r.Refused, r.Requests)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Run is everything measured in one run.
+type Run struct {
+	Started     time.Time           `json:"started"`
+	Machine     Machine             `json:"machine"`
+	Options     map[string]any      `json:"options"`
+	TraceBatch  int                 `json:"spans_per_trace_request"`
+	MetricBatch int                 `json:"points_per_metric_request"`
+	Rounds      []map[string]*Round `json:"rounds"`
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	MemoryGiB  int    `json:"memory_gib"`
+	GoVersion  string `json:"go"`
+	Kernel     string `json:"kernel"`
+	Load1Start string `json:"loadavg_at_start"`
+	Load1End   string `json:"loadavg_at_end,omitempty"`
+}
+
+// Round is one pipeline's measurements in one round.
+type Round struct {
+	Order      int     `json:"order"`
+	StartupRSS uint64  `json:"rss_after_startup_bytes"`
+	PeakRSS    uint64  `json:"peak_rss_load_bytes"`
+	Traces     []Phase `json:"traces"`
+	Metrics    []Phase `json:"metrics"`
+	Ramp       []Phase `json:"ramp"`
+	Sustained  float64 `json:"sustained_spans_per_s"`
+	Err        string  `json:"error,omitempty"`
+}
+
+// Phase is one load window.
+type Phase struct {
+	Name          string        `json:"name"`
+	Offered       float64       `json:"offered_per_s"` // 0: unthrottled
+	Rate          float64       `json:"accepted_per_s"`
+	Sent          int64         `json:"accepted"`
+	Refused       int64         `json:"refused"`
+	Behind        int64         `json:"requests_behind_schedule"`
+	Elapsed       time.Duration `json:"elapsed_ns"`
+	CPU           time.Duration `json:"collector_cpu_ns"` // window plus drain
+	Drain         time.Duration `json:"drain_ns"`
+	GenCPU        time.Duration `json:"generator_cpu_ns"`
+	PeakRSS       uint64        `json:"peak_rss_bytes"`
+	CPUPerMillion float64       `json:"collector_cpu_s_per_million"`
+	GenPerMillion float64       `json:"generator_cpu_s_per_million"`
+}
+
+func run(o options) error {
+	if err := os.MkdirAll(filepath.Join(o.out, "logs"), 0o755); err != nil {
+		return err
+	}
+	for _, p := range []*string{&o.stockBin, &o.gatewayBin, &o.stockDir, &o.krakend, &o.overlay} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
+
+	traceBatches, err := load.TraceBatches(8, o.requestsPerBatch)
+	if err != nil {
+		return err
+	}
+	metricBatch, err := load.MetricBatch()
+	if err != nil {
+		return err
+	}
+	metricBatches := []load.Batch{metricBatch}
+
+	sinkAddr, stopSink, err := startSink(o)
+	if err != nil {
+		return err
+	}
+	defer stopSink()
+
+	res := Run{
+		Started: time.Now().UTC(), Machine: machine(),
+		TraceBatch: traceBatches[0].Items, MetricBatch: metricBatch.Items,
+		Options: map[string]any{
+			"rounds": o.rounds, "duration": o.duration.String(), "ramp_step": o.rampStep.String(),
+			"gomaxprocs": o.gomaxprocs, "concurrency": o.concurrency, "rates": o.rates,
+			"metric_rates": o.metricRates, "ramp": o.rampFractions, "pipelines": o.pipelines,
+			"krakend": o.krakend,
+		},
+	}
+	log.Printf("%d spans per trace request, %d points per metric request; sink at %s", res.TraceBatch, res.MetricBatch, sinkAddr)
+
+	for r := range o.rounds {
+		round := map[string]*Round{}
+		res.Rounds = append(res.Rounds, round)
+		n := len(o.pipelines)
+		for i := range n {
+			name := o.pipelines[(i+r)%n]
+			log.Printf("round %d/%d: %s", r+1, o.rounds, name)
+			rd := measurePipeline(o, name, r, sinkAddr, traceBatches, metricBatches)
+			rd.Order = i
+			round[name] = rd
+			if rd.Err != "" {
+				log.Printf("  %s: %s", name, rd.Err)
+			}
+		}
+		if err := writeResults(o, &res); err != nil {
+			return err
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.Machine.Load1End = strings.TrimSpace(string(b))
+	}
+	return writeResults(o, &res)
+}
+
+func startSink(o options) (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(self, "sink")
+	logf, err := os.Create(filepath.Join(o.out, "logs", "sink.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return "", nil, fmt.Errorf("sink: %w", err)
+	}
+	return strings.TrimSpace(addr), func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		logf.Close()
+	}, nil
+}
+
+func (o options) command(name string) ([]string, error) {
+	switch name {
+	case "floor":
+		return []string{o.stockBin, "--config", filepath.Join(o.stockDir, "floor.yaml")}, nil
+	case "floor-otlp":
+		return []string{o.stockBin, "--config", filepath.Join(o.stockDir, "floor-otlp.yaml")}, nil
+	case "stock":
+		return []string{o.stockBin, "--config", filepath.Join(o.stockDir, "config.yaml")}, nil
+	case "gateway":
+		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay}, nil
+	case "gateway-no-spanmetrics":
+		// diagnostic: the translation without its spanmetrics connector
+		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay,
+			"--config", "file:" + filepath.Join(filepath.Dir(o.overlay), "gateway-no-spanmetrics.yaml")}, nil
+	}
+	return nil, fmt.Errorf("unknown pipeline %q", name)
+}
+
+func measurePipeline(o options, name string, round int, sink string, traces, metrics []load.Batch) *Round {
+	rd := &Round{}
+	argv, err := o.command(name)
+	if err != nil {
+		rd.Err = err.Error()
+		return rd
+	}
+	ports := make([]int, 3)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			rd.Err = err.Error()
+			return rd
+		}
+	}
+	receiver := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(),
+		"GOMAXPROCS="+strconv.Itoa(o.gomaxprocs),
+		"BENCH_RECEIVER="+receiver,
+		"BENCH_TRACES_SINK="+sink,
+		"BENCH_METRICS_SINK="+sink,
+		"BENCH_SELF_METRICS_PORT="+strconv.Itoa(ports[1]),
+		"BENCH_HEALTH_PORT="+strconv.Itoa(ports[2]),
+	)
+	logf, err := os.Create(filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name)))
+	if err != nil {
+		rd.Err = err.Error()
+		return rd
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		rd.Err = err.Error()
+		return rd
+	}
+	pid := cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+
+	gen, err := load.Dial(receiver, o.concurrency)
+	if err != nil {
+		rd.Err = err.Error()
+		return rd
+	}
+	defer gen.Close()
+	ctx := context.Background()
+	if err := waitReady(ctx, gen, &traces[0], exited); err != nil {
+		rd.Err = err.Error()
+		return rd
+	}
+	// warm-up: heaps, pools and connections grown before anything counts
+	gen.Run(ctx, load.TracesMethod, traces, o.rates[0], time.Second)
+	gen.Run(ctx, load.MetricsMethod, metrics, o.metricRates[0], 500*time.Millisecond)
+	drain(pid)
+	rd.StartupRSS, _ = procstat.RSS(pid)
+
+	window := func(phase string, method string, batches []load.Batch, rate float64, d time.Duration) Phase {
+		p := measure(pid, func() load.Result { return gen.Run(ctx, method, batches, rate, d) })
+		p.Name = phase
+		if p.PeakRSS > rd.PeakRSS {
+			rd.PeakRSS = p.PeakRSS
+		}
+		return p
+	}
+	for _, rate := range o.rates {
+		rd.Traces = append(rd.Traces, window(fmt.Sprintf("traces@%gk", rate/1000), load.TracesMethod, traces, rate, o.duration))
+	}
+	max := window("traces@max", load.TracesMethod, traces, 0, o.duration)
+	rd.Traces = append(rd.Traces, max)
+	for _, rate := range o.metricRates {
+		rd.Metrics = append(rd.Metrics, window(fmt.Sprintf("metrics@%gk", rate/1000), load.MetricsMethod, metrics, rate, o.duration))
+	}
+	rd.Metrics = append(rd.Metrics, window("metrics@max", load.MetricsMethod, metrics, 0, o.duration))
+	for _, f := range o.rampFractions {
+		rate := f * max.Rate
+		p := window(fmt.Sprintf("ramp@%.0f%%", f*100), load.TracesMethod, traces, rate, o.rampStep)
+		rd.Ramp = append(rd.Ramp, p)
+		if p.Refused > 0 || p.Rate < 0.95*rate {
+			break
+		}
+		rd.Sustained = rate
+	}
+	select {
+	case err := <-exited:
+		rd.Err = fmt.Sprintf("collector exited during the run: %v", err)
+		exited <- err
+	default:
+	}
+	return rd
+}
+
+func waitReady(ctx context.Context, gen *load.Generator, b *load.Batch, exited chan error) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Errorf("collector exited at start-up: %v (see its log)", err)
+		default:
+		}
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := gen.Send(c, load.TracesMethod, b)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("collector not ready after 60s: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// measure runs one load window: the collector's CPU over the window and the
+// drain after it (batches and exports still in flight belong to this load),
+// the generator's own CPU over the window, the collector's RSS sampled every
+// 50 ms during the window.
+func measure(pid int, send func() load.Result) Phase {
+	self := os.Getpid()
+	cpu0, _ := procstat.CPU(pid)
+	gen0, _ := procstat.CPU(self)
+	stop := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var max uint64
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss, err := procstat.RSS(pid); err == nil && rss > max {
+				max = rss
+			}
+			select {
+			case <-stop:
+				peak <- max
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	r := send()
+	gen1, _ := procstat.CPU(self)
+	close(stop)
+	p := Phase{Offered: r.Offered, Rate: r.Rate(), Sent: r.Sent, Refused: r.Refused, Behind: r.Behind, Elapsed: r.Elapsed, PeakRSS: <-peak}
+	p.Drain = drain(pid)
+	cpu1, _ := procstat.CPU(pid)
+	p.CPU = cpu1 - cpu0
+	p.GenCPU = gen1 - gen0
+	if r.Sent > 0 {
+		p.CPUPerMillion = p.CPU.Seconds() / (float64(r.Sent) / 1e6)
+		p.GenPerMillion = p.GenCPU.Seconds() / (float64(r.Sent) / 1e6)
+	}
+	return p
+}
+
+// drain waits until the collector is idle (under 2 % of a core over 200 ms),
+// at most 3 s, and returns how long that took.
+func drain(pid int) time.Duration {
+	start := time.Now()
+	prev, _ := procstat.CPU(pid)
+	quiet := 0
+	for time.Since(start) < 3*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		c, err := procstat.CPU(pid)
+		if err != nil {
+			break
+		}
+		if c-prev <= 2*time.Millisecond {
+			quiet++
+			if quiet == 2 {
+				break
+			}
+		} else {
+			quiet = 0
+		}
+		prev = c
+	}
+	return time.Since(start)
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if kb, err := procstat.ParseStatusField(b, "MemTotal"); err == nil {
+			m.MemoryGiB = int((kb + 1<<29) >> 30)
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.Load1Start = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+func writeResults(o options, res *Run) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "results.json"), b, 0o644); err != nil {
+		return err
+	}
+	md := report(o, res)
+	if err := os.WriteFile(filepath.Join(o.out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(o.out, "cpu-per-span.png"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := chartOf(o, res).WritePNG(f); err != nil {
+		return err
+	}
+	_, err = io.WriteString(os.Stdout, md)
+	return err
+}

@@ -1,0 +1,199 @@
+// Package pipeline benchmarks otelcol-gateway's own components in process,
+// on the harness's batches and the translated configuration of
+// bench/testdata/krakend.json: the gateway receiver (real OTLP/gRPC on
+// loopback) → layerfilter → sampling, and the processors alone. Run with
+// -cpuprofile to see where a span's cost goes (docs/benchmarks.md).
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-gateway/otelcol-gateway/bench/internal/load"
+	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
+	"github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
+	"github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver"
+)
+
+func translated(tb testing.TB) *confmap.Conf {
+	tb.Helper()
+	b, err := os.ReadFile("../../testdata/krakend.translated.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		tb.Fatal(err)
+	}
+	return confmap.NewFromStringMap(m)
+}
+
+func processorOf(tb testing.TB, conf *confmap.Conf, f processor.Factory, next consumer.Traces) processor.Traces {
+	tb.Helper()
+	cfg := f.CreateDefaultConfig()
+	sub, err := conf.Sub("processors::" + f.Type().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := sub.Unmarshal(cfg); err != nil {
+		tb.Fatal(err)
+	}
+	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(f.Type()), cfg, next)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
+}
+
+// chain builds layerfilter → sampling → sink with the translated settings.
+func chain(tb testing.TB, sink consumer.Traces) consumer.Traces {
+	conf := translated(tb)
+	s := processorOf(tb, conf, samplingprocessor.NewFactory(), sink)
+	return processorOf(tb, conf, layerfilterprocessor.NewFactory(), s)
+}
+
+func decoded(tb testing.TB) []ptrace.Traces {
+	tb.Helper()
+	bs, err := load.TraceBatches(8, 100)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]ptrace.Traces, len(bs))
+	for i, b := range bs {
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(b.Body); err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = req.Traces()
+	}
+	return out
+}
+
+// newIDs gives every trace of td a fresh ID, as the harness does.
+func newIDs(td ptrace.Traces, n *uint64) {
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	ids := map[pcommon.TraceID]pcommon.TraceID{}
+	for i := 0; i < spans.Len(); i++ {
+		s := spans.At(i)
+		id, ok := ids[s.TraceID()]
+		if !ok {
+			*n++
+			id = pcommon.TraceID(fmt.Appendf(nil, "%016x", *n*0x9e3779b97f4a7c15)[:16])
+			ids[s.TraceID()] = id
+		}
+		s.SetTraceID(id)
+	}
+}
+
+// BenchmarkProcessors: layerfilter then sampling on a decoded 480-span batch.
+func BenchmarkProcessors(b *testing.B) {
+	src := decoded(b)
+	sink := new(consumertest.TracesSink)
+	c := chain(b, sink)
+	ctx := context.Background()
+	spans := src[0].SpanCount()
+	const chunk = 16
+	batches := make([]ptrace.Traces, 0, chunk)
+	var n uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(batches) == 0 {
+			b.StopTimer()
+			for j := range min(chunk, b.N-i) {
+				td := ptrace.NewTraces()
+				src[(i+j)%len(src)].CopyTo(td)
+				newIDs(td, &n)
+				batches = append(batches, td)
+			}
+			sink.Reset()
+			b.StartTimer()
+		}
+		if err := c.ConsumeTraces(ctx, batches[len(batches)-1]); err != nil {
+			b.Fatal(err)
+		}
+		batches = batches[:len(batches)-1]
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+// BenchmarkReceiverAndProcessors: the gateway receiver over OTLP/gRPC on
+// loopback (the harness's raw-bytes client, so that the client costs little),
+// layerfilter, sampling.
+func BenchmarkReceiverAndProcessors(b *testing.B) {
+	bs, err := load.TraceBatches(8, 100)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	endpoint := l.Addr().String()
+	l.Close()
+
+	f := gatewayreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig()
+	sub, err := translated(b).Sub("receivers::gateway")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sub.Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"grpc": map[string]any{"endpoint": endpoint}}}).Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	sink := new(consumertest.TracesSink)
+	r, err := f.CreateTraces(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, chain(b, sink))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	gen, err := load.Dial(endpoint, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer gen.Close()
+	ctx := context.Background()
+	own := make([]load.Batch, len(bs))
+	for i := range bs {
+		own[i] = bs[i].Clone()
+	}
+	ids := load.NewIDSource(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bt := &own[i%len(own)]
+		bt.Rewrite(ids)
+		if _, err := gen.Send(ctx, load.TracesMethod, bt); err != nil {
+			b.Fatal(err)
+		}
+		if i%64 == 0 {
+			sink.Reset()
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*bs[0].Items), "ns/span")
+}

@@ -256,7 +256,7 @@ func (p *Policy) validate(prefix string) []error {
 		if b.URLPattern == "" {
 			errs = append(errs, fmt.Errorf("%s.url_pattern: must not be empty", path))
 			ok = false
-		} else if err := validateRoute(b.URLPattern); err != nil {
+		} else if err := validateURLPattern(b.URLPattern); err != nil {
 			errs = append(errs, fmt.Errorf("%s.url_pattern: %w", path, err))
 			ok = false
 		}

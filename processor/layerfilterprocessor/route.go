@@ -41,12 +41,42 @@ func validateRoute(r string) error {
 	return nil
 }
 
+// validateURLPattern checks a backend url_pattern: a route, optionally
+// followed by a query whose values may be parameters
+// (`/posts?userId={id}`), which KrakenD's telemetry reports as
+// `/posts?userId=:id`.
+func validateURLPattern(r string) error {
+	path, query, hasQuery := strings.Cut(r, "?")
+	if err := validateRoute(path); err != nil {
+		return err
+	}
+	if !hasQuery {
+		return nil
+	}
+	if strings.Contains(query, "#") {
+		return fmt.Errorf("%q must not have a fragment", r)
+	}
+	for _, kv := range strings.Split(query, "&") {
+		_, v, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(v, "{}") && !(strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") && len(v) > 2 && !strings.ContainsAny(v[1:len(v)-1], "{}")) {
+			return fmt.Errorf("%q: query value %q: a parameter is written {name}", r, v)
+		}
+	}
+	return nil
+}
+
 // canonicalRoute appends the canonical form of route to dst. It validates
 // nothing: data routes are taken as they come. With a stack buffer as dst,
 // a map look-up through string(canonicalRoute(buf[:0], r)) allocates nothing.
+// A query (a backend url_pattern's) keeps its keys; each value that is a
+// parameter, `{id}` or `:id`, becomes `:`.
 func canonicalRoute(dst []byte, route string) []byte {
 	if strings.IndexAny(route, ":{*") < 0 {
 		return append(dst, route...)
+	}
+	if q := strings.IndexByte(route, '?'); q >= 0 {
+		dst = canonicalRoute(dst, route[:q])
+		return canonicalQuery(append(dst, '?'), route[q+1:])
 	}
 	for i := 0; i < len(route); {
 		c := route[i]
@@ -74,6 +104,30 @@ func canonicalRoute(dst []byte, route string) []byte {
 		i = j
 	}
 	return dst
+}
+
+// canonicalQuery appends query with every parameter value reduced to ":".
+func canonicalQuery(dst []byte, query string) []byte {
+	for i := 0; ; i++ {
+		kv, rest, more := strings.Cut(query, "&")
+		if i > 0 {
+			dst = append(dst, '&')
+		}
+		k, v, hasValue := strings.Cut(kv, "=")
+		dst = append(dst, k...)
+		if hasValue {
+			dst = append(dst, '=')
+			if (len(v) > 1 && v[0] == ':') || (len(v) > 2 && v[0] == '{' && v[len(v)-1] == '}') {
+				dst = append(dst, ':')
+			} else {
+				dst = append(dst, v...)
+			}
+		}
+		if !more {
+			return dst
+		}
+		query = rest
+	}
 }
 
 // canonicalKey is canonicalRoute for building look-up tables.

@@ -15,6 +15,11 @@ func TestCanonicalRoute(t *testing.T) {
 		"/plain/path":               "/plain/path",
 		"/a:b/c":                    "/a:b/c",
 		"/":                         "/",
+		// a backend url_pattern's query: parameter values reduced, keys kept
+		"/posts?userId={id}":           "/posts?userId=:",
+		"/posts?userId=:id":            "/posts?userId=:",
+		"/u/{id}/posts?sort=asc&p={p}": "/u/:/posts?sort=asc&p=:",
+		"/posts?flag":                  "/posts?flag",
 	} {
 		assert.Equal(t, want, canonicalKey(in), in)
 	}
@@ -58,6 +63,15 @@ func TestPathOfURL(t *testing.T) {
 		"https://api.example.com":           "/",
 	} {
 		assert.Equal(t, want, pathOfURL(in), in)
+	}
+}
+
+func TestValidateURLPattern(t *testing.T) {
+	for _, ok := range []string{"/v1/users/{id}", "/posts?userId={id}", "/posts?a=1&b={b}", "/posts?flag"} {
+		assert.NoError(t, validateURLPattern(ok), ok)
+	}
+	for _, bad := range []string{"posts?x=1", "/posts?x={id", "/posts?x=a{id}", "/posts?x=1#frag", "/users/{id"} {
+		assert.Error(t, validateURLPattern(bad), bad)
 	}
 }
 

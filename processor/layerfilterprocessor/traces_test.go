@@ -318,6 +318,18 @@ backends:
 	}
 }
 
+// krakend-otel's own example overrides a backend whose url_pattern has a
+// query (`/posts?userId={id}`); its telemetry reports `/posts?userId=:id`.
+func TestBackendOverrideWithAQueryInTheURLPattern(t *testing.T) {
+	posts := req("/users/7/posts", "/users/:id/posts", "/posts?userId=:id")
+	out := runTraces(t, `
+backends:
+  - url_pattern: /posts?userId={id}
+    backend: {traces: {round_trip: false, read_payload: false}}
+`, gatewayTraces("gw", posts, reqOrders))
+	assert.Equal(t, []string{cG, cP, cBS, cG, cP, cBS, cRT, cRP}, spanClasses(out))
+}
+
 func TestServicePolicies(t *testing.T) {
 	yaml := `
 proxy: {disable_traces: true, traces_static_attributes: {policy: default}}

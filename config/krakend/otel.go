@@ -63,6 +63,21 @@ func (d *decoder) openTelemetry(n *node, path, rootName string) *OpenTelemetry {
 	return o
 }
 
+// exporterArray calls each for every element of an exporters array (null
+// is an absent one), with the element's path.
+func (d *decoder) exporterArray(v *node, p string, each func(ev *node, p string)) {
+	if v.kind == kindNull {
+		return
+	}
+	if v.kind != kindArray {
+		d.expect(v, p, "an array of exporter objects", false)
+		return
+	}
+	for i, ev := range v.elems {
+		each(ev, index(p, i))
+	}
+}
+
 func (d *decoder) otelExporters(n *node, path string, e *Exporters) {
 	type named struct {
 		name, path string
@@ -71,32 +86,18 @@ func (d *decoder) otelExporters(n *node, path string, e *Exporters) {
 	var names []named
 	d.object(n, path, fields{
 		"otlp": func(v *node, p string) {
-			if v.kind == kindNull {
-				return
-			}
-			if v.kind != kindArray {
-				d.expect(v, p, "an array of exporter objects", false)
-				return
-			}
-			for i, ev := range v.elems {
-				x, nameNode := d.otlpExporter(ev, index(p, i))
+			d.exporterArray(v, p, func(ev *node, p string) {
+				x, nameNode := d.otlpExporter(ev, p)
 				e.OTLP = append(e.OTLP, x)
-				names = append(names, named{x.Name, child(index(p, i), "name"), nameNode})
-			}
+				names = append(names, named{x.Name, child(p, "name"), nameNode})
+			})
 		},
 		"prometheus": func(v *node, p string) {
-			if v.kind == kindNull {
-				return
-			}
-			if v.kind != kindArray {
-				d.expect(v, p, "an array of exporter objects", false)
-				return
-			}
-			for i, ev := range v.elems {
-				x, nameNode := d.prometheusExporter(ev, index(p, i))
+			d.exporterArray(v, p, func(ev *node, p string) {
+				x, nameNode := d.prometheusExporter(ev, p)
 				e.Prometheus = append(e.Prometheus, x)
-				names = append(names, named{x.Name, child(index(p, i), "name"), nameNode})
-			}
+				names = append(names, named{x.Name, child(p, "name"), nameNode})
+			})
 		},
 	}, map[string]string{
 		"jaeger":   "OpenTelemetry has no jaeger exporter: Jaeger accepts OTLP, declare it under exporters.otlp[]",

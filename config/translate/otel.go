@@ -312,17 +312,19 @@ func layerNote(path string, defaulted bool, defaults string) string {
 }
 
 func (t *translator) globalBlock(path string, g krakend.GlobalLayer) *ymap {
-	m := newMap()
-	m.set("disable_metrics", g.DisableMetrics)
-	m.set("disable_traces", g.DisableTraces)
-	m.set("report_headers", g.ReportHeaders)
-	m.set("skip_headers", strs(g.SkipHeaders))
-	m.set("metrics_static_attributes", t.attrMap(path+".metrics_static_attributes", g.MetricsStaticAttributes))
-	m.set("traces_static_attributes", t.attrMap(path+".traces_static_attributes", g.TracesStaticAttributes))
-	return m
+	return t.layerBlock(path, krakend.ProxyLayer{
+		DisableMetrics: g.DisableMetrics, DisableTraces: g.DisableTraces, ReportHeaders: g.ReportHeaders,
+		SkipHeaders: g.SkipHeaders, MetricsStaticAttributes: g.MetricsStaticAttributes, TracesStaticAttributes: g.TracesStaticAttributes,
+	})
 }
 
 func (t *translator) proxyBlock(path string, p krakend.ProxyLayer) *ymap {
+	return t.layerBlock(path, p)
+}
+
+// layerBlock is the layerfilter's global or proxy block: the two layers
+// have the same switches in the collector.
+func (t *translator) layerBlock(path string, p krakend.ProxyLayer) *ymap {
 	m := newMap()
 	m.set("disable_metrics", p.DisableMetrics)
 	m.set("disable_traces", p.DisableTraces)

@@ -49,6 +49,10 @@ type scratch struct {
 	// sdkStates: per kept trace, the "ot=rv:…;th:…" written in sdk_parity
 	// mode, so it costs one string per trace in a batch, not one per span.
 	sdkStates map[pcommon.TraceID]sdkStateEntry
+	// the last sdk_parity trace state made: spans of a trace often follow
+	// each other in a batch, and this spares the map look-up.
+	lastSDKID    pcommon.TraceID
+	lastSDKState sdkStateEntry
 }
 
 type sdkStateEntry struct {
@@ -153,6 +157,7 @@ func (s *sampler) putScratch(sc *scratch) {
 		sc.sdkStates = nil
 	}
 	clear(sc.sdkStates)
+	sc.lastSDKState = sdkStateEntry{}
 	clear(sc.roots)
 	clear(sc.tracestates)
 	s.scratch.Put(sc)

@@ -112,15 +112,19 @@ func (tp *tracesProcessor) spanPolicy(span ptrace.Span, sc *scratch) *policy {
 // sdkState returns the tracestate of a trace kept in sdk_parity mode, made
 // once per trace per batch.
 func (sc *scratch) sdkState(id pcommon.TraceID, pol *policy) string {
-	if e, ok := sc.sdkStates[id]; ok && e.policy == pol {
-		return e.state
+	if sc.lastSDKState.policy == pol && sc.lastSDKID == id {
+		return sc.lastSDKState.state
 	}
-	if sc.sdkStates == nil {
-		sc.sdkStates = make(map[pcommon.TraceID]sdkStateEntry)
+	e, ok := sc.sdkStates[id]
+	if !ok || e.policy != pol {
+		if sc.sdkStates == nil {
+			sc.sdkStates = make(map[pcommon.TraceID]sdkStateEntry)
+		}
+		e = sdkStateEntry{policy: pol, state: pol.sdkTraceState(id)}
+		sc.sdkStates[id] = e
 	}
-	state := pol.sdkTraceState(id)
-	sc.sdkStates[id] = sdkStateEntry{policy: pol, state: state}
-	return state
+	sc.lastSDKID, sc.lastSDKState = id, e
+	return e.state
 }
 
 func (tp *tracesProcessor) keepSpan(span ptrace.Span, sc *scratch) bool {

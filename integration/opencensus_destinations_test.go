@@ -339,3 +339,86 @@ func TestInfluxDBFromOpenCensusConfigReceivesTheGatewaysMetrics(t *testing.T) {
 	}
 	t.Logf("influxdb: %d writes, measurements %v", len(reqs), names)
 }
+
+// TestJaegerFromOpenCensusConfigReceivesEveryTraceOverOTLP: an OpenCensus
+// jaeger exporter becomes otlp_grpc/jaeger toward the Jaeger host's OTLP
+// gRPC port, which the translator fixes at 4317 whatever port the endpoint
+// named. The test cannot listen on the host's 4317 (other tests and users
+// may hold it), so an overlay redirects only otlp_grpc/jaeger's endpoint to
+// a local OTLP sink standing in for Jaeger; everything else is the
+// translation's.
+func TestJaegerFromOpenCensusConfigReceivesEveryTraceOverOTLP(t *testing.T) {
+	const service = "oc-jaeger-gateway"
+	krakendJSON := openCensusJSON(service, fmt.Sprintf(`"jaeger": {"endpoint": "http://127.0.0.1:14268/api/traces", "service_name": %q}`, service))
+
+	// the translation's endpoint, which the overlay below replaces
+	path := filepath.Join(t.TempDir(), "jaeger.krakend.json")
+	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+	code, stdout, stderr := runBinary(t, "translate", path)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "otlp_grpc/jaeger:\n    endpoint: 127.0.0.1:4317", "Jaeger's OTLP port is assumed to be 4317")
+
+	sink, sinkAddr := startOTLPSink(t)
+	t.Setenv("JAEGER_OTLP_ENDPOINT", sinkAddr)
+	overlay := filepath.Join(t.TempDir(), "jaeger-local.yaml")
+	require.NoError(t, os.WriteFile(overlay, []byte("exporters:\n  otlp_grpc/jaeger:\n    endpoint: ${env:JAEGER_OTLP_ENDPOINT}\n"), 0o600))
+	addr := startOpenCensusCollector(t, krakendJSON, overlay, acceptSignal(t, "metrics"))
+
+	truth := runSimulatedGateway(t, addr, service, ocRequests)
+	require.Eventually(t, func() bool {
+		return int64(len(sink.spans())) >= truth.Spans
+	}, 30*time.Second, 200*time.Millisecond, "the Jaeger stand-in receives every span")
+	time.Sleep(time.Second) // nothing more may come
+	got := map[string]int{}
+	for _, s := range sink.spans() {
+		got[s.TraceID().String()]++
+	}
+	assert.Equal(t, spansPerTrace(truth), got, "spans per trace: every span the gateway sent, once")
+	assert.Equal(t, truth.Spans, int64(len(sink.spans())))
+}
+
+// TestTheTranslatorRefusesOpenCensusDestinationsItCannotMap: each
+// OpenCensus destination the translator cannot map stops `translate` with
+// exit code 1 and one line naming the file, the JSON path and the reason.
+// (ocagent is not refused: it named the gateway's agent, and becomes the
+// gateway receiver's address; stackdriver without project_id only warns.)
+func TestTheTranslatorRefusesOpenCensusDestinationsItCannotMap(t *testing.T) {
+	const ns = `extra_config["github_com/devopsfaith/krakend-opencensus"].exporters.`
+	tests := []struct {
+		name      string
+		exporters string
+		path      string
+		reason    string
+	}{
+		{"jaeger with no host", `"jaeger": {"endpoint": "http://:14268/api/traces"}`,
+			ns + "jaeger", "cannot tell the Jaeger host from endpoint/agent_endpoint; the distribution has no jaeger exporter: declare an OTLP destination instead"},
+		{"jaeger with no endpoint", `"jaeger": {"service_name": "gw"}`,
+			ns + "jaeger", "needs `endpoint` (the collector URL) or `agent_endpoint`"},
+		{"zipkin with no collector_url", `"zipkin": {"service_name": "gw"}`,
+			ns + "zipkin.collector_url", "the Zipkin collector's URL is required (e.g. http://zipkin:9411/api/v2/spans)"},
+		{"zipkin with a collector_url that is no URL", `"zipkin": {"collector_url": "zipkin:9411"}`,
+			ns + "zipkin.collector_url", "not an http:// or https:// URL with a host (e.g. http://zipkin:9411/api/v2/spans)"},
+		{"influxdb with no address", `"influxdb": {"db": "gateway"}`,
+			ns + "influxdb.address", "the InfluxDB address is required (e.g. http://influxdb:8086)"},
+		{"influxdb over UDP", `"influxdb": {"address": "udp://influx:8089", "db": "gateway"}`,
+			ns + "influxdb.address", "not an http:// or https:// URL with a host (e.g. http://influxdb:8086)"},
+		{"influxdb with no database", `"influxdb": {"address": "http://influx:8086"}`,
+			ns + "influxdb.db", "the InfluxDB 1.x database is required: InfluxDB refuses writes without one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "refused.krakend.json")
+			require.NoError(t, os.WriteFile(path, []byte(openCensusJSON("refused-gateway", tt.exporters)), 0o600))
+			code, stdout, stderr := runBinary(t, "translate", path)
+			assert.Equal(t, 1, code, "exit code; stderr:\n%s", stderr)
+			assert.Empty(t, stdout, "no YAML")
+			var errs []string
+			for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+				if !strings.HasPrefix(l, "warning: ") {
+					errs = append(errs, l)
+				}
+			}
+			assert.Equal(t, []string{path + ": " + tt.path + ": " + tt.reason}, errs, "one line: file, JSON path, reason")
+		})
+	}
+}

@@ -192,8 +192,14 @@ func TestStackdriverFromOpenCensusConfigReachesCloudTraceAndMonitoring(t *testin
 	}
 	fake.mu.Unlock()
 	assert.Equal(t, []string{"projects/" + project}, slices.Sorted(maps.Keys(projects)), "CreateTimeSeries names the project")
+	known := map[string]bool{}
+	for _, n := range gatewayMetricNames(nil) {
+		known[n] = true
+	}
 	for typ := range types {
-		assert.True(t, strings.HasPrefix(typ, "custom.googleapis.com/krakend/"), "metric type %s has the translated prefix", typ)
+		name, ok := strings.CutPrefix(typ, "custom.googleapis.com/krakend/")
+		assert.True(t, ok, "metric type %s has the translated prefix", typ)
+		assert.True(t, known[name], "metric type %s names a metric the gateway sends", typ)
 	}
 	assert.True(t, types["custom.googleapis.com/krakend/http.client.duration"], "backend durations among %v", types)
 

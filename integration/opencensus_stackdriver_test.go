@@ -88,9 +88,19 @@ func startFakeGoogleCloud(t *testing.T) (*fakeGoogleCloud, string) {
 // the project from project_id, looks up no credentials); everything else is
 // the translation's. Cloud Trace receives every span as
 // projects/<project>/traces/<trace>/spans/<span>, and Cloud Monitoring time
-// series whose types carry the translated prefix, with the request duration
+// series whose types carry the translated prefix (metric_prefix, or
+// workload.googleapis.com without one), with the request duration
 // distribution counting every request.
 func TestStackdriverFromOpenCensusConfigReachesCloudTraceAndMonitoring(t *testing.T) {
+	t.Run("metric_prefix and default_labels", func(t *testing.T) {
+		testStackdriver(t, `"metric_prefix": "custom.googleapis.com/krakend/", "default_labels": {"team": "api"}`, "custom.googleapis.com/krakend/", true)
+	})
+	t.Run("no metric_prefix", func(t *testing.T) {
+		testStackdriver(t, "", "workload.googleapis.com/", false)
+	})
+}
+
+func testStackdriver(t *testing.T, extra, prefix string, teamLabel bool) {
 	fake, fakeAddr := startFakeGoogleCloud(t)
 	t.Setenv("GCP_FAKE_ENDPOINT", fakeAddr)
 	overlay := filepath.Join(t.TempDir(), "googlecloud-local.yaml")
@@ -107,8 +117,11 @@ func TestStackdriverFromOpenCensusConfigReachesCloudTraceAndMonitoring(t *testin
 		service = "oc-stackdriver-gateway"
 		project = "oc-test-project"
 	)
+	if extra != "" {
+		extra = ", " + extra
+	}
 	addr := startOpenCensusCollector(t, openCensusJSON(service,
-		fmt.Sprintf(`"stackdriver": {"project_id": %q, "metric_prefix": "custom.googleapis.com/krakend/", "default_labels": {"team": "api"}}`, project)),
+		fmt.Sprintf(`"stackdriver": {"project_id": %q%s}`, project, extra)),
 		overlay)
 
 	truth := runSimulatedGateway(t, addr, service, ocRequests)
@@ -150,7 +163,7 @@ func TestStackdriverFromOpenCensusConfigReachesCloudTraceAndMonitoring(t *testin
 	}
 
 	// Cloud Monitoring
-	const durationType = "custom.googleapis.com/krakend/http.server.duration"
+	durationType := prefix + "http.server.duration"
 	final := func() (float64, map[string]bool) {
 		fake.mu.Lock()
 		defer fake.mu.Unlock()
@@ -197,11 +210,11 @@ func TestStackdriverFromOpenCensusConfigReachesCloudTraceAndMonitoring(t *testin
 		known[n] = true
 	}
 	for typ := range types {
-		name, ok := strings.CutPrefix(typ, "custom.googleapis.com/krakend/")
+		name, ok := strings.CutPrefix(typ, prefix)
 		assert.True(t, ok, "metric type %s has the translated prefix", typ)
 		assert.True(t, known[name], "metric type %s names a metric the gateway sends", typ)
 	}
-	assert.True(t, types["custom.googleapis.com/krakend/http.client.duration"], "backend durations among %v", types)
+	assert.True(t, types[prefix+"http.client.duration"], "backend durations among %v", types)
 
 	fake.mu.Lock()
 	descriptors := map[string]bool{}
@@ -218,7 +231,11 @@ func TestStackdriverFromOpenCensusConfigReachesCloudTraceAndMonitoring(t *testin
 	}
 	fake.mu.Unlock()
 	assert.True(t, descriptors[durationType], "CreateMetricDescriptor for %s among %v", durationType, descriptors)
-	assert.Positive(t, withTeam, "default_labels become labels of the time series (resource_filters)")
+	if teamLabel {
+		assert.Positive(t, withTeam, "default_labels become labels of the time series (resource_filters)")
+	} else {
+		assert.Zero(t, withTeam, "no default_labels, no team label")
+	}
 	t.Logf("stackdriver: %d spans, %d metric types, %d descriptors", len(spans), len(types), len(descriptors))
 }
 

@@ -373,6 +373,12 @@ func TestJaegerFromOpenCensusConfigReceivesEveryTraceOverOTLP(t *testing.T) {
 	code, stdout, stderr := runBinary(t, "translate", path)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "otlp_grpc/jaeger:\n    endpoint: 127.0.0.1:4317", "Jaeger's OTLP port is assumed to be 4317")
+	// so is it when only the agent's UDP address is known
+	agentPath := filepath.Join(t.TempDir(), "jaeger-agent.krakend.json")
+	require.NoError(t, os.WriteFile(agentPath, []byte(openCensusJSON(service, `"jaeger": {"agent_endpoint": "jaeger-agent.internal:6831"}`)), 0o600))
+	code, stdout, stderr = runBinary(t, "translate", agentPath)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "otlp_grpc/jaeger:\n    endpoint: jaeger-agent.internal:4317", "the agent's host, OTLP port 4317")
 
 	sink, sinkAddr := startOTLPSink(t)
 	t.Setenv("JAEGER_OTLP_ENDPOINT", sinkAddr)

@@ -50,10 +50,10 @@ func startOpenCensusCollector(t *testing.T, krakendJSON string, extra ...string)
 }
 
 // acceptSignal writes an overlay giving the gateway receiver a pipeline for
-// signal ("traces" or "metrics") toward a nop exporter. A translation with
-// one destination serves one signal; the simulated gateway sends both and
-// stops at the first refused export, as a gateway whose OpenCensus exporter
-// took only one would not.
+// signal ("traces" or "metrics") toward a nop exporter. A translation whose
+// only destination takes one signal has no pipeline for the other, so the
+// receiver answers its exports Unimplemented; the simulated gateway always
+// sends both and fails on that, so the other signal is dropped here instead.
 func acceptSignal(t *testing.T, signal string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "accept-"+signal+".yaml")

@@ -3,6 +3,8 @@ module github.com/otelcol-gateway/otelcol-gateway/integration
 go 1.25.0
 
 require (
+	cloud.google.com/go/monitoring v1.24.3
+	cloud.google.com/go/trace v1.11.7
 	github.com/DataDog/agent-payload/v5 v5.0.205
 	github.com/DataDog/datadog-agent/pkg/proto v0.81.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/testbed v0.157.0
@@ -15,7 +17,9 @@ require (
 	go.opentelemetry.io/collector/pdata v1.63.0
 	go.opentelemetry.io/collector/processor v1.63.0
 	go.yaml.in/yaml/v3 v3.0.6
+	google.golang.org/genproto/googleapis/api v0.0.0-20260526163538-3dc84a4a5aaa
 	google.golang.org/grpc v1.82.1
+	google.golang.org/protobuf v1.36.12-0.20260116114154-8c4c4ae446ca
 )
 
 require (
@@ -164,9 +168,8 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	gonum.org/v1/gonum v0.17.0 // indirect
-	google.golang.org/genproto/googleapis/api v0.0.0-20260526163538-3dc84a4a5aaa // indirect
+	google.golang.org/genproto v0.0.0-20260217215200-42d3e9bedb6d // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260526163538-3dc84a4a5aaa // indirect
-	google.golang.org/protobuf v1.36.12-0.20260116114154-8c4c4ae446ca // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 

@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"net"
 	"net/http"
 	"os"
@@ -37,6 +39,63 @@ func TestEveryOverlayValidatesOnATranslatedKrakenDFile(t *testing.T) {
 			assert.Equal(t, 0, code, stderr)
 		})
 	}
+}
+
+// An overlay merges into the translation: it may add exporters to the
+// translated pipelines, never take their processors away (a processors list
+// in an overlay would replace the translated one, layerfilter and sampling
+// included). Checked on the configuration the collector would run, with a
+// krakend.json that samples (traces/in → traces) and one that does not.
+func TestNoOverlayTakesTheTranslatedProcessorsAway(t *testing.T) {
+	overlays, err := filepath.Glob("../config/overlays/*.yaml")
+	require.NoError(t, err)
+	sampled := filepath.Join(t.TempDir(), "krakend.json")
+	require.NoError(t, os.WriteFile(sampled, []byte(`{"version": 3, "extra_config": {"telemetry/opentelemetry": {
+  "trace_sample_rate": 0.5,
+  "exporters": {"otlp": [{"name": "collector", "host": "localhost", "port": 4317}], "prometheus": [{"name": "p", "port": 9090}]}}}}`), 0o600))
+	for _, src := range []string{sidecarKrakendJSON, sampled} {
+		want := printedPipelines(t, src, "")
+		require.NotEmpty(t, want["traces"], "the translation has a traces pipeline")
+		for _, overlay := range overlays {
+			t.Run(filepath.Base(src)+"+"+filepath.Base(overlay), func(t *testing.T) {
+				got := printedPipelines(t, src, overlay)
+				for name, procs := range want {
+					assert.Equal(t, procs, got[name], "pipeline %s keeps the translated processors", name)
+				}
+			})
+		}
+	}
+}
+
+// printedPipelines runs print-config on krakend.json (plus an overlay) and
+// returns each pipeline's processors.
+func printedPipelines(t *testing.T, krakendJSON, overlay string) map[string][]string {
+	t.Helper()
+	args := []string{"print-config", "--feature-gates=otelcol.printInitialConfig", "--config", "krakend:" + krakendJSON}
+	if overlay != "" {
+		args = append(args, "--config", overlay)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Env = append(append(os.Environ(), secretEnv...), "AWS_REGION=eu-west-1",
+		"APPLICATIONINSIGHTS_CONNECTION_STRING=InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:1/")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	var doc struct {
+		Service struct {
+			Pipelines map[string]struct {
+				Processors []string `yaml:"processors"`
+			} `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	require.NoError(t, yaml.Unmarshal(stdout.Bytes(), &doc), stdout.String())
+	out := map[string][]string{}
+	for name, p := range doc.Service.Pipelines {
+		out[name] = p.Processors
+	}
+	return out
 }
 
 func runBinaryEnv(t *testing.T, env []string, args ...string) (int, string, string) {

@@ -464,12 +464,7 @@ func TestReliabilityCrashWithPersistentQueue(t *testing.T) {
 	for i := 0; i < calls; i++ {
 		require.NoError(t, gw.export(context.Background()), "the collector accepts while the destination is down")
 	}
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the collector did not die on SIGKILL")
-	}
+	signalAndWait(t, c, syscall.SIGKILL, 10*time.Second)
 	sent, _, _ := gw.snapshot()
 	entries, err := os.ReadDir(storage)
 	require.NoError(t, err)
@@ -609,24 +604,34 @@ func TestReliabilityShutdownDrainsTheQueue(t *testing.T) {
 	require.Eventually(t, func() bool {
 		queued = r.selfMetric(t, "otelcol_exporter_queue_size", `exporter="`+exporterID+`"`)
 		return queued > 0
-	}, 10*time.Second, 50*time.Millisecond, "the queue holds batches for the slow destination")
+	}, 10*time.Second, 50*time.Millisecond, "the queue holds requests for the slow destination")
 	before := dest.tally(sent)
 
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-	termAt := time.Now()
-	var exitErr error
-	select {
-	case exitErr = <-c.done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the collector did not exit within 60s of SIGTERM")
-	}
-	took := time.Since(termAt)
+	took, exitErr := signalAndWait(t, c, syscall.SIGTERM, drainBound)
 	assert.NoError(t, exitErr, "exit status 0 after draining")
 	res := dest.tally(sent)
-	figure(t, "%d export calls, %d batches queued at SIGTERM, %d spans delivered before it; exit after %s (%v); %s",
+	figure(t, "%d export calls, %d requests queued at SIGTERM, %d spans delivered before it; exit after %s (%v); %s",
 		calls, int(queued), before.received, took.Round(100*time.Millisecond), exitErr, res)
 	assert.Zero(t, res.lost, "the queue drained before exit")
-	assert.Less(t, took, 30*time.Second, "the drain is bounded: queued batches / consumers x destination latency")
+}
+
+// drainBound is the promise's bounded time, a liveness bound (a hung
+// shutdown fails), not a speed measurement: the time taken is reported.
+const drainBound = 60 * time.Second
+
+// signalAndWait sends sig to the collector and waits up to bound for it to
+// exit, returning how long that took and its exit error.
+func signalAndWait(t *testing.T, c *collector, sig syscall.Signal, bound time.Duration) (time.Duration, error) {
+	t.Helper()
+	require.NoError(t, c.cmd.Process.Signal(sig))
+	start := time.Now()
+	select {
+	case err := <-c.done:
+		return time.Since(start), err
+	case <-time.After(bound):
+		t.Fatalf("the collector did not exit within %s of %s", bound, sig)
+		return 0, nil
+	}
 }
 
 // The other side of promise 6: SIGTERM while the destination is down. The
@@ -650,15 +655,7 @@ func TestReliabilityShutdownWithTheDestinationDown(t *testing.T) {
 			gw.sendFor(context.Background(), 2*time.Second, 20*time.Millisecond)
 			sent, refused, calls := gw.snapshot()
 			require.Empty(t, refused)
-			require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-			termAt := time.Now()
-			var exitErr error
-			select {
-			case exitErr = <-c.done:
-			case <-time.After(60 * time.Second):
-				t.Fatal("the collector did not exit within 60s of SIGTERM")
-			}
-			took := time.Since(termAt)
+			took, exitErr := signalAndWait(t, c, syscall.SIGTERM, drainBound)
 			assert.NoError(t, exitErr, "exit status 0")
 
 			dest.start(t)

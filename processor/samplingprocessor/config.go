@@ -32,6 +32,12 @@ type Config struct {
 	// Routes maps an endpoint route (`/orders/{id}` or `/orders/:id`) to the
 	// percentage used for traces of that endpoint instead of SamplingPercentage.
 	Routes map[string]float64 `mapstructure:"routes"`
+	// CopyKeptSpans makes the processor read-only: it hands on a copy of
+	// the kept spans instead of removing the dropped ones from its input.
+	// Where the input is shared with another consumer (spanmetrics or the
+	// datadog connector before the sampler), the collector then no longer
+	// copies every batch for this pipeline: only the kept share is copied.
+	CopyKeptSpans bool `mapstructure:"copy_kept_spans"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

@@ -48,6 +48,15 @@ func TestLoadConfig(t *testing.T) {
 			expected: newConfig(10, ModeSDKParity, nil),
 		},
 		{
+			name: "copy_kept_spans makes the processor copy what it keeps",
+			id:   component.NewIDWithName(metadata.Type, "copy"),
+			expected: func() *Config {
+				c := newConfig(25, ModeSDKParity, nil)
+				c.CopyKeptSpans = true
+				return c
+			}(),
+		},
+		{
 			name: "routes accept both route spellings",
 			id:   component.NewIDWithName(metadata.Type, "routes"),
 			expected: newConfig(5, ModeConsistent, map[string]float64{

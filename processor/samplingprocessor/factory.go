@@ -35,9 +35,14 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
+	c := cfg.(*Config)
 	tp := &tracesProcessor{sampler: s}
-	return processorhelper.NewTraces(ctx, set, cfg, next, tp.processTraces,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+	process := tp.processTraces
+	if c.CopyKeptSpans {
+		process = tp.copyKeptTraces
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, process,
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: !c.CopyKeptSpans}))
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {

@@ -53,6 +53,84 @@ func (tp *tracesProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 	return td, nil
 }
 
+// copyKeptTraces is processTraces for copy_kept_spans: td is never
+// changed (it may be read-only, shared with another consumer); the kept
+// spans, with their resource and scope, are copied into a new batch.
+func (tp *tracesProcessor) copyKeptTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	if tp.passThrough() {
+		tp.telemetry.ProcessorSamplingSpansKept.Add(ctx, int64(td.SpanCount()), tp.addOpts...)
+		return td, nil
+	}
+	sc := tp.getScratch()
+	defer tp.putScratch(sc)
+	if len(tp.routes) > 0 {
+		tp.findRoots(td, sc)
+	}
+
+	var kept, dropped int64
+	out := ptrace.NewTraces()
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		var outRS ptrace.ResourceSpans
+		haveRS := false
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			var outSpans ptrace.SpanSlice
+			haveSS := false
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				keep, state, write := tp.decide(span, sc)
+				if !keep {
+					dropped++
+					continue
+				}
+				kept++
+				if !haveRS {
+					outRS = out.ResourceSpans().AppendEmpty()
+					rs.Resource().CopyTo(outRS.Resource())
+					outRS.SetSchemaUrl(rs.SchemaUrl())
+					haveRS = true
+				}
+				if !haveSS {
+					outSS := outRS.ScopeSpans().AppendEmpty()
+					ss.Scope().CopyTo(outSS.Scope())
+					outSS.SetSchemaUrl(ss.SchemaUrl())
+					outSpans = outSS.Spans()
+					// room for the expected share, so that appending
+					// seldom grows the slice
+					outSpans.EnsureCapacity(tp.expectedKept(spans.Len()))
+					haveSS = true
+				}
+				dst := outSpans.AppendEmpty()
+				span.CopyTo(dst)
+				if write {
+					dst.TraceState().FromRaw(state)
+				}
+			}
+		}
+	}
+
+	if kept > 0 {
+		tp.telemetry.ProcessorSamplingSpansKept.Add(ctx, kept, tp.addOpts...)
+	}
+	if dropped > 0 {
+		tp.telemetry.ProcessorSamplingSpansDropped.Add(ctx, dropped, tp.addOpts...)
+	}
+	if kept == 0 {
+		return out, processorhelper.ErrSkipProcessingData
+	}
+	return out, nil
+}
+
+// expectedKept is how many of n spans the default percentage keeps, with
+// some slack; routes may keep more, and then the slice grows.
+func (tp *tracesProcessor) expectedKept(n int) int {
+	return int(float64(n)*tp.def.percentage/100*1.25) + 1
+}
+
 // findRoots records, per trace, the configured route of its root span when
 // this batch holds it: the KrakenD global span, else a span without parent.
 func (tp *tracesProcessor) findRoots(td ptrace.Traces, sc *scratch) {
@@ -127,44 +205,44 @@ func (sc *scratch) sdkState(id pcommon.TraceID, pol *policy) string {
 	return e.state
 }
 
+// keepSpan decides a span in place: a kept span gets its new tracestate.
 func (tp *tracesProcessor) keepSpan(span ptrace.Span, sc *scratch) bool {
+	keep, state, write := tp.decide(span, sc)
+	if write {
+		span.TraceState().FromRaw(state)
+	}
+	return keep
+}
+
+// decide tells whether span's trace is kept and, for a kept span, the
+// tracestate to write (write is false when it stays as it came). It reads
+// the span only, so that it serves read-only input too.
+func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, state string, write bool) {
 	pol := tp.spanPolicy(span, sc)
 	id := span.TraceID()
 	if tp.mode == ModeSDKParity {
 		keep := pol.keepSDK(id)
-		if keep && pol.sdkTail != "" {
-			// KrakenD writes no tracestate; one that arrived with a span is
-			// another sampler's business and stays as it came.
-			if ts := span.TraceState(); ts.AsRaw() == "" {
-				ts.FromRaw(sc.sdkState(id, pol))
-			}
+		// KrakenD writes no tracestate; one that arrived with a span is
+		// another sampler's business and stays as it came.
+		if keep && pol.sdkTail != "" && span.TraceState().AsRaw() == "" {
+			return true, sc.sdkState(id, pol), true
 		}
-		return keep
+		return keep, "", false
 	}
-	ts := span.TraceState()
-	raw := ts.AsRaw()
+	raw := span.TraceState().AsRaw()
 	if raw == "" {
 		// KrakenD's case: no tracestate, so no parsing and a constant
 		// "ot=th:…" to write.
 		keep := pol.keepConsistentID(id)
-		if keep && pol.otTraceState != "" {
-			ts.FromRaw(pol.otTraceState)
-		}
-		return keep
+		return keep, pol.otTraceState, keep && pol.otTraceState != ""
 	}
 	if e, ok := sc.tracestates[id]; ok && e.policy == pol && e.in == raw {
-		if e.keep && e.rewrite {
-			ts.FromRaw(e.out)
-		}
-		return e.keep
+		return e.keep, e.out, e.keep && e.rewrite
 	}
 	keep, out, rewrite := pol.keepConsistent(id, raw)
 	if sc.tracestates == nil {
 		sc.tracestates = make(map[pcommon.TraceID]tracestateEntry)
 	}
 	sc.tracestates[id] = tracestateEntry{policy: pol, in: raw, out: out, keep: keep, rewrite: rewrite}
-	if keep && rewrite {
-		ts.FromRaw(out)
-	}
-	return keep
+	return keep, out, keep && rewrite
 }

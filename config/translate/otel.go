@@ -111,6 +111,7 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 			t.warn(path+".host", "https:// with gRPC: the gateway still sent plaintext; the collector keeps plaintext (tls.insecure: true) until you change it")
 		}
 	}
+	m.set("compression", "none").note("as the gateway sent it: krakend-otel's OTLP exporters set no compressor (gzip only with OTEL_EXPORTER_OTLP_COMPRESSION); gzip would cost about a tenth of the collector's CPU, set it for a remote or metered link")
 	t.addExporter(&exporterOut{id: id, cfg: m, traces: traces, metrics: metrics, queue: true, from: []string{from}})
 }
 

@@ -377,12 +377,16 @@ func debugConfig() *ymap {
 	return m
 }
 
-func queueAndRetry(m *ymap) {
+func queueAndRetry(m *ymap, batch bool) {
 	q := newMap()
 	q.set("enabled", true)
 	q.set("num_consumers", 4)
-	q.set("queue_size", 5000)
-	q.set("batch", exporterBatch()).note("batches are made as the queue is read, so what the queue holds (on disk with storage) is all that was acknowledged")
+	qs := q.set("queue_size", 5000)
+	if batch {
+		q.set("batch", exporterBatch()).note("batches are made as the queue is read, so what the queue holds (on disk with storage) is all that was acknowledged")
+	} else {
+		qs.note("no batch here: after a sampler that copies (copy_kept_spans), a batching queue would make the collector copy every batch again; the sampled share of each gateway batch goes out as it came")
+	}
 	m.set("sending_queue", q).note("production defaults: buffer bursts and outages of the destination")
 	r := newMap()
 	r.set("enabled", true)
@@ -390,6 +394,33 @@ func queueAndRetry(m *ymap) {
 	r.set("max_interval", "30s")
 	r.set("max_elapsed_time", "300s")
 	m.set("retry_on_failure", r)
+}
+
+// sampledPipelineCanBeReadOnly tells whether the sampled traces pipeline
+// can declare that it does not change its input, once the sampler copies
+// the spans it keeps and the trace exporters do not batch: no batch
+// processor (awsxray's), and one trace exporter at least that does not say
+// it mutates (the collector's fan-out copies for those that do).
+func (t *translator) sampledPipelineCanBeReadOnly() bool {
+	readOnly := false
+	for _, e := range t.exporters {
+		if !e.traces {
+			continue
+		}
+		if e.batchProcessor {
+			return false
+		}
+		if !e.mutatesTraces() {
+			readOnly = true
+		}
+	}
+	return readOnly
+}
+
+// mutatesTraces: exporters that declare they change the traces they are
+// given, whatever their queue (googlecloud rewrites spans in place).
+func (e *exporterOut) mutatesTraces() bool {
+	return e.id == "googlecloud" || strings.HasPrefix(e.id, "googlecloud/")
 }
 
 // exporterBatch is the batching the exporters do in their sending_queue,
@@ -453,6 +484,16 @@ func (t *translator) render() ([]byte, error) {
 		}
 	}
 
+	// Request rate, errors and latency from every span, before the sampler
+	// drops any: exact at any sampling percentage. Datadog's APM stats (hits,
+	// errors, latency) likewise: the datadog exporter computes none itself,
+	// so without the connector Datadog would show no hit counts at all, and
+	// computed after sampling they would be the sampled fraction.
+	red := t.samplesTraces && len(traceExp) > 0 && (len(metricExp) > 0 || len(promExp) > 0)
+	datadogStats := len(datadogExp) > 0
+	split := t.samplesTraces && len(traceExp) > 0 && (red || datadogStats)
+	sharedInput := split && t.sampledPipelineCanBeReadOnly()
+
 	// processors
 	procs := newMap()
 	ml := newMap()
@@ -478,6 +519,9 @@ func (t *translator) render() ([]byte, error) {
 	}
 	procs.set(processorLayer, t.layerfilter).note(t.layerNotes...)
 	if len(traceExp) > 0 {
+		if sharedInput {
+			t.sampling.set("copy_kept_spans", true).note("the counters before it read the same spans: copying the kept share spares the collector a copy of every batch")
+		}
 		procs.set(processorSampling, t.sampling).note(t.samplingNotes...)
 	}
 	if len(promExp) > 0 {
@@ -502,7 +546,11 @@ func (t *translator) render() ([]byte, error) {
 	exps := newMap()
 	for _, e := range t.exporters {
 		if e.queue {
-			queueAndRetry(e.cfg)
+			// After a sampler that copies, batching in the queue would make
+			// the collector copy every batch for the sampler all the same
+			// (a batching exporter says it mutates its input): the sampled
+			// share of a gateway's batch goes out as it is.
+			queueAndRetry(e.cfg, !(sharedInput && e.traces))
 		}
 		if t.opts.QueueDirectory != "" {
 			if q := e.cfg.get("sending_queue"); q != nil {
@@ -513,14 +561,6 @@ func (t *translator) render() ([]byte, error) {
 	}
 	root.set("exporters", exps)
 
-	// Request rate, errors and latency from every span, before the sampler
-	// drops any: exact at any sampling percentage. Datadog's APM stats (hits,
-	// errors, latency) likewise: the datadog exporter computes none itself,
-	// so without the connector Datadog would show no hit counts at all, and
-	// computed after sampling they would be the sampled fraction.
-	red := t.samplesTraces && len(traceExp) > 0 && (len(metricExp) > 0 || len(promExp) > 0)
-	datadogStats := len(datadogExp) > 0
-	split := t.samplesTraces && len(traceExp) > 0 && (red || datadogStats)
 	if split || datadogStats {
 		conns := newMap()
 		if split {

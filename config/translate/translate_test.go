@@ -132,6 +132,27 @@ func checkCollectorShape(t *testing.T, out []byte) {
 			assert.True(t, statsUnsampled, "%s takes traces: the datadog/stats connector must see them before sampling", id)
 		}
 	}
+	// A sampler that copies the kept spans (copy_kept_spans) lets the
+	// collector hand it the spans spanmetrics reads without a copy of every
+	// batch, but only if nothing after it says it mutates: its pipeline has
+	// no batch processor, is fed by a connector, and its exporters do not
+	// batch in their queue. Every other exporter batches in its queue.
+	sampling, _ := doc.Processors["sampling"].(map[string]any)
+	copying, _ := sampling["copy_kept_spans"].(bool)
+	sampled := map[string]bool{}
+	for name, p := range doc.Service.Pipelines {
+		if !slices.Contains(p.Processors, "sampling") {
+			continue
+		}
+		for _, e := range p.Exporters {
+			sampled[e] = true
+		}
+		if copying {
+			assert.True(t, onlyConnectors(p.Receivers), "%s: copy_kept_spans only where the input is shared", name)
+			assert.NotContains(t, p.Processors, "batch", "%s: copy_kept_spans with a batch processor after it copies twice", name)
+		}
+	}
+	batches := func(id string) bool { return !(copying && sampled[id]) }
 	for id, cfg := range doc.Exporters {
 		typ := strings.SplitN(id, "/", 2)[0]
 		_, q := cfg["sending_queue"]
@@ -139,7 +160,11 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		switch typ {
 		case "otlp_grpc", "otlp_http", "datadog", "zipkin", "influxdb":
 			assert.True(t, q && r, "%s needs sending_queue and retry_on_failure", id)
-			assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
+			if batches(id) {
+				assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
+			} else {
+				assert.NotContains(t, cfg["sending_queue"], "batch", "%s is after a copying sampler: a batching queue would make the collector copy every batch", id)
+			}
 		case "googlecloud":
 			assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
 			assert.False(t, r, "%s has no retry_on_failure", id)
@@ -493,4 +518,28 @@ func TestQueueDirectoryPutsEveryQueueOnDisk(t *testing.T) {
 	res, err = Translate(cfg, goldenOpts)
 	require.NoError(t, err)
 	assert.NotContains(t, string(res.YAML), "file_storage")
+}
+
+// The gateway's own OTLP exporters send uncompressed (krakend-otel sets no
+// compressor), so the translated ones do too: gzip would cost the
+// collector CPU that the gateway never spent.
+func TestOTLPExportersSendUncompressedAsTheGatewayDid(t *testing.T) {
+	data, err := os.ReadFile("testdata/otel-full.krakend.json")
+	require.NoError(t, err)
+	cfg, err := krakend.Parse(data, "krakend.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, goldenOpts)
+	require.NoError(t, err)
+	var doc struct {
+		Exporters map[string]map[string]any `yaml:"exporters"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	n := 0
+	for id, e := range doc.Exporters {
+		if typ := strings.SplitN(id, "/", 2)[0]; typ == "otlp_grpc" || typ == "otlp_http" {
+			assert.Equal(t, "none", e["compression"], id)
+			n++
+		}
+	}
+	assert.Positive(t, n, "otel-full has OTLP exporters")
 }

@@ -34,15 +34,18 @@ import (
 
 type options struct {
 	stockBin, gatewayBin, stockDir, krakend, overlay string
-	out                                              string
-	pipelines                                        []string
-	rounds                                           int
-	duration, rampStep                               time.Duration
-	gomaxprocs, concurrency                          int
-	rates                                            []float64
-	metricRates                                      []float64
-	rampFractions                                    []float64
-	requestsPerBatch                                 int
+	// prevBin: an earlier otelcol-gateway build, run as "gateway-prev" on
+	// the same configuration, for before/after ratios within one run
+	prevBin                 string
+	out                     string
+	pipelines               []string
+	rounds                  int
+	duration, rampStep      time.Duration
+	gomaxprocs, concurrency int
+	rates                   []float64
+	metricRates             []float64
+	rampFractions           []float64
+	requestsPerBatch        int
 }
 
 func main() {
@@ -58,11 +61,12 @@ func main() {
 	var pipelines, rates, metricRates, fractions string
 	flag.StringVar(&o.stockBin, "stock", "stock/build/otelcol-stock", "the stock reference collector (bench/stock/builder-config.yaml)")
 	flag.StringVar(&o.gatewayBin, "gateway", "../cmd/otelcol-gateway/otelcol-gateway", "the otelcol-gateway binary (make build)")
+	flag.StringVar(&o.prevBin, "gateway-prev", "", "an earlier otelcol-gateway binary, run as pipeline gateway-prev (before/after in one run)")
 	flag.StringVar(&o.stockDir, "stock-configs", "stock", "folder of floor.yaml, floor-otlp.yaml and config.yaml")
 	flag.StringVar(&o.krakend, "krakend", "testdata/krakend.json", "the krakend.json otelcol-gateway runs on (and stock/config.yaml mirrors)")
 	flag.StringVar(&o.overlay, "overlay", "testdata/gateway-overlay.yaml", "the loopback-ports overlay merged over the translation")
 	flag.StringVar(&o.out, "out", "results", "folder for results.json, results.md, the PNG chart and the collectors' logs")
-	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also: gateway-no-spanmetrics, a diagnostic)")
+	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also: gateway-no-spanmetrics, a diagnostic; gateway-prev, with -gateway-prev)")
 	flag.IntVar(&o.rounds, "rounds", 4, "rounds (the pipelines' order rotates every round)")
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each load window")
 	flag.DurationVar(&o.rampStep, "ramp-step", 2*time.Second, "length of each ramp step")
@@ -208,7 +212,10 @@ func run(o options) error {
 	if err := os.MkdirAll(filepath.Join(o.out, "logs"), 0o755); err != nil {
 		return err
 	}
-	for _, p := range []*string{&o.stockBin, &o.gatewayBin, &o.stockDir, &o.krakend, &o.overlay} {
+	for _, p := range []*string{&o.stockBin, &o.gatewayBin, &o.prevBin, &o.stockDir, &o.krakend, &o.overlay} {
+		if *p == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -308,6 +315,11 @@ func (o options) command(name string) ([]string, error) {
 		return []string{o.stockBin, "--config", filepath.Join(o.stockDir, "config.yaml")}, nil
 	case "gateway":
 		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay}, nil
+	case "gateway-prev":
+		if o.prevBin == "" {
+			return nil, fmt.Errorf("pipeline gateway-prev needs -gateway-prev")
+		}
+		return []string{o.prevBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay}, nil
 	case "gateway-no-spanmetrics":
 		// diagnostic: the translation without its spanmetrics connector
 		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay,

@@ -157,7 +157,8 @@ func report(o options, res *Run) string {
 	}
 
 	pairs := [][2]string{{"gateway", "floor"}, {"gateway", "floor-otlp"}, {"gateway", "stock"}, {"stock", "floor"}, {"stock", "floor-otlp"},
-		{"gateway-no-spanmetrics", "floor"}, {"gateway-no-spanmetrics", "floor-otlp"}, {"gateway", "gateway-no-spanmetrics"}}
+		{"gateway-no-spanmetrics", "floor"}, {"gateway-no-spanmetrics", "floor-otlp"}, {"gateway", "gateway-no-spanmetrics"},
+		{"gateway-prev", "floor"}, {"gateway-prev", "floor-otlp"}, {"gateway", "gateway-prev"}}
 	var cols [][2]string
 	for _, pr := range pairs {
 		if has(o.pipelines, pr[0]) && has(o.pipelines, pr[1]) {

@@ -65,7 +65,7 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts)
 		}
 		if len(static) > 0 {
 			removeDataPoints(m, func(attrs pcommon.Map) bool {
-				putStatic(attrs, static)
+				putStatic(attrs, static, 0)
 				return false
 			})
 		}
@@ -77,7 +77,7 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts)
 			counts.add(c.Layer, reason, 1)
 			return true
 		}
-		putStatic(attrs, static)
+		putStatic(attrs, static, 0)
 		return false
 	})
 	return layer.DataPointCount(m) == 0

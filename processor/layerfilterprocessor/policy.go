@@ -1,6 +1,7 @@
 package layerfilterprocessor
 
 import (
+	"math/bits"
 	"sort"
 	"strings"
 
@@ -651,13 +652,61 @@ func redactValue(v pcommon.Value) {
 }
 
 // putStatic writes static attributes, skipping those already in place (the
-// gateway writes the same ones when it runs the same configuration).
-func putStatic(attrs pcommon.Map, static []attr) {
+// gateway writes the same ones when it runs the same configuration), with
+// room for extra more attributes that the caller adds next.
+func putStatic(attrs pcommon.Map, static []attr, extra int) {
+	absent, n := setStatic(attrs, static, nil)
+	putAbsent(attrs, static, absent, n, extra)
+}
+
+// maxPlannedStatic bounds the static attributes setStatic tracks in its
+// mask; more (a configuration nobody writes) are put one by one.
+const maxPlannedStatic = 64
+
+// setStatic is the first half of putStatic: it overwrites the static
+// attributes the item has with another value, in place, and returns those
+// it lacks (a mask over static) and their number. facts, when not nil,
+// learns every static attribute the item ends up with.
+func setStatic(attrs pcommon.Map, static []attr, facts *spanFacts) (absent uint64, n int) {
+	if len(static) > maxPlannedStatic {
+		for i := range static {
+			a := &static[i]
+			if v, ok := attrs.Get(a.key); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != a.value {
+				attrs.PutStr(a.key, a.value)
+			}
+			if facts != nil {
+				facts.observeStr(a.key, a.value)
+			}
+		}
+		return 0, 0
+	}
 	for i := range static {
 		a := &static[i]
-		if v, ok := attrs.Get(a.key); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == a.value {
+		if facts != nil {
+			facts.observeStr(a.key, a.value)
+		}
+		v, ok := attrs.Get(a.key)
+		if !ok {
+			absent |= 1 << i
+			n++
 			continue
 		}
+		if v.Type() != pcommon.ValueTypeStr || v.Str() != a.value {
+			v.SetStr(a.value)
+		}
+	}
+	return absent, n
+}
+
+// putAbsent is the second half of putStatic: it grows the attributes once,
+// for the n absent static attributes and extra more, and adds the absent
+// ones in order.
+func putAbsent(attrs pcommon.Map, static []attr, absent uint64, n, extra int) {
+	if n+extra > 0 {
+		attrs.EnsureCapacity(attrs.Len() + n + extra)
+	}
+	for ; absent != 0; absent &= absent - 1 {
+		a := &static[bits.TrailingZeros64(absent)]
 		attrs.PutStr(a.key, a.value)
 	}
 }

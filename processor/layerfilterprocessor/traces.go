@@ -3,6 +3,7 @@ package layerfilterprocessor
 import (
 	"context"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
@@ -13,6 +14,10 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 	var counts dropCounts
 	var idx *batchIndex // only for resources whose policy may orphan a span
 	var last resourceNames
+	var namer *destinationNamer
+	if f.names.on {
+		namer = &f.names
+	}
 	rss := td.ResourceSpans()
 	hadData := rss.Len() > 0
 	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -30,10 +35,7 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 				return false
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
-				c, r := filterSpan(p, s, &counts)
-				if r == keep && c.Layer != layer.None && f.names.on {
-					f.names.name(c, s, &last)
-				}
+				c, r := filterSpan(p, s, &counts, namer, &last)
 				if p.reparent {
 					idx.add(p, s, c, r)
 				}
@@ -57,8 +59,9 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 
 // filterSpan classifies a span and tells why it must go (keep when it
 // stays); a kept span gets the header, static attribute and
-// detailed-connection settings of its layer.
-func filterSpan(p *policy, s ptrace.Span, counts *dropCounts) (layer.Class, dropReason) {
+// detailed-connection settings of its layer, and the destination names
+// when n is not nil.
+func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, n *destinationNamer, last *resourceNames) (layer.Class, dropReason) {
 	c := layer.ClassifySpan(s)
 	if c.Layer == layer.None {
 		return c, keep
@@ -70,10 +73,35 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts) (layer.Class, drop
 		return c, v.drop
 	}
 	filterHeaders(attrs, v.headers, p.redact)
-	putStatic(attrs, v.static)
-	if v.stripDetailed {
+	if n == nil {
+		putStatic(attrs, v.static, 0)
+		stripDetailed(s, attrs, v.stripDetailed)
+		return c, keep
+	}
+	// The names read the span as the static attributes leave it: learn
+	// those while setting them, so that the attributes are read once and
+	// grown once, for the static attributes and the names together.
+	facts := readFacts(attrs)
+	if facts.dup {
+		putStatic(attrs, v.static, 0)
+		stripDetailed(s, attrs, v.stripDetailed)
+		n.name(c, s, last)
+		return c, keep
+	}
+	absent, nStatic := setStatic(attrs, v.static, &facts)
+	var puts namePuts
+	n.plan(c, s, &facts, last, &puts)
+	putAbsent(attrs, v.static, absent, nStatic, puts.n)
+	stripDetailed(s, attrs, v.stripDetailed)
+	puts.apply(attrs)
+	return c, keep
+}
+
+// stripDetailed removes the detailed-connection data of a backend-request
+// span whose detailed_connection is off.
+func stripDetailed(s ptrace.Span, attrs pcommon.Map, strip bool) {
+	if strip {
 		stripDetailedAttrs(attrs)
 		s.Events().RemoveIf(func(e ptrace.SpanEvent) bool { return e.Name() == firstByteEvent })
 	}
-	return c, keep
 }

@@ -53,6 +53,6 @@ func filterLogRecord(p *policy, lr plog.LogRecord, counts *dropCounts) bool {
 		counts.add(c.Layer, v.drop, 1)
 		return true
 	}
-	filterHeaders(attrs, v.headers, p.redact)
+	filterHeaders(attrs, v.headers, &p.redactSet)
 	return false
 }

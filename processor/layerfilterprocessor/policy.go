@@ -27,11 +27,89 @@ type attr struct{ key, value string }
 
 // headerFilter is a layer's report_headers and skip_headers for one signal.
 type headerFilter struct {
-	dropAll bool                // report_headers: false
-	skip    map[string]struct{} // attribute keys of the skipped headers, both directions
+	dropAll bool      // report_headers: false
+	skip    headerSet // the skipped headers, both directions
 }
 
-func (h *headerFilter) removes() bool { return h.dropAll || len(h.skip) > 0 }
+func (h *headerFilter) removes() bool { return h.dropAll || !h.skip.empty() }
+
+// headerSet holds header names as KrakenD writes them in attribute keys
+// (lower case), for both directions: a key is looked up by its name after
+// the prefix, among a few names by comparison rather than hashing.
+type headerSet struct {
+	names  []string            // when there are few
+	byName map[string]struct{} // when there are many
+}
+
+// maxLinearHeaders is the most names a headerSet compares one by one.
+const maxLinearHeaders = 8
+
+func newHeaderSet(names []string) headerSet {
+	var s headerSet
+	seen := map[string]struct{}{}
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if _, dup := seen[n]; n == "" || dup {
+			continue
+		}
+		seen[n] = struct{}{}
+		s.names = append(s.names, n)
+	}
+	if len(s.names) > maxLinearHeaders {
+		s.byName, s.names = seen, nil
+	}
+	return s
+}
+
+func (s *headerSet) empty() bool { return len(s.names) == 0 && len(s.byName) == 0 }
+
+// contains tells whether the header attribute key k, whose prefix is
+// prefixLen bytes long, names a header of the set. KrakenD lower-cases
+// header names, other senders may not.
+func (s *headerSet) contains(k string, prefixLen int) bool {
+	if s.empty() {
+		return false
+	}
+	name := k[prefixLen:]
+	if s.hasName(name) {
+		return true
+	}
+	if !hasUpper(name) || len(k) > routeBufSize {
+		return false
+	}
+	var buf [routeBufSize]byte
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	if s.byName != nil {
+		_, ok := s.byName[string(b)]
+		return ok
+	}
+	for _, n := range s.names {
+		if n == string(b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *headerSet) hasName(name string) bool {
+	if s.byName != nil {
+		_, ok := s.byName[name]
+		return ok
+	}
+	for _, n := range s.names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
 
 // signalPolicy is one layer's settings for one signal (global, proxy).
 type signalPolicy struct {
@@ -84,11 +162,13 @@ type backendEntry struct {
 
 // policy is a compiled Policy.
 type policy struct {
-	skip    skipMatcher
-	redact  map[string]struct{} // attribute keys of the redacted headers
-	global  layerPolicy
-	proxy   layerPolicy
-	backend backendPolicy
+	skip   skipMatcher
+	redact map[string]struct{} // attribute keys of the redacted headers
+	// redactSet holds the same headers, for look-ups.
+	redactSet headerSet
+	global    layerPolicy
+	proxy     layerPolicy
+	backend   backendPolicy
 	// Keyed by canonical route / url_pattern; the more specific entries first.
 	endpoints map[string][]endpointPolicy
 	backends  map[string][]backendEntry
@@ -188,6 +268,7 @@ func compilePolicy(p *Policy) *policy {
 		redact = DefaultRedactHeaders
 	}
 	cp.redact = headerKeys(redact)
+	cp.redactSet = newHeaderSet(redact)
 
 	if len(p.Endpoints) > 0 {
 		cp.endpoints = map[string][]endpointPolicy{}
@@ -275,7 +356,7 @@ func compileSwitches(s *BackendSwitches, h headerFilter) backendSignal {
 func orTrue(b *bool) bool { return b == nil || *b }
 
 func compileHeaders(report *bool, skip []string) headerFilter {
-	return headerFilter{dropAll: !orTrue(report), skip: headerKeys(skip)}
+	return headerFilter{dropAll: !orTrue(report), skip: newHeaderSet(skip)}
 }
 
 // headerKeys turns header names into the attribute keys KrakenD writes for
@@ -554,66 +635,50 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 }
 
 // filterHeaders strips and redacts the header attributes of a kept span.
-func filterHeaders(attrs pcommon.Map, h *headerFilter, redact map[string]struct{}) {
+func filterHeaders(attrs pcommon.Map, h *headerFilter, redact *headerSet) {
 	if h == nil {
 		return
 	}
 	if h.removes() {
 		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-			if !isHeaderKey(k) {
+			n := headerPrefixLen(k)
+			if n == 0 {
 				return false
 			}
-			if h.dropAll || inSet(h.skip, k) {
+			if h.dropAll || h.skip.contains(k, n) {
 				return true
 			}
-			if inSet(redact, k) {
+			if redact.contains(k, n) {
 				redactValue(v)
 			}
 			return false
 		})
 		return
 	}
-	if len(redact) == 0 {
+	if redact.empty() {
 		return
 	}
 	for k, v := range attrs.All() {
-		if isHeaderKey(k) && inSet(redact, k) {
+		if n := headerPrefixLen(k); n > 0 && redact.contains(k, n) {
 			redactValue(v)
 		}
 	}
 }
 
-func isHeaderKey(k string) bool {
+// headerPrefixLen is the length of a header attribute key's prefix, 0 for
+// any other key.
+func headerPrefixLen(k string) int {
 	// Both prefixes start with "http.re"; one comparison rejects most keys.
 	if len(k) <= len(requestHeaderPrefix) || k[:7] != "http.re" {
-		return false
+		return 0
 	}
-	return strings.HasPrefix(k, requestHeaderPrefix) || strings.HasPrefix(k, responseHeaderPrefix)
-}
-
-// inSet looks a header attribute key up; KrakenD lower-cases header names,
-// other senders may not.
-func inSet(set map[string]struct{}, k string) bool {
-	if len(set) == 0 {
-		return false
+	if strings.HasPrefix(k, requestHeaderPrefix) {
+		return len(requestHeaderPrefix)
 	}
-	if _, ok := set[k]; ok {
-		return true
+	if strings.HasPrefix(k, responseHeaderPrefix) {
+		return len(responseHeaderPrefix)
 	}
-	if !hasUpper(k) || len(k) > routeBufSize {
-		return false
-	}
-	var buf [routeBufSize]byte
-	b := buf[:len(k)]
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	_, ok := set[string(b)]
-	return ok
+	return 0
 }
 
 func hasUpper(s string) bool {

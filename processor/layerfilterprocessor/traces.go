@@ -72,7 +72,7 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, n *destinationName
 		counts.add(c.Layer, v.drop, 1)
 		return c, v.drop
 	}
-	filterHeaders(attrs, v.headers, p.redact)
+	filterHeaders(attrs, v.headers, &p.redactSet)
 	if n == nil {
 		putStatic(attrs, v.static, 0)
 		stripDetailed(s, attrs, v.stripDetailed)

@@ -227,6 +227,11 @@ func (p *policy) compileOrphans() orphanFlags {
 // then assumes the worst when a skip path could match an instance of its
 // route.
 func (p *policy) parentMayBeRemoved(c layer.Class, attrs pcommon.Map) bool {
+	return p.parentMayBeRemovedMemo(c, attrs, nil)
+}
+
+// parentMayBeRemovedMemo is parentMayBeRemoved with the batch's look-ups.
+func (p *policy) parentMayBeRemovedMemo(c layer.Class, attrs pcommon.Map, m *lookupMemo) bool {
 	switch c {
 	case layer.ProxyStage:
 		if !p.orphans.proxy {
@@ -237,14 +242,14 @@ func (p *policy) parentMayBeRemoved(c layer.Class, attrs pcommon.Map) bool {
 		if !p.orphans.stage {
 			return false
 		}
-		return p.proxyFor(getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod)).traces.off
+		return m.proxyFor(p, getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod)).traces.off
 	case layer.BackendRoundTrip, layer.BackendReadPayload:
 		if (c == layer.BackendRoundTrip && !p.orphans.roundTrip) || (c == layer.BackendReadPayload && !p.orphans.readPayload) {
 			return false
 		}
 		bs := &p.backend.traces
 		if len(p.endpoints) > 0 || len(p.backends) > 0 {
-			bs = &p.backendFor(getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
+			bs = &m.backendFor(p, getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
 		}
 		if c == layer.BackendRoundTrip {
 			return !bs.stage
@@ -461,6 +466,75 @@ func (p *policy) proxyFor(route, method string) *layerPolicy {
 	return &p.proxy
 }
 
+// lookupMemo remembers one batch's latest endpoint and backend look-ups:
+// a batch repeats a few endpoints and backends, whose look-up otherwise
+// costs a canonical route and a map access per item. The zero value is
+// empty; a nil memo looks everything up.
+type lookupMemo struct {
+	eps    [memoSize]endpointMemo
+	bes    [memoSize]backendMemo
+	epNext int
+	beNext int
+}
+
+const memoSize = 8
+
+type endpointMemo struct {
+	p             *policy
+	route, method string
+	ep            *endpointPolicy
+}
+
+type backendMemo struct {
+	p                      *policy
+	route, method, pattern string
+	be                     *backendPolicy
+}
+
+func (m *lookupMemo) endpoint(p *policy, route, method string) *endpointPolicy {
+	if m == nil || len(p.endpoints) == 0 || route == "" {
+		return p.endpoint(route, method)
+	}
+	for i := range m.eps {
+		if e := &m.eps[i]; e.p == p && e.route == route && e.method == method {
+			return e.ep
+		}
+	}
+	ep := p.endpoint(route, method)
+	m.eps[m.epNext] = endpointMemo{p, route, method, ep}
+	m.epNext = (m.epNext + 1) % memoSize
+	return ep
+}
+
+func (m *lookupMemo) proxyFor(p *policy, route, method string) *layerPolicy {
+	if ep := m.endpoint(p, route, method); ep != nil && ep.proxy != nil {
+		return ep.proxy
+	}
+	return &p.proxy
+}
+
+func (m *lookupMemo) backendFor(p *policy, endpointRoute, endpointMethod, pattern string) *backendPolicy {
+	if m == nil {
+		return p.backendFor(endpointRoute, endpointMethod, pattern)
+	}
+	if len(p.backends) == 0 || pattern == "" {
+		// What backendFor does then, through the memo.
+		if ep := m.endpoint(p, endpointRoute, endpointMethod); ep != nil && ep.backend != nil {
+			return ep.backend
+		}
+		return &p.backend
+	}
+	for i := range m.bes {
+		if e := &m.bes[i]; e.p == p && e.pattern == pattern && e.route == endpointRoute && e.method == endpointMethod {
+			return e.be
+		}
+	}
+	be := p.backendFor(endpointRoute, endpointMethod, pattern)
+	m.bes[m.beNext] = backendMemo{p, endpointRoute, endpointMethod, pattern, be}
+	m.beNext = (m.beNext + 1) % memoSize
+	return be
+}
+
 // uniform tells whether every item of a class gets the same verdict, so
 // that a metric can be judged whole without reading its data points.
 func (p *policy) uniform() bool {
@@ -517,7 +591,7 @@ type traceVerdict struct {
 
 // decideTrace judges a span (or a log record, which follows its layer's
 // traces settings) of a gateway class.
-func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
+func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map, m *lookupMemo) traceVerdict {
 	switch c.Layer {
 	case layer.Global:
 		var route string
@@ -533,7 +607,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 		}
 		v := traceVerdict{headers: &sp.headers, static: sp.static}
 		if len(p.endpoints) > 0 {
-			if ep := p.endpoint(route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalTraces {
+			if ep := m.endpoint(p, route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalTraces {
 				v.static = ep.globalTraces
 			}
 		}
@@ -549,7 +623,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 		if len(p.endpoints) > 0 {
 			method = getStr(attrs, attrMethod)
 		}
-		sp := &p.proxyFor(route, method).traces
+		sp := &m.proxyFor(p, route, method).traces
 		if sp.off {
 			return traceVerdict{drop: reasonLayerDisabled}
 		}
@@ -562,7 +636,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 				return traceVerdict{drop: reasonSkipPath}
 			}
 			if len(p.endpoints) > 0 || len(p.backends) > 0 {
-				bs = &p.backendFor(route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
+				bs = &m.backendFor(p, route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
 			}
 		}
 		if !bs.on(c.Part) {
@@ -579,7 +653,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 
 // decideMetric judges one metric data point of a gateway class and returns
 // the static attributes it gets when kept.
-func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []attr) {
+func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map, m *lookupMemo) (dropReason, []attr) {
 	switch c.Layer {
 	case layer.Global:
 		var route string
@@ -594,7 +668,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 			return reasonLayerDisabled, nil
 		}
 		if len(p.endpoints) > 0 {
-			if ep := p.endpoint(route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalMetrics {
+			if ep := m.endpoint(p, route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalMetrics {
 				return keep, ep.globalMetrics
 			}
 		}
@@ -610,7 +684,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 		if len(p.endpoints) > 0 {
 			method = getStr(attrs, attrMethod)
 		}
-		sp := &p.proxyFor(route, method).metrics
+		sp := &m.proxyFor(p, route, method).metrics
 		if sp.off {
 			return reasonLayerDisabled, nil
 		}
@@ -623,7 +697,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 				return reasonSkipPath, nil
 			}
 			if len(p.endpoints) > 0 || len(p.backends) > 0 {
-				bs = &p.backendFor(route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).metrics
+				bs = &m.backendFor(p, route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).metrics
 			}
 		}
 		if !bs.on(c.Part) {

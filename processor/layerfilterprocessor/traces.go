@@ -14,6 +14,7 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 	var counts dropCounts
 	var idx *batchIndex // only for resources whose policy may orphan a span
 	var last resourceNames
+	var memo lookupMemo
 	var namer *destinationNamer
 	if f.names.on {
 		namer = &f.names
@@ -35,9 +36,9 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 				return false
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
-				c, r := filterSpan(p, s, &counts, namer, &last)
+				c, r := filterSpan(p, s, &counts, &memo, namer, &last)
 				if p.reparent {
-					idx.add(p, s, c, r)
+					idx.add(p, s, c, r, &memo)
 				}
 				return r != keep
 			})
@@ -61,13 +62,13 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 // stays); a kept span gets the header, static attribute and
 // detailed-connection settings of its layer, and the destination names
 // when n is not nil.
-func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, n *destinationNamer, last *resourceNames) (layer.Class, dropReason) {
+func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, m *lookupMemo, n *destinationNamer, last *resourceNames) (layer.Class, dropReason) {
 	c := layer.ClassifySpan(s)
 	if c.Layer == layer.None {
 		return c, keep
 	}
 	attrs := s.Attributes()
-	v := p.decideTrace(c, attrs)
+	v := p.decideTrace(c, attrs, m)
 	if v.drop != keep {
 		counts.add(c.Layer, v.drop, 1)
 		return c, v.drop

@@ -13,8 +13,7 @@ import (
 func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var counts dropCounts
 	var idx *batchIndex // only for resources whose policy may orphan a span
-	var last resourceNames
-	var memo lookupMemo
+	var scratch batchScratch
 	var namer *destinationNamer
 	if f.names.on {
 		namer = &f.names
@@ -36,9 +35,9 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 				return false
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
-				c, r := filterSpan(p, s, &counts, &memo, namer, &last)
+				c, r := filterSpan(p, s, &counts, &scratch, namer)
 				if p.reparent {
-					idx.add(p, s, c, r, &memo)
+					idx.add(p, s, c, r, &scratch.memo)
 				}
 				return r != keep
 			})
@@ -58,25 +57,37 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 	return td, nil
 }
 
+// batchScratch is what filterSpan keeps from one span to the next of a
+// batch.
+type batchScratch struct {
+	memo lookupMemo
+	last resourceNames
+	puts namePuts
+}
+
 // filterSpan classifies a span and tells why it must go (keep when it
 // stays); a kept span gets the header, static attribute and
 // detailed-connection settings of its layer, and the destination names
 // when n is not nil.
-func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, m *lookupMemo, n *destinationNamer, last *resourceNames) (layer.Class, dropReason) {
+func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n *destinationNamer) (layer.Class, dropReason) {
 	c := layer.ClassifySpan(s)
 	if c.Layer == layer.None {
 		return c, keep
 	}
 	attrs := s.Attributes()
-	v := p.decideTrace(c, attrs, m)
+	v := p.decideTrace(c, attrs, &b.memo)
 	if v.drop != keep {
 		counts.add(c.Layer, v.drop, 1)
 		return c, v.drop
 	}
 	filterHeaders(attrs, v.headers, &p.redactSet)
 	if n == nil {
-		putStatic(attrs, v.static, 0)
-		stripDetailed(s, attrs, v.stripDetailed)
+		if len(v.static) > 0 {
+			putStatic(attrs, v.static, 0)
+		}
+		if v.stripDetailed {
+			stripDetailed(s, attrs)
+		}
 		return c, keep
 	}
 	// The names read the span as the static attributes leave it: learn
@@ -85,24 +96,33 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, m *lookupMemo, n *
 	facts := readFacts(attrs)
 	if facts.dup {
 		putStatic(attrs, v.static, 0)
-		stripDetailed(s, attrs, v.stripDetailed)
-		n.name(c, s, last)
+		if v.stripDetailed {
+			stripDetailed(s, attrs)
+		}
+		n.name(c, s, &b.last)
 		return c, keep
 	}
-	absent, nStatic := setStatic(attrs, v.static, &facts)
-	var puts namePuts
-	n.plan(c, s, &facts, last, &puts)
-	putAbsent(attrs, v.static, absent, nStatic, puts.n)
-	stripDetailed(s, attrs, v.stripDetailed)
+	var absent uint64
+	var nStatic int
+	if len(v.static) > 0 {
+		absent, nStatic = setStatic(attrs, v.static, &facts)
+	}
+	puts := &b.puts
+	puts.n = 0
+	n.plan(c, s, &facts, &b.last, puts)
+	if nStatic+puts.n > 0 {
+		putAbsent(attrs, v.static, absent, nStatic, puts.n)
+	}
+	if v.stripDetailed {
+		stripDetailed(s, attrs)
+	}
 	puts.apply(attrs)
 	return c, keep
 }
 
 // stripDetailed removes the detailed-connection data of a backend-request
 // span whose detailed_connection is off.
-func stripDetailed(s ptrace.Span, attrs pcommon.Map, strip bool) {
-	if strip {
-		stripDetailedAttrs(attrs)
-		s.Events().RemoveIf(func(e ptrace.SpanEvent) bool { return e.Name() == firstByteEvent })
-	}
+func stripDetailed(s ptrace.Span, attrs pcommon.Map) {
+	stripDetailedAttrs(attrs)
+	s.Events().RemoveIf(func(e ptrace.SpanEvent) bool { return e.Name() == firstByteEvent })
 }

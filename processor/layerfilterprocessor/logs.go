@@ -15,6 +15,7 @@ import (
 // attributes: KrakenD configures those for metrics and traces only.
 func (f *layerFilter) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var counts dropCounts
+	var memo lookupMemo
 	rls := ld.ResourceLogs()
 	hadData := rls.Len() > 0
 	rls.RemoveIf(func(rl plog.ResourceLogs) bool {
@@ -29,7 +30,7 @@ func (f *layerFilter) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs,
 				return false
 			}
 			lrs.RemoveIf(func(lr plog.LogRecord) bool {
-				return filterLogRecord(p, lr, &counts)
+				return filterLogRecord(p, lr, &counts, &memo)
 			})
 			return lrs.Len() == 0
 		})
@@ -42,17 +43,17 @@ func (f *layerFilter) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs,
 	return ld, nil
 }
 
-func filterLogRecord(p *policy, lr plog.LogRecord, counts *dropCounts) bool {
+func filterLogRecord(p *policy, lr plog.LogRecord, counts *dropCounts, m *lookupMemo) bool {
 	c := layer.ClassifyLogRecord(lr)
 	if c.Layer == layer.None {
 		return false
 	}
 	attrs := lr.Attributes()
-	v := p.decideTrace(c, attrs)
+	v := p.decideTrace(c, attrs, m)
 	if v.drop != keep {
 		counts.add(c.Layer, v.drop, 1)
 		return true
 	}
-	filterHeaders(attrs, v.headers, p.redact)
+	filterHeaders(attrs, v.headers, &p.redactSet)
 	return false
 }

@@ -16,6 +16,7 @@ var emptyAttrs = pcommon.NewMap()
 
 func (f *layerFilter) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	var counts dropCounts
+	var memo lookupMemo
 	rms := md.ResourceMetrics()
 	hadData := rms.Len() > 0
 	rms.RemoveIf(func(rm pmetric.ResourceMetrics) bool {
@@ -31,7 +32,7 @@ func (f *layerFilter) processMetrics(ctx context.Context, md pmetric.Metrics) (p
 			}
 			scope := sm.Scope().Name()
 			ms.RemoveIf(func(m pmetric.Metric) bool {
-				return filterMetric(p, scope, m, &counts)
+				return filterMetric(p, scope, m, &counts, &memo)
 			})
 			return ms.Len() == 0
 		})
@@ -47,7 +48,7 @@ func (f *layerFilter) processMetrics(ctx context.Context, md pmetric.Metrics) (p
 // filterMetric reports whether a metric must go: dropped whole, or left
 // without data points. A kept metric keeps its name, type, unit and
 // temporality; only its data points are removed or given static attributes.
-func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts) bool {
+func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts, memo *lookupMemo) bool {
 	c := layer.ClassifyMetric(scope, m)
 	if c.Layer == layer.None {
 		return false
@@ -58,26 +59,26 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts)
 	}
 	if p.uniform() {
 		// No skip paths and no overrides: every data point gets one verdict.
-		reason, static := p.decideMetric(c, emptyAttrs)
+		reason, static := p.decideMetric(c, emptyAttrs, nil)
 		if reason != keep {
 			counts.add(c.Layer, reason, n)
 			return true
 		}
 		if len(static) > 0 {
 			removeDataPoints(m, func(attrs pcommon.Map) bool {
-				putStatic(attrs, static)
+				putStatic(attrs, static, 0)
 				return false
 			})
 		}
 		return false
 	}
 	removeDataPoints(m, func(attrs pcommon.Map) bool {
-		reason, static := p.decideMetric(c, attrs)
+		reason, static := p.decideMetric(c, attrs, memo)
 		if reason != keep {
 			counts.add(c.Layer, reason, 1)
 			return true
 		}
-		putStatic(attrs, static)
+		putStatic(attrs, static, 0)
 		return false
 	})
 	return layer.DataPointCount(m) == 0

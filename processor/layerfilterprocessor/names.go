@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -90,6 +92,9 @@ type destinationNamer struct {
 	scheme       string // default scheme of the global span's URL
 	schemePrefix string // scheme + "://"
 	errorStatus  bool
+	// resources holds the resource names built so far, shared by the
+	// batches: a gateway has a bounded set of (method, route).
+	resources *nameCache
 }
 
 func newDestinationNamer(cfg DestinationNamesConfig) destinationNamer {
@@ -98,11 +103,12 @@ func newDestinationNamer(cfg DestinationNamesConfig) destinationNamer {
 		scheme:       cfg.URLScheme,
 		schemePrefix: cfg.URLScheme + "://",
 		errorStatus:  cfg.ErrorStatus,
+		resources:    &nameCache{},
 	}
 }
 
-// keySet tells which of the keys the namer may add a span already has.
-type keySet uint8
+// keySet tells which of the keys the namer reads a span already has.
+type keySet uint16
 
 const (
 	hasOperationName keySet = 1 << iota
@@ -113,6 +119,11 @@ const (
 	hasURLPath
 	hasURLQuery
 	hasErrorType
+	hasMethod
+	hasRoute
+	hasURLFull
+	hasServerAddress
+	hasStatusCode
 )
 
 // spanFacts is what the namer needs of a span, read in one pass over its
@@ -121,44 +132,88 @@ type spanFacts struct {
 	method, route, urlFull, serverAddress, scheme string
 	status                                        int64
 	has                                           keySet
+	// dup: some key the namer reads comes twice in the span (which OTLP
+	// forbids but pdata does not prevent); observe then cannot stand in
+	// for a new pass over the attributes.
+	dup bool
 }
 
 func readFacts(attrs pcommon.Map) spanFacts {
 	var f spanFacts
 	for k, v := range attrs.All() {
+		var bit keySet
 		switch k {
 		case attrMethod:
-			f.method = strValue(v)
+			bit, f.method = hasMethod, strValue(v)
 		case attrRoute:
-			f.route = strValue(v)
+			bit, f.route = hasRoute, strValue(v)
 		case attrURLFull:
-			f.urlFull = strValue(v)
+			bit, f.urlFull = hasURLFull, strValue(v)
 		case attrServerAddress:
-			f.serverAddress = strValue(v)
+			bit, f.serverAddress = hasServerAddress, strValue(v)
 		case attrStatusCode:
+			bit = hasStatusCode
 			if v.Type() == pcommon.ValueTypeInt {
 				f.status = v.Int()
 			}
 		case attrOperationName:
-			f.has |= hasOperationName
+			bit = hasOperationName
 		case attrResourceName:
-			f.has |= hasResourceName
+			bit = hasResourceName
 		case attrPeerService:
-			f.has |= hasPeerService
+			bit = hasPeerService
 		case attrHTTPURL:
-			f.has |= hasHTTPURL
+			bit = hasHTTPURL
 		case attrURLScheme:
-			f.has |= hasURLScheme
-			f.scheme = strValue(v)
+			bit, f.scheme = hasURLScheme, strValue(v)
 		case attrURLPath:
-			f.has |= hasURLPath
+			bit = hasURLPath
 		case attrURLQuery:
-			f.has |= hasURLQuery
+			bit = hasURLQuery
 		case attrErrorType:
-			f.has |= hasErrorType
+			bit = hasErrorType
+		default:
+			continue
 		}
+		if f.has&bit != 0 {
+			f.dup = true
+		}
+		f.has |= bit
 	}
 	return f
+}
+
+// observeStr updates the facts for a string attribute put on the span
+// after readFacts: what a new readFacts would find, keys being unique.
+func (f *spanFacts) observeStr(k, v string) {
+	switch k {
+	case attrMethod:
+		f.has, f.method = f.has|hasMethod, v
+	case attrRoute:
+		f.has, f.route = f.has|hasRoute, v
+	case attrURLFull:
+		f.has, f.urlFull = f.has|hasURLFull, v
+	case attrServerAddress:
+		f.has, f.serverAddress = f.has|hasServerAddress, v
+	case attrStatusCode:
+		f.has, f.status = f.has|hasStatusCode, 0 // a string is no status code
+	case attrOperationName:
+		f.has |= hasOperationName
+	case attrResourceName:
+		f.has |= hasResourceName
+	case attrPeerService:
+		f.has |= hasPeerService
+	case attrHTTPURL:
+		f.has |= hasHTTPURL
+	case attrURLScheme:
+		f.has, f.scheme = f.has|hasURLScheme, v
+	case attrURLPath:
+		f.has |= hasURLPath
+	case attrURLQuery:
+		f.has |= hasURLQuery
+	case attrErrorType:
+		f.has |= hasErrorType
+	}
 }
 
 func strValue(v pcommon.Value) string {
@@ -168,69 +223,159 @@ func strValue(v pcommon.Value) string {
 	return v.Str()
 }
 
-// resourceNames remembers the last resource name built per layer within a
+// resourceNames remembers the last resource name used per layer within a
 // batch: the three backend spans of a call share one, and requests to the
-// same endpoint follow one another, so most spans reuse a string instead of
-// building one.
+// same endpoint follow one another, so most spans skip even the look-up in
+// the namer's cache.
 type resourceNames struct{ proxy, backend lastName }
 
 type lastName struct{ method, route, value string }
 
-func (l *lastName) get(method, route string) string {
+func (l *lastName) get(c *nameCache, method, route string) string {
 	if l.value != "" && l.route == route && l.method == method {
 		return l.value
 	}
-	v := route
-	if method != "" {
-		v = method + " " + route
-	}
+	v := c.get(method, route)
 	l.method, l.route, l.value = method, route, v
 	return v
+}
+
+// maxCachedNames bounds the namer's cache; past it (a sender with
+// unbounded routes) names are built per span, as without a cache.
+const maxCachedNames = 1024
+
+type nameKey struct{ method, route string }
+
+// nameCache maps (method, route) to "METHOD route", built once. Readers
+// take no lock: the map is replaced, never changed, when a name is added.
+type nameCache struct {
+	m  atomic.Pointer[map[nameKey]string]
+	mu sync.Mutex
+}
+
+func resourceName(method, route string) string {
+	if method == "" {
+		return route
+	}
+	return method + " " + route
+}
+
+func (c *nameCache) get(method, route string) string {
+	m := c.m.Load()
+	if m != nil {
+		if v, ok := (*m)[nameKey{method, route}]; ok {
+			return v
+		}
+		if len(*m) >= maxCachedNames {
+			return resourceName(method, route)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if v, ok := (*old)[nameKey{method, route}]; ok {
+			return v
+		}
+	}
+	// Clone the key: the span's strings may share the memory of the whole
+	// decoded request, which the cache must not keep alive.
+	k := nameKey{strings.Clone(method), strings.Clone(route)}
+	v := resourceName(k.method, k.route)
+	next := make(map[nameKey]string, len(*orEmpty(old))+1)
+	for ok, ov := range *orEmpty(old) {
+		next[ok] = ov
+	}
+	next[k] = v
+	c.m.Store(&next)
+	return v
+}
+
+var emptyNames = map[nameKey]string{}
+
+func orEmpty(m *map[nameKey]string) *map[nameKey]string {
+	if m == nil {
+		return &emptyNames
+	}
+	return m
+}
+
+// maxNamePuts is the most attributes plan adds to one span (global:
+// url.scheme, url.path, url.query, http.url, error.type).
+const maxNamePuts = 5
+
+// namePuts are the attributes the namer adds to a span, in order.
+type namePuts struct {
+	kv [maxNamePuts]attr
+	n  int
+}
+
+func (p *namePuts) add(k, v string) {
+	p.kv[p.n] = attr{k, v}
+	p.n++
+}
+
+func (p *namePuts) addIfAbsent(has, bit keySet, k, v string) {
+	if has&bit == 0 {
+		p.add(k, v)
+	}
+}
+
+// apply adds the planned attributes, which the span does not have.
+func (p *namePuts) apply(attrs pcommon.Map) {
+	for i := 0; i < p.n; i++ {
+		attrs.PutStr(p.kv[i].key, p.kv[i].value)
+	}
 }
 
 // name adds the destination attributes of a kept gateway span's layer.
 func (n *destinationNamer) name(c layer.Class, s ptrace.Span, last *resourceNames) {
 	attrs := s.Attributes()
 	f := readFacts(attrs)
-	switch c {
-	case layer.GlobalStage:
-		n.absoluteURL(attrs, &f)
-		n.markError(s, attrs, &f, 500)
-	case layer.ProxyStage:
-		putIfAbsent(attrs, f.has, hasOperationName, attrOperationName, opProxy)
-		if f.route != "" && f.has&hasResourceName == 0 {
-			attrs.PutStr(attrResourceName, last.proxy.get(f.method, f.route))
-		}
-		n.markError(s, attrs, &f, 500)
-	case layer.BackendStage:
-		putIfAbsent(attrs, f.has, hasOperationName, attrOperationName, opBackend)
-		n.backendResource(attrs, &f, last)
-		n.markError(s, attrs, &f, 500)
-	case layer.BackendRoundTrip:
-		n.backendResource(attrs, &f, last)
-		if f.serverAddress != "" {
-			putIfAbsent(attrs, f.has, hasPeerService, attrPeerService, f.serverAddress)
-		}
-		n.markError(s, attrs, &f, 400)
-	case layer.BackendReadPayload:
-		// No peer.service: X-Ray would name this internal subsegment
-		// after the backend host, as if it were the call itself.
-		putIfAbsent(attrs, f.has, hasOperationName, attrOperationName, opReadPayload)
-		n.backendResource(attrs, &f, last)
+	var puts namePuts
+	n.plan(c, s, &f, last, &puts)
+	if puts.n > 0 {
+		attrs.EnsureCapacity(attrs.Len() + puts.n)
+		puts.apply(attrs)
 	}
 }
 
-func putIfAbsent(attrs pcommon.Map, has, key keySet, k, v string) {
-	if has&key == 0 {
-		attrs.PutStr(k, v)
+// plan lists the destination attributes of a kept gateway span's layer,
+// from its facts, and sets its status; the caller adds the attributes.
+func (n *destinationNamer) plan(c layer.Class, s ptrace.Span, f *spanFacts, last *resourceNames, out *namePuts) {
+	switch c {
+	case layer.GlobalStage:
+		n.absoluteURL(f, out)
+		n.markError(s, f, 500, out)
+	case layer.ProxyStage:
+		out.addIfAbsent(f.has, hasOperationName, attrOperationName, opProxy)
+		if f.route != "" && f.has&hasResourceName == 0 {
+			out.add(attrResourceName, last.proxy.get(n.resources, f.method, f.route))
+		}
+		n.markError(s, f, 500, out)
+	case layer.BackendStage:
+		out.addIfAbsent(f.has, hasOperationName, attrOperationName, opBackend)
+		n.backendResource(f, last, out)
+		n.markError(s, f, 500, out)
+	case layer.BackendRoundTrip:
+		n.backendResource(f, last, out)
+		if f.serverAddress != "" {
+			out.addIfAbsent(f.has, hasPeerService, attrPeerService, f.serverAddress)
+		}
+		n.markError(s, f, 400, out)
+	case layer.BackendReadPayload:
+		// No peer.service: X-Ray would name this internal subsegment
+		// after the backend host, as if it were the call itself.
+		out.addIfAbsent(f.has, hasOperationName, attrOperationName, opReadPayload)
+		n.backendResource(f, last, out)
 	}
 }
 
 // backendResource names a backend span after its method and url_pattern
 // (KrakenD's http.route on backend spans).
-func (n *destinationNamer) backendResource(attrs pcommon.Map, f *spanFacts, last *resourceNames) {
+func (n *destinationNamer) backendResource(f *spanFacts, last *resourceNames, out *namePuts) {
 	if f.route != "" && f.has&hasResourceName == 0 {
-		attrs.PutStr(attrResourceName, last.backend.get(f.method, f.route))
+		out.add(attrResourceName, last.backend.get(n.resources, f.method, f.route))
 	}
 }
 
@@ -239,7 +384,7 @@ func (n *destinationNamer) backendResource(attrs pcommon.Map, f *spanFacts, last
 // composes its request URL from them and server.address), and http.url,
 // the whole URL (X-Ray). A url.full that is already absolute is left as it
 // is, and so is everything when the Host header is unknown.
-func (n *destinationNamer) absoluteURL(attrs pcommon.Map, f *spanFacts) {
+func (n *destinationNamer) absoluteURL(f *spanFacts, out *namePuts) {
 	if f.urlFull == "" || f.urlFull[0] != '/' {
 		return
 	}
@@ -247,7 +392,7 @@ func (n *destinationNamer) absoluteURL(attrs pcommon.Map, f *spanFacts) {
 	if f.scheme != "" {
 		prefix = ""
 	} else {
-		putIfAbsent(attrs, f.has, hasURLScheme, attrURLScheme, n.scheme)
+		out.addIfAbsent(f.has, hasURLScheme, attrURLScheme, n.scheme)
 	}
 	path, query := f.urlFull, ""
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
@@ -259,17 +404,17 @@ func (n *destinationNamer) absoluteURL(attrs pcommon.Map, f *spanFacts) {
 		}
 		path = path[:i]
 	}
-	putIfAbsent(attrs, f.has, hasURLPath, attrURLPath, path)
+	out.addIfAbsent(f.has, hasURLPath, attrURLPath, path)
 	if query != "" {
-		putIfAbsent(attrs, f.has, hasURLQuery, attrURLQuery, query)
+		out.addIfAbsent(f.has, hasURLQuery, attrURLQuery, query)
 	}
 	if f.serverAddress == "" || f.has&hasHTTPURL != 0 {
 		return
 	}
 	if prefix == "" {
-		attrs.PutStr(attrHTTPURL, f.scheme+"://"+f.serverAddress+f.urlFull)
+		out.add(attrHTTPURL, f.scheme+"://"+f.serverAddress+f.urlFull)
 	} else {
-		attrs.PutStr(attrHTTPURL, prefix+f.serverAddress+f.urlFull)
+		out.add(attrHTTPURL, prefix+f.serverAddress+f.urlFull)
 	}
 }
 
@@ -277,7 +422,7 @@ func (n *destinationNamer) absoluteURL(attrs pcommon.Map, f *spanFacts) {
 // least threshold, with error.type the status code, as the HTTP semantic
 // conventions ask; the status message stays empty (the code says it all).
 // A status that is already Error is kept, message and all.
-func (n *destinationNamer) markError(s ptrace.Span, attrs pcommon.Map, f *spanFacts, threshold int64) {
+func (n *destinationNamer) markError(s ptrace.Span, f *spanFacts, threshold int64, out *namePuts) {
 	if !n.errorStatus || f.status < threshold || f.status >= int64(len(statusCodeStrings)) {
 		return
 	}
@@ -286,5 +431,5 @@ func (n *destinationNamer) markError(s ptrace.Span, attrs pcommon.Map, f *spanFa
 		return
 	}
 	st.SetCode(ptrace.StatusCodeError)
-	putIfAbsent(attrs, f.has, hasErrorType, attrErrorType, statusCodeStrings[f.status])
+	out.addIfAbsent(f.has, hasErrorType, attrErrorType, statusCodeStrings[f.status])
 }

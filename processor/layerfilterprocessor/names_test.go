@@ -3,6 +3,7 @@ package layerfilterprocessor
 import (
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -274,4 +275,61 @@ func TestDestinationNamesApplyToKeptSpansOnly(t *testing.T) {
 	assert.Empty(t, findSpans(out, layer.ProxyStage))
 	s := findSpans(out, layer.BackendStage)[0]
 	assert.Equal(t, "krakend.backend", strAttr(t, s.Attributes(), "operation.name"))
+}
+
+// The names read a span as its static attributes leave it, though the
+// filter learns those while setting them instead of reading the span again.
+func TestDestinationNamesSeeStaticAttributes(t *testing.T) {
+	failing := reqUser
+	failing.status = 503
+	in := gatewayTraces("gw", failing)
+	out := runTraces(t, noRedaction+`
+global: {traces_static_attributes: {url.scheme: https}}
+proxy: {traces_static_attributes: {resource.name: custom, http.route: /static}}
+backend: {traces: {static_attributes: {http.response.status_code: "n/a", peer.service: configured}}}
+`, copyTraces(in))
+	pairs := spanPairs(t, in, out, 1)
+
+	g := pairs[layer.GlobalStage][1]
+	assert.Equal(t, "https", strAttr(t, g.Attributes(), "url.scheme"))
+	assert.Equal(t, "https://api.example.com/users/42?expand=1", strAttr(t, g.Attributes(), "http.url"),
+		"the static url.scheme is the URL's scheme")
+	assert.Equal(t, ptrace.StatusCodeError, g.Status().Code())
+
+	p := pairs[layer.ProxyStage][1]
+	assert.Equal(t, "custom", strAttr(t, p.Attributes(), "resource.name"), "a static resource.name is kept")
+	assert.Equal(t, "krakend.proxy", strAttr(t, p.Attributes(), "operation.name"))
+	assert.Equal(t, "/static", strAttr(t, p.Attributes(), "http.route"))
+
+	for _, c := range []layer.Class{layer.BackendStage, layer.BackendRoundTrip} {
+		s := pairs[c][1]
+		assert.NotEqual(t, ptrace.StatusCodeError, s.Status().Code(), "%v: a string status code is no failure", c)
+		_, hasErrorType := s.Attributes().Get("error.type")
+		assert.False(t, hasErrorType, c.String())
+		assert.Equal(t, "GET /v1/users/:id", strAttr(t, s.Attributes(), "resource.name"), c.String())
+	}
+	assert.Equal(t, "configured", strAttr(t, pairs[layer.BackendRoundTrip][1].Attributes(), "peer.service"),
+		"a static peer.service is kept")
+}
+
+func copyTraces(td ptrace.Traces) ptrace.Traces {
+	out := ptrace.NewTraces()
+	td.CopyTo(out)
+	return out
+}
+
+// The resource names are built once per (method, route) and shared.
+func TestNameCache(t *testing.T) {
+	var c nameCache
+	a := c.get("GET", "/users/:id")
+	assert.Equal(t, "GET /users/:id", a)
+	assert.Equal(t, "/health", c.get("", "/health"))
+	b := c.get("GET", "/users/:id")
+	assert.Equal(t, unsafe.StringData(a), unsafe.StringData(b), "the second look-up builds nothing")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = c.get("GET", "/users/:id") }))
+	for i := range maxCachedNames + 10 {
+		r := fmt.Sprintf("/r/%d", i)
+		require.Equal(t, "PUT "+r, c.get("PUT", r))
+	}
+	assert.Len(t, *c.m.Load(), maxCachedNames, "the cache is bounded")
 }

@@ -1,6 +1,7 @@
 package layerfilterprocessor
 
 import (
+	"math/bits"
 	"sort"
 	"strings"
 
@@ -26,11 +27,89 @@ type attr struct{ key, value string }
 
 // headerFilter is a layer's report_headers and skip_headers for one signal.
 type headerFilter struct {
-	dropAll bool                // report_headers: false
-	skip    map[string]struct{} // attribute keys of the skipped headers, both directions
+	dropAll bool      // report_headers: false
+	skip    headerSet // the skipped headers, both directions
 }
 
-func (h *headerFilter) removes() bool { return h.dropAll || len(h.skip) > 0 }
+func (h *headerFilter) removes() bool { return h.dropAll || !h.skip.empty() }
+
+// headerSet holds header names as KrakenD writes them in attribute keys
+// (lower case), for both directions: a key is looked up by its name after
+// the prefix, among a few names by comparison rather than hashing.
+type headerSet struct {
+	names  []string            // when there are few
+	byName map[string]struct{} // when there are many
+}
+
+// maxLinearHeaders is the most names a headerSet compares one by one.
+const maxLinearHeaders = 8
+
+func newHeaderSet(names []string) headerSet {
+	var s headerSet
+	seen := map[string]struct{}{}
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if _, dup := seen[n]; n == "" || dup {
+			continue
+		}
+		seen[n] = struct{}{}
+		s.names = append(s.names, n)
+	}
+	if len(s.names) > maxLinearHeaders {
+		s.byName, s.names = seen, nil
+	}
+	return s
+}
+
+func (s *headerSet) empty() bool { return len(s.names) == 0 && len(s.byName) == 0 }
+
+// contains tells whether the header attribute key k, whose prefix is
+// prefixLen bytes long, names a header of the set. KrakenD lower-cases
+// header names, other senders may not.
+func (s *headerSet) contains(k string, prefixLen int) bool {
+	if s.empty() {
+		return false
+	}
+	name := k[prefixLen:]
+	if s.hasName(name) {
+		return true
+	}
+	if !hasUpper(name) || len(k) > routeBufSize {
+		return false
+	}
+	var buf [routeBufSize]byte
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	if s.byName != nil {
+		_, ok := s.byName[string(b)]
+		return ok
+	}
+	for _, n := range s.names {
+		if n == string(b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *headerSet) hasName(name string) bool {
+	if s.byName != nil {
+		_, ok := s.byName[name]
+		return ok
+	}
+	for _, n := range s.names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
 
 // signalPolicy is one layer's settings for one signal (global, proxy).
 type signalPolicy struct {
@@ -83,11 +162,13 @@ type backendEntry struct {
 
 // policy is a compiled Policy.
 type policy struct {
-	skip    skipMatcher
-	redact  map[string]struct{} // attribute keys of the redacted headers
-	global  layerPolicy
-	proxy   layerPolicy
-	backend backendPolicy
+	skip   skipMatcher
+	redact map[string]struct{} // attribute keys of the redacted headers
+	// redactSet holds the same headers, for look-ups.
+	redactSet headerSet
+	global    layerPolicy
+	proxy     layerPolicy
+	backend   backendPolicy
 	// Keyed by canonical route / url_pattern; the more specific entries first.
 	endpoints map[string][]endpointPolicy
 	backends  map[string][]backendEntry
@@ -146,6 +227,11 @@ func (p *policy) compileOrphans() orphanFlags {
 // then assumes the worst when a skip path could match an instance of its
 // route.
 func (p *policy) parentMayBeRemoved(c layer.Class, attrs pcommon.Map) bool {
+	return p.parentMayBeRemovedMemo(c, attrs, nil)
+}
+
+// parentMayBeRemovedMemo is parentMayBeRemoved with the batch's look-ups.
+func (p *policy) parentMayBeRemovedMemo(c layer.Class, attrs pcommon.Map, m *lookupMemo) bool {
 	switch c {
 	case layer.ProxyStage:
 		if !p.orphans.proxy {
@@ -156,14 +242,14 @@ func (p *policy) parentMayBeRemoved(c layer.Class, attrs pcommon.Map) bool {
 		if !p.orphans.stage {
 			return false
 		}
-		return p.proxyFor(getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod)).traces.off
+		return m.proxyFor(p, getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod)).traces.off
 	case layer.BackendRoundTrip, layer.BackendReadPayload:
 		if (c == layer.BackendRoundTrip && !p.orphans.roundTrip) || (c == layer.BackendReadPayload && !p.orphans.readPayload) {
 			return false
 		}
 		bs := &p.backend.traces
 		if len(p.endpoints) > 0 || len(p.backends) > 0 {
-			bs = &p.backendFor(getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
+			bs = &m.backendFor(p, getStr(attrs, attrEndpointRoute), getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
 		}
 		if c == layer.BackendRoundTrip {
 			return !bs.stage
@@ -187,6 +273,7 @@ func compilePolicy(p *Policy) *policy {
 		redact = DefaultRedactHeaders
 	}
 	cp.redact = headerKeys(redact)
+	cp.redactSet = newHeaderSet(redact)
 
 	if len(p.Endpoints) > 0 {
 		cp.endpoints = map[string][]endpointPolicy{}
@@ -274,7 +361,7 @@ func compileSwitches(s *BackendSwitches, h headerFilter) backendSignal {
 func orTrue(b *bool) bool { return b == nil || *b }
 
 func compileHeaders(report *bool, skip []string) headerFilter {
-	return headerFilter{dropAll: !orTrue(report), skip: headerKeys(skip)}
+	return headerFilter{dropAll: !orTrue(report), skip: newHeaderSet(skip)}
 }
 
 // headerKeys turns header names into the attribute keys KrakenD writes for
@@ -379,6 +466,75 @@ func (p *policy) proxyFor(route, method string) *layerPolicy {
 	return &p.proxy
 }
 
+// lookupMemo remembers one batch's latest endpoint and backend look-ups:
+// a batch repeats a few endpoints and backends, whose look-up otherwise
+// costs a canonical route and a map access per item. The zero value is
+// empty; a nil memo looks everything up.
+type lookupMemo struct {
+	eps    [memoSize]endpointMemo
+	bes    [memoSize]backendMemo
+	epNext int
+	beNext int
+}
+
+const memoSize = 8
+
+type endpointMemo struct {
+	p             *policy
+	route, method string
+	ep            *endpointPolicy
+}
+
+type backendMemo struct {
+	p                      *policy
+	route, method, pattern string
+	be                     *backendPolicy
+}
+
+func (m *lookupMemo) endpoint(p *policy, route, method string) *endpointPolicy {
+	if m == nil || len(p.endpoints) == 0 || route == "" {
+		return p.endpoint(route, method)
+	}
+	for i := range m.eps {
+		if e := &m.eps[i]; e.p == p && e.route == route && e.method == method {
+			return e.ep
+		}
+	}
+	ep := p.endpoint(route, method)
+	m.eps[m.epNext] = endpointMemo{p, route, method, ep}
+	m.epNext = (m.epNext + 1) % memoSize
+	return ep
+}
+
+func (m *lookupMemo) proxyFor(p *policy, route, method string) *layerPolicy {
+	if ep := m.endpoint(p, route, method); ep != nil && ep.proxy != nil {
+		return ep.proxy
+	}
+	return &p.proxy
+}
+
+func (m *lookupMemo) backendFor(p *policy, endpointRoute, endpointMethod, pattern string) *backendPolicy {
+	if m == nil {
+		return p.backendFor(endpointRoute, endpointMethod, pattern)
+	}
+	if len(p.backends) == 0 || pattern == "" {
+		// What backendFor does then, through the memo.
+		if ep := m.endpoint(p, endpointRoute, endpointMethod); ep != nil && ep.backend != nil {
+			return ep.backend
+		}
+		return &p.backend
+	}
+	for i := range m.bes {
+		if e := &m.bes[i]; e.p == p && e.pattern == pattern && e.route == endpointRoute && e.method == endpointMethod {
+			return e.be
+		}
+	}
+	be := p.backendFor(endpointRoute, endpointMethod, pattern)
+	m.bes[m.beNext] = backendMemo{p, endpointRoute, endpointMethod, pattern, be}
+	m.beNext = (m.beNext + 1) % memoSize
+	return be
+}
+
 // uniform tells whether every item of a class gets the same verdict, so
 // that a metric can be judged whole without reading its data points.
 func (p *policy) uniform() bool {
@@ -435,7 +591,7 @@ type traceVerdict struct {
 
 // decideTrace judges a span (or a log record, which follows its layer's
 // traces settings) of a gateway class.
-func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
+func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map, m *lookupMemo) traceVerdict {
 	switch c.Layer {
 	case layer.Global:
 		var route string
@@ -451,7 +607,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 		}
 		v := traceVerdict{headers: &sp.headers, static: sp.static}
 		if len(p.endpoints) > 0 {
-			if ep := p.endpoint(route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalTraces {
+			if ep := m.endpoint(p, route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalTraces {
 				v.static = ep.globalTraces
 			}
 		}
@@ -467,7 +623,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 		if len(p.endpoints) > 0 {
 			method = getStr(attrs, attrMethod)
 		}
-		sp := &p.proxyFor(route, method).traces
+		sp := &m.proxyFor(p, route, method).traces
 		if sp.off {
 			return traceVerdict{drop: reasonLayerDisabled}
 		}
@@ -480,7 +636,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 				return traceVerdict{drop: reasonSkipPath}
 			}
 			if len(p.endpoints) > 0 || len(p.backends) > 0 {
-				bs = &p.backendFor(route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
+				bs = &m.backendFor(p, route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).traces
 			}
 		}
 		if !bs.on(c.Part) {
@@ -497,7 +653,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map) traceVerdict {
 
 // decideMetric judges one metric data point of a gateway class and returns
 // the static attributes it gets when kept.
-func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []attr) {
+func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map, m *lookupMemo) (dropReason, []attr) {
 	switch c.Layer {
 	case layer.Global:
 		var route string
@@ -512,7 +668,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 			return reasonLayerDisabled, nil
 		}
 		if len(p.endpoints) > 0 {
-			if ep := p.endpoint(route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalMetrics {
+			if ep := m.endpoint(p, route, getStr(attrs, attrMethod)); ep != nil && ep.hasGlobalMetrics {
 				return keep, ep.globalMetrics
 			}
 		}
@@ -528,7 +684,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 		if len(p.endpoints) > 0 {
 			method = getStr(attrs, attrMethod)
 		}
-		sp := &p.proxyFor(route, method).metrics
+		sp := &m.proxyFor(p, route, method).metrics
 		if sp.off {
 			return reasonLayerDisabled, nil
 		}
@@ -541,7 +697,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 				return reasonSkipPath, nil
 			}
 			if len(p.endpoints) > 0 || len(p.backends) > 0 {
-				bs = &p.backendFor(route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).metrics
+				bs = &m.backendFor(p, route, getStr(attrs, attrEndpointMethod), getStr(attrs, attrRoute)).metrics
 			}
 		}
 		if !bs.on(c.Part) {
@@ -553,66 +709,50 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map) (dropReason, []a
 }
 
 // filterHeaders strips and redacts the header attributes of a kept span.
-func filterHeaders(attrs pcommon.Map, h *headerFilter, redact map[string]struct{}) {
+func filterHeaders(attrs pcommon.Map, h *headerFilter, redact *headerSet) {
 	if h == nil {
 		return
 	}
 	if h.removes() {
 		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
-			if !isHeaderKey(k) {
+			n := headerPrefixLen(k)
+			if n == 0 {
 				return false
 			}
-			if h.dropAll || inSet(h.skip, k) {
+			if h.dropAll || h.skip.contains(k, n) {
 				return true
 			}
-			if inSet(redact, k) {
+			if redact.contains(k, n) {
 				redactValue(v)
 			}
 			return false
 		})
 		return
 	}
-	if len(redact) == 0 {
+	if redact.empty() {
 		return
 	}
 	for k, v := range attrs.All() {
-		if isHeaderKey(k) && inSet(redact, k) {
+		if n := headerPrefixLen(k); n > 0 && redact.contains(k, n) {
 			redactValue(v)
 		}
 	}
 }
 
-func isHeaderKey(k string) bool {
+// headerPrefixLen is the length of a header attribute key's prefix, 0 for
+// any other key.
+func headerPrefixLen(k string) int {
 	// Both prefixes start with "http.re"; one comparison rejects most keys.
 	if len(k) <= len(requestHeaderPrefix) || k[:7] != "http.re" {
-		return false
+		return 0
 	}
-	return strings.HasPrefix(k, requestHeaderPrefix) || strings.HasPrefix(k, responseHeaderPrefix)
-}
-
-// inSet looks a header attribute key up; KrakenD lower-cases header names,
-// other senders may not.
-func inSet(set map[string]struct{}, k string) bool {
-	if len(set) == 0 {
-		return false
+	if strings.HasPrefix(k, requestHeaderPrefix) {
+		return len(requestHeaderPrefix)
 	}
-	if _, ok := set[k]; ok {
-		return true
+	if strings.HasPrefix(k, responseHeaderPrefix) {
+		return len(responseHeaderPrefix)
 	}
-	if !hasUpper(k) || len(k) > routeBufSize {
-		return false
-	}
-	var buf [routeBufSize]byte
-	b := buf[:len(k)]
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	_, ok := set[string(b)]
-	return ok
+	return 0
 }
 
 func hasUpper(s string) bool {
@@ -651,13 +791,61 @@ func redactValue(v pcommon.Value) {
 }
 
 // putStatic writes static attributes, skipping those already in place (the
-// gateway writes the same ones when it runs the same configuration).
-func putStatic(attrs pcommon.Map, static []attr) {
+// gateway writes the same ones when it runs the same configuration), with
+// room for extra more attributes that the caller adds next.
+func putStatic(attrs pcommon.Map, static []attr, extra int) {
+	absent, n := setStatic(attrs, static, nil)
+	putAbsent(attrs, static, absent, n, extra)
+}
+
+// maxPlannedStatic bounds the static attributes setStatic tracks in its
+// mask; more (a configuration nobody writes) are put one by one.
+const maxPlannedStatic = 64
+
+// setStatic is the first half of putStatic: it overwrites the static
+// attributes the item has with another value, in place, and returns those
+// it lacks (a mask over static) and their number. facts, when not nil,
+// learns every static attribute the item ends up with.
+func setStatic(attrs pcommon.Map, static []attr, facts *spanFacts) (absent uint64, n int) {
+	if len(static) > maxPlannedStatic {
+		for i := range static {
+			a := &static[i]
+			if v, ok := attrs.Get(a.key); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != a.value {
+				attrs.PutStr(a.key, a.value)
+			}
+			if facts != nil {
+				facts.observeStr(a.key, a.value)
+			}
+		}
+		return 0, 0
+	}
 	for i := range static {
 		a := &static[i]
-		if v, ok := attrs.Get(a.key); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == a.value {
+		if facts != nil {
+			facts.observeStr(a.key, a.value)
+		}
+		v, ok := attrs.Get(a.key)
+		if !ok {
+			absent |= 1 << i
+			n++
 			continue
 		}
+		if v.Type() != pcommon.ValueTypeStr || v.Str() != a.value {
+			v.SetStr(a.value)
+		}
+	}
+	return absent, n
+}
+
+// putAbsent is the second half of putStatic: it grows the attributes once,
+// for the n absent static attributes and extra more, and adds the absent
+// ones in order.
+func putAbsent(attrs pcommon.Map, static []attr, absent uint64, n, extra int) {
+	if n+extra > 0 {
+		attrs.EnsureCapacity(attrs.Len() + n + extra)
+	}
+	for ; absent != 0; absent &= absent - 1 {
+		a := &static[bits.TrailingZeros64(absent)]
 		attrs.PutStr(a.key, a.value)
 	}
 }

@@ -120,16 +120,16 @@ func (b *batchIndex) indexKept(td ptrace.Traces) {
 	}
 }
 
-func (b *batchIndex) add(p *policy, s ptrace.Span, c layer.Class, r dropReason) {
+func (b *batchIndex) add(p *policy, s ptrace.Span, c layer.Class, r dropReason, m *lookupMemo) {
 	if r == keep {
 		// Decided now, while the attributes are at hand.
-		if p.parentMayBeRemoved(c, s.Attributes()) {
+		if p.parentMayBeRemovedMemo(c, s.Attributes(), m) {
 			b.candidates[idKey(s.SpanID())] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: true}
 		}
 		return
 	}
 	k := idKey(s.SpanID())
-	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: p.parentMayBeRemoved(c, s.Attributes())}
+	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: p.parentMayBeRemovedMemo(c, s.Attributes(), m)}
 	// A read tracker has no children; a skip path removes the children of
 	// what it removes, except under a global span skipped by its raw path.
 	if c != layer.BackendReadPayload && (r != reasonSkipPath || c == layer.GlobalStage) {

@@ -3,6 +3,7 @@ package layerfilterprocessor
 import (
 	"context"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
@@ -12,7 +13,11 @@ import (
 func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var counts dropCounts
 	var idx *batchIndex // only for resources whose policy may orphan a span
-	var last resourceNames
+	var scratch batchScratch
+	var namer *destinationNamer
+	if f.names.on {
+		namer = &f.names
+	}
 	rss := td.ResourceSpans()
 	hadData := rss.Len() > 0
 	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -30,12 +35,9 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 				return false
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
-				c, r := filterSpan(p, s, &counts)
-				if r == keep && c.Layer != layer.None && f.names.on {
-					f.names.name(c, s, &last)
-				}
+				c, r := filterSpan(p, s, &counts, &scratch, namer)
 				if p.reparent {
-					idx.add(p, s, c, r)
+					idx.add(p, s, c, r, &scratch.memo)
 				}
 				return r != keep
 			})
@@ -55,25 +57,72 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 	return td, nil
 }
 
+// batchScratch is what filterSpan keeps from one span to the next of a
+// batch.
+type batchScratch struct {
+	memo lookupMemo
+	last resourceNames
+	puts namePuts
+}
+
 // filterSpan classifies a span and tells why it must go (keep when it
 // stays); a kept span gets the header, static attribute and
-// detailed-connection settings of its layer.
-func filterSpan(p *policy, s ptrace.Span, counts *dropCounts) (layer.Class, dropReason) {
+// detailed-connection settings of its layer, and the destination names
+// when n is not nil.
+func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n *destinationNamer) (layer.Class, dropReason) {
 	c := layer.ClassifySpan(s)
 	if c.Layer == layer.None {
 		return c, keep
 	}
 	attrs := s.Attributes()
-	v := p.decideTrace(c, attrs)
+	v := p.decideTrace(c, attrs, &b.memo)
 	if v.drop != keep {
 		counts.add(c.Layer, v.drop, 1)
 		return c, v.drop
 	}
-	filterHeaders(attrs, v.headers, p.redact)
-	putStatic(attrs, v.static)
-	if v.stripDetailed {
-		stripDetailedAttrs(attrs)
-		s.Events().RemoveIf(func(e ptrace.SpanEvent) bool { return e.Name() == firstByteEvent })
+	filterHeaders(attrs, v.headers, &p.redactSet)
+	if n == nil {
+		if len(v.static) > 0 {
+			putStatic(attrs, v.static, 0)
+		}
+		if v.stripDetailed {
+			stripDetailed(s, attrs)
+		}
+		return c, keep
 	}
+	// The names read the span as the static attributes leave it: learn
+	// those while setting them, so that the attributes are read once and
+	// grown once, for the static attributes and the names together.
+	facts := readFacts(attrs)
+	if facts.dup {
+		putStatic(attrs, v.static, 0)
+		if v.stripDetailed {
+			stripDetailed(s, attrs)
+		}
+		n.name(c, s, &b.last)
+		return c, keep
+	}
+	var absent uint64
+	var nStatic int
+	if len(v.static) > 0 {
+		absent, nStatic = setStatic(attrs, v.static, &facts)
+	}
+	puts := &b.puts
+	puts.n = 0
+	n.plan(c, s, &facts, &b.last, puts)
+	if nStatic+puts.n > 0 {
+		putAbsent(attrs, v.static, absent, nStatic, puts.n)
+	}
+	if v.stripDetailed {
+		stripDetailed(s, attrs)
+	}
+	puts.apply(attrs)
 	return c, keep
+}
+
+// stripDetailed removes the detailed-connection data of a backend-request
+// span whose detailed_connection is off.
+func stripDetailed(s ptrace.Span, attrs pcommon.Map) {
+	stripDetailedAttrs(attrs)
+	s.Events().RemoveIf(func(e ptrace.SpanEvent) bool { return e.Name() == firstByteEvent })
 }

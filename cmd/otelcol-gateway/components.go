@@ -17,6 +17,7 @@ import (
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	cumulativetodeltaprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor"
+	requestmetricsconnector "github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector"
 	layerfilterprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 	prometheuscompatprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/prometheuscompatprocessor"
 	samplingprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
@@ -138,6 +139,7 @@ func components() (otelcol.Factories, error) {
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
+		requestmetricsconnector.NewFactory(),
 		forwardconnector.NewFactory(),
 		spanmetricsconnector.NewFactory(),
 		datadogconnector.NewFactory(),
@@ -146,9 +148,10 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{
-		forwardconnector.NewFactory().Type():     "go.opentelemetry.io/collector/connector/forwardconnector v0.152.1",
-		spanmetricsconnector.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector v0.152.0",
-		datadogconnector.NewFactory().Type():     "github.com/open-telemetry/opentelemetry-collector-contrib/connector/datadogconnector v0.152.0",
+		requestmetricsconnector.NewFactory().Type(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+		forwardconnector.NewFactory().Type():        "go.opentelemetry.io/collector/connector/forwardconnector v0.152.1",
+		spanmetricsconnector.NewFactory().Type():    "github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector v0.152.0",
+		datadogconnector.NewFactory().Type():        "github.com/open-telemetry/opentelemetry-collector-contrib/connector/datadogconnector v0.152.0",
 	})
 
 	return factories, nil

@@ -65,20 +65,20 @@ type Result struct {
 var ErrNoTelemetry = errors.New("no telemetry namespace")
 
 const (
-	defaultGRPC          = "0.0.0.0:4317"
-	defaultHTTP          = "0.0.0.0:4318"
-	defaultHealthCheck   = "0.0.0.0:13133"
-	defaultSelfMetrics   = 8888
-	gatewayScope         = "io.krakend.krakend-otel"
-	receiverType         = "gateway"
-	processorMemLimiter  = "memory_limiter"
-	processorLayer       = "layerfilter"
-	processorSampling    = "sampling"
-	processorBatch       = "batch"
-	processorPromCompat  = "prometheus_compat"
-	connectorForward     = "forward"
-	connectorSpanMetrics = "spanmetrics"
-	connectorDatadog     = "datadog/stats"
+	defaultGRPC             = "0.0.0.0:4317"
+	defaultHTTP             = "0.0.0.0:4318"
+	defaultHealthCheck      = "0.0.0.0:13133"
+	defaultSelfMetrics      = 8888
+	gatewayScope            = "io.krakend.krakend-otel"
+	receiverType            = "gateway"
+	processorMemLimiter     = "memory_limiter"
+	processorLayer          = "layerfilter"
+	processorSampling       = "sampling"
+	processorBatch          = "batch"
+	processorPromCompat     = "prometheus_compat"
+	connectorForward        = "forward"
+	connectorRequestMetrics = "requestmetrics"
+	connectorDatadog        = "datadog/stats"
 	// extensionQueueStorage holds the persistent sending queues.
 	extensionQueueStorage = "file_storage/queue"
 )
@@ -567,7 +567,7 @@ func (t *translator) render() ([]byte, error) {
 			conns.set(connectorForward, newMap()).note("hands every span on from traces/in to the sampled traces pipeline")
 		}
 		if red {
-			conns.set(connectorSpanMetrics, spanMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
+			conns.set(connectorRequestMetrics, requestMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
 		}
 		if datadogStats {
 			conns.set(connectorDatadog, datadogConnectorConfig()).note("Datadog's APM stats from every span before sampling: true hit counts at any sampling percentage")
@@ -632,8 +632,8 @@ func (t *translator) render() ([]byte, error) {
 		var counters []string
 		var what []string
 		if red {
-			counters = append(counters, connectorSpanMetrics)
-			what = append(what, "spanmetrics")
+			counters = append(counters, connectorRequestMetrics)
+			what = append(what, "requestmetrics")
 		}
 		if datadogStats {
 			counters = append(counters, connectorDatadog)
@@ -650,7 +650,7 @@ func (t *translator) render() ([]byte, error) {
 		p.set("exporters", traceExp)
 		pipes.set("traces", p)
 		if red {
-			metricRecvIDs = append(append([]string(nil), recvIDs...), connectorSpanMetrics)
+			metricRecvIDs = append(append([]string(nil), recvIDs...), connectorRequestMetrics)
 		}
 	case len(traceExp) > 0:
 		exps := traceExp
@@ -770,10 +770,10 @@ func datadogConnectorConfig() *ymap {
 	return m
 }
 
-// spanMetricsConfig counts gateway spans by what identifies a request at each
+// requestMetricsConfig counts gateway spans by what identifies a request at each
 // layer: the endpoint or backend route, method, status and stage. Never by
 // span name: the global span is named by the raw request path.
-func spanMetricsConfig() *ymap {
+func requestMetricsConfig() *ymap {
 	m := newMap()
 	m.set("namespace", "gateway.spans")
 	m.set("include_instrumentation_scope", []string{gatewayScope})

@@ -133,7 +133,7 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		}
 	}
 	// A sampler that copies the kept spans (copy_kept_spans) lets the
-	// collector hand it the spans spanmetrics reads without a copy of every
+	// collector hand it the spans requestmetrics reads without a copy of every
 	// batch, but only if nothing after it says it mutates: its pipeline has
 	// no batch processor, is fed by a connector, and its exporters do not
 	// batch in their queue. Every other exporter batches in its queue.

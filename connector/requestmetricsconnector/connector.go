@@ -1,0 +1,687 @@
+package requestmetricsconnector // import "github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector"
+
+import (
+	"context"
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatautil"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+)
+
+// scopeName is the instrumentation scope of the emitted metrics. It is
+// spanmetrics' (connector.go buildMetrics), so that dashboards and queries
+// on otel_scope_name keep working when this connector replaces it.
+const scopeName = "spanmetricsconnector"
+
+// resourceLimit is spanmetrics' default resource_metrics_cache_size: past it
+// the least recently seen resource is emitted once more, then forgotten.
+const resourceLimit = 1000
+
+type dimension struct {
+	name string
+	def  *pcommon.Value
+}
+
+// connectorImp aggregates spans into series under one lock and emits them
+// on a ticker.
+type connectorImp struct {
+	logger *zap.Logger
+	clock  clockwork.Clock
+	next   consumer.Metrics
+
+	// Everything below up to mu depends only on the configuration.
+	interval     time.Duration
+	dims         []dimension
+	byLen        [][]uint8 // dimension indices by the length of their name
+	bounds       []float64
+	unitDivider  float64
+	unit         string
+	callsName    string
+	durationName string
+	limit        int
+	includeScope []string
+	instanceID   string
+	withService  bool
+	withSpanName bool
+	withKind     bool
+	withStatus   bool
+	withInstance bool
+
+	mu        sync.Mutex
+	resources map[[16]byte]*resourceState
+	live      int    // resources not evicted
+	useSeq    uint64 // orders resources by last use
+	seed      maphash.Seed
+	rng       xorshift64star
+
+	ticker       clockwork.Ticker
+	done         chan struct{}
+	wg           sync.WaitGroup
+	started      bool
+	shutdownOnce sync.Once
+}
+
+// resourceState is the series of one resource (all its attributes, hashed
+// as spanmetrics hashes them).
+type resourceState struct {
+	attrs    pcommon.Map
+	series   map[uint64]*series // by hash, colliding series chained
+	count    int
+	order    []*series // creation order, for a stable output
+	overflow *series
+	lastUsed uint64
+	evicted  bool
+}
+
+// storedValue is a dimension value a series was created with, kept to
+// confirm that a span whose hash matches really belongs to the series.
+type storedValue struct {
+	present bool
+	typ     pcommon.ValueType
+	s       string
+	n       int64
+}
+
+type series struct {
+	// what identifies the series within its resource
+	kind     ptrace.SpanKind
+	status   ptrace.StatusCode
+	scopeIdx uint32
+	version  string
+	spanName string
+	vals     []storedValue
+	next     *series // the next series with the same hash
+
+	attrs   pcommon.Map
+	start   pcommon.Timestamp
+	count   uint64
+	sum     float64
+	buckets []uint64
+	// reported: spanmetrics' Sum.isFirst inverted. A cumulative calls
+	// point is 0 the first time it is emitted.
+	reported bool
+}
+
+func newConnector(set component.TelemetrySettings, cfg *Config, clock clockwork.Clock, instanceID string, next consumer.Metrics) *connectorImp {
+	c := &connectorImp{
+		logger:       set.Logger,
+		clock:        clock,
+		next:         next,
+		interval:     cfg.MetricsFlushInterval,
+		bounds:       cfg.bounds(),
+		unitDivider:  float64(cfg.unitDivider()),
+		unit:         cfg.Histogram.Unit,
+		callsName:    metricName(cfg.Namespace, "calls"),
+		durationName: metricName(cfg.Namespace, "duration"),
+		limit:        cfg.AggregationCardinalityLimit,
+		includeScope: slices.Clone(cfg.IncludeInstrumentationScope),
+		instanceID:   instanceID,
+		withService:  !cfg.excluded(serviceNameKey),
+		withSpanName: !cfg.excluded(spanNameKey),
+		withKind:     !cfg.excluded(spanKindKey),
+		withStatus:   !cfg.excluded(statusCodeKey),
+		withInstance: !cfg.excluded(collectorInstanceIDKey),
+		resources:    map[[16]byte]*resourceState{},
+		seed:         maphash.MakeSeed(),
+		rng:          newXorshift(),
+	}
+	for i, d := range cfg.Dimensions {
+		dim := dimension{name: d.Name}
+		if d.Default != nil {
+			v := pcommon.NewValueStr(*d.Default)
+			dim.def = &v
+		}
+		c.dims = append(c.dims, dim)
+		for len(c.byLen) <= len(d.Name) {
+			c.byLen = append(c.byLen, nil)
+		}
+		c.byLen[len(d.Name)] = append(c.byLen[len(d.Name)], uint8(i))
+	}
+	return c
+}
+
+func metricName(namespace, name string) string {
+	if namespace != "" {
+		return namespace + "." + name
+	}
+	return name
+}
+
+// Capabilities implements consumer.Traces: the spans are only read.
+func (*connectorImp) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+// Start starts the flush ticker.
+func (c *connectorImp) Start(context.Context, component.Host) error {
+	c.ticker = c.clock.NewTicker(c.interval)
+	c.done = make(chan struct{})
+	c.started = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			select {
+			case <-c.done:
+				return
+			case <-c.ticker.Chan():
+				c.flush(context.Background())
+			}
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops the ticker and emits the series one last time, so that
+// what was counted since the last tick reaches the pipeline (spanmetrics
+// drops it).
+func (c *connectorImp) Shutdown(ctx context.Context) error {
+	c.shutdownOnce.Do(func() {
+		if !c.started {
+			return
+		}
+		c.ticker.Stop()
+		close(c.done)
+		c.wg.Wait()
+		c.flush(ctx)
+	})
+	return nil
+}
+
+// ConsumeTraces counts the spans into their series.
+func (c *connectorImp) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	c.mu.Lock()
+	c.aggregate(td)
+	c.mu.Unlock()
+	return nil
+}
+
+// adjustedCountCache remembers the last tracestate's adjusted count, as
+// spanmetrics does within a batch (consecutive spans of a trace share it).
+type adjustedCountCache struct {
+	tracestate string
+	count      uint64
+}
+
+func (c *connectorImp) aggregate(td ptrace.Traces) {
+	now := pcommon.NewTimestampFromTime(c.clock.Now())
+	cache := adjustedCountCache{count: 1}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		resAttrs := rs.Resource().Attributes()
+		svc, ok := resAttrs.Get(serviceNameKey)
+		if !ok {
+			continue // spanmetrics counts no span of a resource without service.name
+		}
+		res := c.resourceFor(resAttrs)
+		rc := resourceContext{res: res, service: svc.Str(), now: now}
+		for d := range c.dims {
+			if v, ok := resAttrs.Get(c.dims[d].name); ok {
+				rc.vals[d] = v
+				rc.mask |= 1 << d
+			}
+		}
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			c.scopeContext(&rc, ss.Scope())
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				c.count(&rc, spans.At(k), &cache)
+			}
+		}
+	}
+}
+
+// resourceContext is what the spans of one ResourceSpans and ScopeSpans
+// share.
+type resourceContext struct {
+	res     *resourceState
+	service string
+	now     pcommon.Timestamp
+	vals    [maxDimensions]pcommon.Value // the resource's dimension values
+	mask    uint32
+	scope   pcommon.InstrumentationScope
+	// scopeIdx is the scope's index+1 in include_instrumentation_scope (0:
+	// not included); scopeHash mixes it with the scope version.
+	scopeIdx  uint32
+	version   string
+	scopeHash uint64
+}
+
+func (c *connectorImp) scopeContext(rc *resourceContext, scope pcommon.InstrumentationScope) {
+	rc.scope = scope
+	rc.scopeIdx, rc.version, rc.scopeHash = 0, "", 0
+	name := scope.Name()
+	if name == "" {
+		return
+	}
+	for i, s := range c.includeScope {
+		if s == name {
+			rc.scopeIdx = uint32(i) + 1
+			break
+		}
+	}
+	if rc.scopeIdx != 0 {
+		rc.version = scope.Version()
+		rc.scopeHash = mix(uint64(rc.scopeIdx), maphash.String(c.seed, rc.version))
+	}
+}
+
+func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjustedCountCache) {
+	// One pass over the span's attributes picks up every dimension; the
+	// first occurrence of a key wins, as with Map.Get.
+	var vals [maxDimensions]pcommon.Value
+	var mask uint32
+	for k, v := range span.Attributes().All() {
+		if len(k) >= len(c.byLen) {
+			continue
+		}
+		for _, d := range c.byLen[len(k)] {
+			if c.dims[d].name == k {
+				if mask&(1<<d) == 0 {
+					vals[d] = v
+					mask |= 1 << d
+				}
+				break
+			}
+		}
+	}
+	for d := range c.dims {
+		bit := uint32(1) << d
+		if mask&bit != 0 {
+			continue
+		}
+		if rc.mask&bit != 0 {
+			vals[d] = rc.vals[d]
+			mask |= bit
+		} else if c.dims[d].def != nil {
+			vals[d] = *c.dims[d].def
+			mask |= bit
+		}
+	}
+
+	// One hash of everything that identifies the series, then a check of
+	// the candidates' values: no string is built and nothing allocated.
+	kind, status := span.Kind(), span.Status().Code()
+	h := mix(uint64(kind)<<8|uint64(status), rc.scopeHash)
+	if c.withSpanName {
+		h = mix(h, maphash.String(c.seed, span.Name()))
+	}
+	for d := range c.dims {
+		if mask&(1<<d) == 0 {
+			h = mix(h, absentHash)
+		} else {
+			h = mix(h, c.valueHash(vals[d]))
+		}
+	}
+	s := rc.res.series[h]
+	for s != nil && !c.matches(s, rc, span, kind, status, &vals, mask) {
+		s = s.next
+	}
+	if s == nil {
+		s = c.newSeries(rc, span, h, &vals, mask)
+	}
+
+	n := uint64(1)
+	if ts := span.TraceState().AsRaw(); ts != "" {
+		if ts != cache.tracestate {
+			cache.tracestate = ts
+			cache.count = c.adjustedCount(ts)
+		}
+		n = cache.count
+	}
+	d := float64(0)
+	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
+		d = float64(end-start) / c.unitDivider
+	}
+	s.count += n
+	s.sum += d * float64(n)
+	// the first bound >= d (sort.SearchFloat64s, as spanmetrics)
+	lo, hi := 0, len(c.bounds)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.bounds[m] < d {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	s.buckets[lo] += n
+}
+
+const absentHash = 0x6a09e667f3bcc908
+
+func mix(h, x uint64) uint64 {
+	return bits.RotateLeft64((h^x)*0x9e3779b97f4a7c15, 31)
+}
+
+func (c *connectorImp) valueHash(v pcommon.Value) uint64 {
+	t := uint64(v.Type())
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return maphash.String(c.seed, v.Str()) ^ t
+	case pcommon.ValueTypeInt:
+		return mix(uint64(v.Int()), t)
+	case pcommon.ValueTypeDouble:
+		return mix(math.Float64bits(v.Double()), t)
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			return mix(1, t)
+		}
+		return mix(0, t)
+	default: // maps, slices, bytes: rare as dimensions; their string form
+		return maphash.String(c.seed, v.AsString()) ^ t
+	}
+}
+
+func storeValue(v pcommon.Value) storedValue {
+	sv := storedValue{present: true, typ: v.Type()}
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		sv.s = strings.Clone(v.Str()) // never keep a batch's memory alive
+	case pcommon.ValueTypeInt:
+		sv.n = v.Int()
+	case pcommon.ValueTypeDouble:
+		sv.n = int64(math.Float64bits(v.Double()))
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			sv.n = 1
+		}
+	default:
+		sv.s = v.AsString()
+	}
+	return sv
+}
+
+func (sv *storedValue) equals(v pcommon.Value) bool {
+	if sv.typ != v.Type() {
+		return false
+	}
+	switch sv.typ {
+	case pcommon.ValueTypeStr:
+		return sv.s == v.Str()
+	case pcommon.ValueTypeInt:
+		return sv.n == v.Int()
+	case pcommon.ValueTypeDouble:
+		return sv.n == int64(math.Float64bits(v.Double()))
+	case pcommon.ValueTypeBool:
+		return (sv.n == 1) == v.Bool()
+	default:
+		return sv.s == v.AsString()
+	}
+}
+
+func (c *connectorImp) matches(s *series, rc *resourceContext, span ptrace.Span, kind ptrace.SpanKind, status ptrace.StatusCode, vals *[maxDimensions]pcommon.Value, mask uint32) bool {
+	if s.kind != kind || s.status != status || s.scopeIdx != rc.scopeIdx || s.version != rc.version {
+		return false
+	}
+	if c.withSpanName && s.spanName != span.Name() {
+		return false
+	}
+	for d := range s.vals {
+		present := mask&(1<<d) != 0
+		if s.vals[d].present != present || (present && !s.vals[d].equals(vals[d])) {
+			return false
+		}
+	}
+	return true
+}
+
+// newSeries creates the span's series, or returns the overflow series once
+// the resource holds aggregation_cardinality_limit series.
+func (c *connectorImp) newSeries(rc *resourceContext, span ptrace.Span, h uint64, vals *[maxDimensions]pcommon.Value, mask uint32) *series {
+	res := rc.res
+	if c.limit > 0 && res.count >= c.limit {
+		if res.overflow == nil {
+			attrs := pcommon.NewMap()
+			attrs.PutBool(overflowKey, true)
+			res.overflow = c.makeSeries(attrs, rc.now)
+		}
+		return res.overflow
+	}
+
+	// The attributes in spanmetrics' order (buildAttributes).
+	attrs := pcommon.NewMap()
+	attrs.EnsureCapacity(7 + len(c.dims))
+	if c.withService {
+		attrs.PutStr(serviceNameKey, rc.service)
+	}
+	if c.withSpanName {
+		attrs.PutStr(spanNameKey, span.Name())
+	}
+	if c.withKind {
+		attrs.PutStr(spanKindKey, spanKindStr(span.Kind()))
+	}
+	if c.withStatus {
+		attrs.PutStr(statusCodeKey, statusCodeStr(span.Status().Code()))
+	}
+	if c.withInstance {
+		attrs.PutStr(collectorInstanceIDKey, c.instanceID)
+	}
+	if rc.scopeIdx != 0 {
+		attrs.PutStr(scopeNameKey, rc.scope.Name())
+		if rc.version != "" {
+			attrs.PutStr(scopeVersionKey, rc.version)
+		}
+	}
+	for d := range c.dims {
+		if mask&(1<<d) != 0 {
+			vals[d].CopyTo(attrs.PutEmpty(c.dims[d].name))
+		}
+	}
+	s := c.makeSeries(attrs, rc.now)
+	s.kind, s.status, s.scopeIdx = span.Kind(), span.Status().Code(), rc.scopeIdx
+	s.version = strings.Clone(rc.version)
+	if c.withSpanName {
+		s.spanName = strings.Clone(span.Name())
+	}
+	s.vals = make([]storedValue, len(c.dims))
+	for d := range c.dims {
+		if mask&(1<<d) != 0 {
+			s.vals[d] = storeValue(vals[d])
+		}
+	}
+	s.next = res.series[h]
+	res.series[h] = s
+	res.count++
+	res.order = append(res.order, s)
+	return s
+}
+
+func (c *connectorImp) makeSeries(attrs pcommon.Map, start pcommon.Timestamp) *series {
+	return &series{attrs: attrs, start: start, buckets: make([]uint64, len(c.bounds)+1)}
+}
+
+// resourceFor returns the resource's state, keyed by the hash spanmetrics
+// uses, and keeps at most resourceLimit resources live.
+func (c *connectorImp) resourceFor(attrs pcommon.Map) *resourceState {
+	h := pdatautil.MapHash(attrs)
+	c.useSeq++
+	res, ok := c.resources[h]
+	switch {
+	case !ok:
+		res = &resourceState{attrs: pcommon.NewMap(), series: map[uint64]*series{}}
+		attrs.CopyTo(res.attrs)
+		c.resources[h] = res
+		c.live++
+	case res.evicted: // seen again before the flush that forgets it
+		res.evicted = false
+		c.live++
+	}
+	res.lastUsed = c.useSeq
+	if c.live > resourceLimit {
+		var oldest *resourceState
+		for _, r := range c.resources {
+			if !r.evicted && (oldest == nil || r.lastUsed < oldest.lastUsed) {
+				oldest = r
+			}
+		}
+		oldest.evicted = true
+		c.live--
+	}
+	return res
+}
+
+// flush emits every series and forgets the evicted resources.
+func (c *connectorImp) flush(ctx context.Context) {
+	c.mu.Lock()
+	md := c.build()
+	c.mu.Unlock()
+	if err := c.next.ConsumeMetrics(ctx, md); err != nil {
+		c.logger.Error("Failed ConsumeMetrics", zap.Error(err))
+	}
+}
+
+// build makes the metrics of every resource, least recently used first and
+// evicted ones last (spanmetrics' cache order). Called with mu held.
+func (c *connectorImp) build() pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	now := pcommon.NewTimestampFromTime(c.clock.Now())
+	order := make([]*resourceState, 0, len(c.resources))
+	for _, r := range c.resources {
+		order = append(order, r)
+	}
+	slices.SortFunc(order, func(a, b *resourceState) int {
+		if a.evicted != b.evicted {
+			if a.evicted {
+				return 1
+			}
+			return -1
+		}
+		switch {
+		case a.lastUsed < b.lastUsed:
+			return -1
+		case a.lastUsed > b.lastUsed:
+			return 1
+		}
+		return 0
+	})
+	md.ResourceMetrics().EnsureCapacity(len(order))
+	for _, res := range order {
+		rm := md.ResourceMetrics().AppendEmpty()
+		res.attrs.CopyTo(rm.Resource().Attributes())
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName(scopeName)
+		all := res.order
+		if res.overflow != nil {
+			all = append(all[:len(all):len(all)], res.overflow)
+		}
+
+		calls := sm.Metrics().AppendEmpty()
+		calls.SetName(c.callsName)
+		sum := calls.SetEmptySum()
+		sum.SetIsMonotonic(true)
+		sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		sdps := sum.DataPoints()
+		sdps.EnsureCapacity(len(all))
+		for _, s := range all {
+			dp := sdps.AppendEmpty()
+			dp.SetStartTimestamp(s.start)
+			dp.SetTimestamp(now)
+			if s.reported {
+				dp.SetIntValue(int64(s.count))
+			} else {
+				// spanmetrics starts every cumulative series at 0 so
+				// that Prometheus sees the first increase.
+				dp.SetIntValue(0)
+				s.reported = true
+			}
+			s.attrs.CopyTo(dp.Attributes())
+		}
+
+		dur := sm.Metrics().AppendEmpty()
+		dur.SetName(c.durationName)
+		dur.SetUnit(c.unit)
+		hist := dur.SetEmptyHistogram()
+		hist.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		hdps := hist.DataPoints()
+		hdps.EnsureCapacity(len(all))
+		for _, s := range all {
+			dp := hdps.AppendEmpty()
+			dp.SetStartTimestamp(s.start)
+			dp.SetTimestamp(now)
+			dp.ExplicitBounds().FromRaw(c.bounds)
+			dp.BucketCounts().FromRaw(s.buckets)
+			dp.SetCount(s.count)
+			dp.SetSum(s.sum)
+			s.attrs.CopyTo(dp.Attributes())
+		}
+	}
+	for h, r := range c.resources {
+		if r.evicted {
+			delete(c.resources, h)
+		}
+	}
+	return md
+}
+
+func spanKindStr(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindUnspecified:
+		return "SPAN_KIND_UNSPECIFIED"
+	case ptrace.SpanKindInternal:
+		return "SPAN_KIND_INTERNAL"
+	case ptrace.SpanKindServer:
+		return "SPAN_KIND_SERVER"
+	case ptrace.SpanKindClient:
+		return "SPAN_KIND_CLIENT"
+	case ptrace.SpanKindProducer:
+		return "SPAN_KIND_PRODUCER"
+	case ptrace.SpanKindConsumer:
+		return "SPAN_KIND_CONSUMER"
+	}
+	return ""
+}
+
+func statusCodeStr(s ptrace.StatusCode) string {
+	switch s {
+	case ptrace.StatusCodeUnset:
+		return "STATUS_CODE_UNSET"
+	case ptrace.StatusCodeOk:
+		return "STATUS_CODE_OK"
+	case ptrace.StatusCodeError:
+		return "STATUS_CODE_ERROR"
+	}
+	return ""
+}
+
+// adjustedCount is the span's weight from an OTEP 235 threshold in its
+// tracestate (ot=th:…), stochastically rounded, as spanmetrics computes it
+// (internal/metrics/adjusted_count.go); 1 without one.
+func (c *connectorImp) adjustedCount(tracestate string) uint64 {
+	if !strings.Contains(tracestate, "ot=") {
+		return 1
+	}
+	w3c, err := sampling.NewW3CTraceState(tracestate)
+	if err != nil {
+		return 1
+	}
+	th, ok := w3c.OTelValue().TValueThreshold()
+	if !ok {
+		return 1
+	}
+	den := sampling.MaxAdjustedCount - th.Unsigned()
+	if den == 0 {
+		return 1
+	}
+	q, r := sampling.MaxAdjustedCount/den, sampling.MaxAdjustedCount%den
+	if r != 0 && c.rng.next()%den < r {
+		q++
+	}
+	return q
+}

@@ -1,0 +1,381 @@
+package requestmetricsconnector
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector/internal/metadata"
+)
+
+var epoch = time.Unix(1_700_000_000, 0)
+
+// translatedConfig is what config/translate writes.
+func translatedConfig() *Config {
+	return &Config{
+		Namespace:                   "gateway.spans",
+		IncludeInstrumentationScope: []string{"io.krakend.krakend-otel"},
+		Dimensions: []Dimension{
+			{Name: "krakend.stage"}, {Name: "http.route"}, {Name: "krakend.endpoint.route"},
+			{Name: "http.request.method"}, {Name: "http.response.status_code"},
+		},
+		ExcludeDimensions:           []string{"span.name"},
+		AggregationCardinalityLimit: 5000,
+		Histogram: HistogramConfig{Unit: UnitSeconds, Explicit: ExplicitHistogramConfig{Buckets: []time.Duration{
+			ms(10), ms(20), ms(50), ms(75), ms(100), ms(125), ms(150), ms(175), ms(200), ms(250), ms(300), ms(350),
+			ms(500), ms(750), ms(1000), ms(1500), ms(2000), ms(3500), ms(5000), ms(10000),
+		}}},
+		MetricsFlushInterval: 15 * time.Second,
+	}
+}
+
+type harness struct {
+	t     *testing.T
+	clock *clockwork.FakeClock
+	sink  *consumertest.MetricsSink
+	c     connector.Traces
+}
+
+func start(t *testing.T, cfg *Config) *harness {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	h := &harness{t: t, clock: clockwork.NewFakeClockAt(epoch), sink: new(consumertest.MetricsSink)}
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.Resource.Attributes().PutStr("collector.instance.id", "instance-1")
+	c, err := NewFactory().CreateTracesToMetrics(clockwork.AddToContext(context.Background(), h.clock), set, cfg, h.sink)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, c.Shutdown(context.Background())) })
+	h.c = c
+	return h
+}
+
+func (h *harness) consume(td ptrace.Traces) {
+	h.t.Helper()
+	td.MarkReadOnly()
+	require.NoError(h.t, h.c.ConsumeTraces(context.Background(), td))
+}
+
+// flush advances the fake clock by the interval and returns what the tick
+// emitted.
+func (h *harness) flush(interval time.Duration) pmetric.Metrics {
+	h.t.Helper()
+	n := len(h.sink.AllMetrics())
+	require.NoError(h.t, h.clock.BlockUntilContext(context.Background(), 1))
+	h.clock.Advance(interval)
+	require.Eventually(h.t, func() bool { return len(h.sink.AllMetrics()) > n }, 5*time.Second, time.Millisecond)
+	return h.sink.AllMetrics()[n]
+}
+
+type spanSpec struct {
+	kind     ptrace.SpanKind
+	status   ptrace.StatusCode
+	duration time.Duration
+	attrs    map[string]any
+	state    string
+}
+
+func traces(resource map[string]any, scope string, spans ...spanSpec) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	_ = rs.Resource().Attributes().FromRaw(resource)
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName(scope)
+	ss.Scope().SetVersion("1.2.3")
+	for _, s := range spans {
+		sp := ss.Spans().AppendEmpty()
+		sp.SetName("GET /users/42")
+		sp.SetKind(s.kind)
+		sp.Status().SetCode(s.status)
+		st := pcommon.NewTimestampFromTime(epoch)
+		sp.SetStartTimestamp(st)
+		sp.SetEndTimestamp(st + pcommon.Timestamp(s.duration))
+		sp.TraceState().FromRaw(s.state)
+		_ = sp.Attributes().FromRaw(s.attrs)
+	}
+	return td
+}
+
+// points returns the calls and duration points of every resource, keyed by
+// the resource's service.name and the point's attributes.
+func points(md pmetric.Metrics) (map[string]pmetric.NumberDataPoint, map[string]pmetric.HistogramDataPoint) {
+	calls := map[string]pmetric.NumberDataPoint{}
+	durs := map[string]pmetric.HistogramDataPoint{}
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		rm := md.ResourceMetrics().At(i)
+		svc, _ := rm.Resource().Attributes().Get("service.name")
+		ms := rm.ScopeMetrics().At(0).Metrics()
+		for j := 0; j < ms.Len(); j++ {
+			m := ms.At(j)
+			switch m.Type() {
+			case pmetric.MetricTypeSum:
+				for k := 0; k < m.Sum().DataPoints().Len(); k++ {
+					dp := m.Sum().DataPoints().At(k)
+					calls[svc.Str()+" "+attrString(dp.Attributes())] = dp
+				}
+			case pmetric.MetricTypeHistogram:
+				for k := 0; k < m.Histogram().DataPoints().Len(); k++ {
+					dp := m.Histogram().DataPoints().At(k)
+					durs[svc.Str()+" "+attrString(dp.Attributes())] = dp
+				}
+			}
+		}
+	}
+	return calls, durs
+}
+
+func attrString(m pcommon.Map) string {
+	var parts []string
+	for k, v := range m.All() {
+		parts = append(parts, fmt.Sprintf("%s=%s:%s", k, v.Type(), v.AsString()))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func proxySpan(route string, status int64, d time.Duration) spanSpec {
+	return spanSpec{kind: ptrace.SpanKindInternal, duration: d, attrs: map[string]any{
+		"krakend.stage": "proxy", "http.route": route, "http.request.method": "GET", "http.response.status_code": status, "complete": true,
+	}}
+}
+
+func TestTheTranslatedConfigurationEmitsSpanmetricsShapedSeries(t *testing.T) {
+	h := start(t, translatedConfig())
+	res := map[string]any{"service.name": "gw", "service.instance.id": "a"}
+	h.consume(traces(res, "io.krakend.krakend-otel",
+		proxySpan("/users/:id", 200, 10*time.Millisecond),   // exactly on the first bound: bucket 0
+		proxySpan("/users/:id", 200, 10*time.Millisecond+1), // just past it: bucket 1
+		proxySpan("/users/:id", 500, 20*time.Second),        // past the last bound
+		spanSpec{kind: ptrace.SpanKindServer, status: ptrace.StatusCodeError, duration: -time.Millisecond, // end before start: 0
+			attrs: map[string]any{"krakend.stage": "global", "http.route": "/users/:id", "http.request.method": "GET", "http.response.status_code": int64(500)}},
+	))
+
+	md := h.flush(15 * time.Second)
+	require.Equal(t, 1, md.ResourceMetrics().Len())
+	rm := md.ResourceMetrics().At(0)
+	assert.Equal(t, map[string]any{"service.name": "gw", "service.instance.id": "a"}, rm.Resource().Attributes().AsRaw(), "the resource's attributes are carried")
+	sm := rm.ScopeMetrics().At(0)
+	assert.Equal(t, "spanmetricsconnector", sm.Scope().Name())
+	require.Equal(t, 2, sm.Metrics().Len())
+	callsM, durM := sm.Metrics().At(0), sm.Metrics().At(1)
+	assert.Equal(t, "gateway.spans.calls", callsM.Name())
+	assert.Empty(t, callsM.Unit())
+	assert.True(t, callsM.Sum().IsMonotonic())
+	assert.Equal(t, pmetric.AggregationTemporalityCumulative, callsM.Sum().AggregationTemporality())
+	assert.Equal(t, "gateway.spans.duration", durM.Name())
+	assert.Equal(t, "s", durM.Unit())
+	assert.Equal(t, pmetric.AggregationTemporalityCumulative, durM.Histogram().AggregationTemporality())
+
+	calls, durs := points(md)
+	require.Len(t, calls, 3)
+	okKey := "gw collector.instance.id=Str:instance-1,http.request.method=Str:GET,http.response.status_code=Int:200,http.route=Str:/users/:id," +
+		"krakend.stage=Str:proxy,service.name=Str:gw,span.instrumentation.scope.name=Str:io.krakend.krakend-otel," +
+		"span.instrumentation.scope.version=Str:1.2.3,span.kind=Str:SPAN_KIND_INTERNAL,status.code=Str:STATUS_CODE_UNSET"
+	require.Contains(t, calls, okKey)
+	assert.Equal(t, int64(0), calls[okKey].IntValue(), "a new cumulative calls series starts at 0, as in spanmetrics")
+	assert.Equal(t, pcommon.NewTimestampFromTime(epoch), calls[okKey].StartTimestamp())
+	assert.Equal(t, pcommon.NewTimestampFromTime(epoch.Add(15*time.Second)), calls[okKey].Timestamp())
+	d := durs[okKey]
+	assert.Equal(t, uint64(2), d.Count())
+	assert.Equal(t, 0.01+float64(10*time.Millisecond+1)/1e9, d.Sum())
+	assert.Equal(t, []float64{0.01, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1, 1.5, 2, 3.5, 5, 10}, d.ExplicitBounds().AsRaw())
+	wantBuckets := make([]uint64, 21)
+	wantBuckets[0], wantBuckets[1] = 1, 1
+	assert.Equal(t, wantBuckets, d.BucketCounts().AsRaw())
+
+	for k, dp := range durs {
+		if strings.Contains(k, "status_code=Int:500") && strings.Contains(k, "stage=Str:proxy") {
+			assert.Equal(t, uint64(1), dp.BucketCounts().At(20), "20 s is past the last bound")
+		}
+		if strings.Contains(k, "SPAN_KIND_SERVER") {
+			assert.Contains(t, k, "status.code=Str:STATUS_CODE_ERROR")
+			assert.Equal(t, 0.0, dp.Sum(), "an end before the start counts as 0")
+			assert.Equal(t, uint64(1), dp.BucketCounts().At(0))
+		}
+	}
+
+	// The next tick reports the counts, from the same start.
+	h.consume(traces(res, "io.krakend.krakend-otel", proxySpan("/users/:id", 200, time.Millisecond)))
+	calls, durs = points(h.flush(15 * time.Second))
+	assert.Equal(t, int64(3), calls[okKey].IntValue())
+	assert.Equal(t, uint64(3), durs[okKey].Count())
+	assert.Equal(t, pcommon.NewTimestampFromTime(epoch), calls[okKey].StartTimestamp())
+	assert.Equal(t, pcommon.NewTimestampFromTime(epoch.Add(30*time.Second)), calls[okKey].Timestamp())
+}
+
+func TestADimensionComesFromTheSpanThenTheResourceThenItsDefault(t *testing.T) {
+	none := "none"
+	cfg := translatedConfig()
+	cfg.Dimensions = []Dimension{{Name: "tenant", Default: &none}, {Name: "region"}}
+	h := start(t, cfg)
+	h.consume(traces(map[string]any{"service.name": "gw", "tenant": "from-resource"}, "other",
+		spanSpec{attrs: map[string]any{"tenant": "from-span"}},
+		spanSpec{attrs: map[string]any{"region": "eu"}}))
+	h.consume(traces(map[string]any{"service.name": "gw2"}, "other", spanSpec{}))
+	calls, _ := points(h.flush(cfg.MetricsFlushInterval))
+	var keys []string
+	for k := range calls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	common := "collector.instance.id=Str:instance-1,"
+	assert.Equal(t, []string{
+		"gw " + common + "region=Str:eu,service.name=Str:gw,span.kind=Str:SPAN_KIND_UNSPECIFIED,status.code=Str:STATUS_CODE_UNSET,tenant=Str:from-resource",
+		"gw " + common + "service.name=Str:gw,span.kind=Str:SPAN_KIND_UNSPECIFIED,status.code=Str:STATUS_CODE_UNSET,tenant=Str:from-span",
+		"gw2 " + common + "service.name=Str:gw2,span.kind=Str:SPAN_KIND_UNSPECIFIED,status.code=Str:STATUS_CODE_UNSET,tenant=Str:none",
+	}, keys, "spans of a scope not included carry no scope attributes")
+}
+
+func TestSpanNameAndExclusions(t *testing.T) {
+	cfg := translatedConfig()
+	cfg.Dimensions = nil
+	cfg.ExcludeDimensions = []string{"service.name", "collector.instance.id"}
+	h := start(t, cfg)
+	td := traces(map[string]any{"service.name": "gw"}, "s", spanSpec{}, spanSpec{})
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetName("other")
+	h.consume(td)
+	calls, _ := points(h.flush(cfg.MetricsFlushInterval))
+	var keys []string
+	for k := range calls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	assert.Equal(t, []string{
+		"gw span.kind=Str:SPAN_KIND_UNSPECIFIED,span.name=Str:GET /users/42,status.code=Str:STATUS_CODE_UNSET",
+		"gw span.kind=Str:SPAN_KIND_UNSPECIFIED,span.name=Str:other,status.code=Str:STATUS_CODE_UNSET",
+	}, keys)
+}
+
+func TestAResourceWithoutServiceNameIsNotCounted(t *testing.T) {
+	h := start(t, translatedConfig())
+	h.consume(traces(map[string]any{"host.name": "x"}, "s", proxySpan("/a", 200, time.Millisecond)))
+	md := h.flush(15 * time.Second)
+	assert.Equal(t, 0, md.ResourceMetrics().Len())
+}
+
+func TestAValueKeepsItsTypeInTheKey(t *testing.T) {
+	h := start(t, translatedConfig())
+	s := proxySpan("/a", 200, time.Millisecond)
+	s2 := proxySpan("/a", 200, time.Millisecond)
+	s2.attrs["http.response.status_code"] = "200"
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s", s, s2))
+	calls, _ := points(h.flush(15 * time.Second))
+	assert.Len(t, calls, 2, "Int 200 and Str \"200\" are two series (spanmetrics merges them into the first seen)")
+}
+
+func TestPastTheCardinalityLimitNewSeriesShareTheOverflowSeries(t *testing.T) {
+	cfg := translatedConfig()
+	cfg.AggregationCardinalityLimit = 2
+	h := start(t, cfg)
+	res := map[string]any{"service.name": "gw"}
+	h.consume(traces(res, "s", proxySpan("/a", 200, time.Millisecond), proxySpan("/b", 200, time.Millisecond)))
+	h.clock.Advance(time.Second)
+	h.consume(traces(res, "s", proxySpan("/c", 200, time.Millisecond), proxySpan("/d", 200, time.Millisecond), proxySpan("/a", 200, time.Millisecond)))
+	h.consume(traces(map[string]any{"service.name": "other"}, "s", proxySpan("/c", 200, time.Millisecond)))
+	h.flush(14 * time.Second)
+	calls, durs := points(h.flush(15 * time.Second))
+	require.Len(t, calls, 4, "two series and the overflow series of gw, one series of other")
+	ov := calls["gw otel.metric.overflow=Bool:true"]
+	assert.Equal(t, int64(2), ov.IntValue())
+	assert.Equal(t, pcommon.NewTimestampFromTime(epoch.Add(time.Second)), ov.StartTimestamp(), "the overflow series starts when it is first needed")
+	assert.Equal(t, uint64(2), durs["gw otel.metric.overflow=Bool:true"].Count())
+	for k, dp := range calls {
+		if strings.Contains(k, "http.route=Str:/a") {
+			assert.Equal(t, int64(2), dp.IntValue(), "an existing series is still counted past the limit")
+		}
+	}
+}
+
+func TestAnAdjustedCountWeighsTheSpan(t *testing.T) {
+	h := start(t, translatedConfig())
+	s := proxySpan("/a", 200, 2*time.Second)
+	s.state = "ot=th:c" // kept at 25 %: each span stands for 4
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s", s, s, proxySpan("/a", 200, 2*time.Second)))
+	h.flush(15 * time.Second)
+	calls, durs := points(h.flush(15 * time.Second))
+	require.Len(t, calls, 1)
+	for k := range calls {
+		assert.Equal(t, int64(9), calls[k].IntValue())
+		assert.Equal(t, uint64(9), durs[k].Count())
+		assert.Equal(t, 18.0, durs[k].Sum())
+	}
+}
+
+func TestEveryResourcePastTheLimitIsEmittedOnceMoreThenForgotten(t *testing.T) {
+	h := start(t, translatedConfig())
+	for i := range resourceLimit + 1 {
+		h.consume(traces(map[string]any{"service.name": fmt.Sprint("gw-", i)}, "s", proxySpan("/a", 200, time.Millisecond)))
+	}
+	assert.Equal(t, resourceLimit+1, h.flush(15*time.Second).ResourceMetrics().Len())
+	md := h.flush(15 * time.Second)
+	assert.Equal(t, resourceLimit, md.ResourceMetrics().Len())
+	calls, _ := points(md)
+	for k := range calls {
+		assert.False(t, strings.HasPrefix(k, "gw-0 "), "the least recently seen resource is the one forgotten")
+	}
+}
+
+func TestConcurrentBatchesAreAllCounted(t *testing.T) {
+	h := start(t, translatedConfig())
+	const workers, batches = 8, 200
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				td := traces(map[string]any{"service.name": "gw"}, "io.krakend.krakend-otel",
+					proxySpan(fmt.Sprint("/r", (w+b)%7), 200, time.Millisecond), proxySpan("/a", 500, time.Millisecond))
+				td.MarkReadOnly()
+				assert.NoError(t, h.c.ConsumeTraces(context.Background(), td))
+			}
+		}()
+	}
+	// flushes while the batches arrive
+	for range 3 {
+		h.flush(15 * time.Second)
+	}
+	wg.Wait()
+	h.flush(15 * time.Second)
+	calls, durs := points(h.flush(15 * time.Second))
+	var total int64
+	var count uint64
+	for k, dp := range calls {
+		total += dp.IntValue()
+		count += durs[k].Count()
+	}
+	assert.Equal(t, int64(workers*batches*2), total)
+	assert.Equal(t, uint64(workers*batches*2), count)
+}
+
+func TestShutdownEmitsWhatWasCountedSinceTheLastTick(t *testing.T) {
+	sink := new(consumertest.MetricsSink)
+	clock := clockwork.NewFakeClockAt(epoch)
+	c, err := NewFactory().CreateTracesToMetrics(clockwork.AddToContext(context.Background(), clock),
+		connectortest.NewNopSettings(metadata.Type), translatedConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, c.ConsumeTraces(context.Background(), traces(map[string]any{"service.name": "gw"}, "s", proxySpan("/a", 200, time.Millisecond))))
+	require.NoError(t, c.Shutdown(context.Background()))
+	require.Len(t, sink.AllMetrics(), 1)
+	_, durs := points(sink.AllMetrics()[0])
+	require.Len(t, durs, 1)
+	for _, dp := range durs {
+		assert.Equal(t, uint64(1), dp.Count())
+	}
+}

@@ -186,3 +186,39 @@ func TestTheTempoOverlayAddsADestination(t *testing.T) {
 	assert.Equal(t, map[layer.Class]int{layer.GlobalStage: 3, layer.ProxyStage: 3, layer.BackendStage: 3,
 		layer.BackendRoundTrip: 3, layer.BackendReadPayload: 3}, perClass, fmt.Sprint("spans per layer at Tempo"))
 }
+
+// A trace exporter that batches in its sending_queue declares that it
+// changes its input, so the collector copies, for it alone, every span the
+// sampler keeps. The Tempo and Azure overlays' exporters join the sampled
+// pipeline beside the translation's read-only ones: they must not batch
+// there (Azure's exporter batches envelopes itself). Datadog's exporter
+// keeps its queue batching: it serves the metrics pipelines too.
+func TestTraceOverlaysDoNotMakeTheCollectorCopyTheKeptSpans(t *testing.T) {
+	for overlay, exporter := range map[string]string{"tempo.yaml": "otlp_grpc/tempo", "azuremonitor.yaml": "azuremonitor"} {
+		t.Run(overlay, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary(t), "print-config", "--feature-gates=otelcol.printInitialConfig",
+				"--config", "krakend:"+sidecarKrakendJSON, "--config", filepath.Join("../config/overlays", overlay))
+			cmd.Env = append(append(os.Environ(), secretEnv...),
+				"APPLICATIONINSIGHTS_CONNECTION_STRING=InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:1/")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			require.NoError(t, cmd.Run(), stderr.String())
+			var doc struct {
+				Exporters map[string]map[string]any `yaml:"exporters"`
+				Service   struct {
+					Pipelines map[string]struct {
+						Exporters []string `yaml:"exporters"`
+					} `yaml:"pipelines"`
+				} `yaml:"service"`
+			}
+			require.NoError(t, yaml.Unmarshal(stdout.Bytes(), &doc), stdout.String())
+			require.Contains(t, doc.Service.Pipelines["traces"].Exporters, exporter, "the overlay adds its exporter to the sampled pipeline")
+			queue, ok := doc.Exporters[exporter]["sending_queue"].(map[string]any)
+			require.True(t, ok, "%s keeps a sending_queue", exporter)
+			assert.Equal(t, 4, queue["num_consumers"], "%s keeps the overlay's queue", exporter)
+			assert.Nil(t, queue["batch"], "%s must not batch in its queue after a copying sampler", exporter)
+		})
+	}
+}

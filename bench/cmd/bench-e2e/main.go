@@ -5,7 +5,8 @@
 // child processes with GOMAXPROCS fixed, in rotating order over several
 // rounds, drives each with the same pre-built KrakenD-shaped OTLP/gRPC load,
 // and reports CPU per million spans and data points, peak RSS over the load
-// windows, throughput, and ratios to the floor and to stock from the same run.
+// windows (and its anonymous part, apart from the executable's pages),
+// throughput, and ratios to the floor and to stock from the same run.
 // It reports; it never fails on a number.
 package main
 
@@ -181,14 +182,21 @@ type Machine struct {
 
 // Round is one pipeline's measurements in one round.
 type Round struct {
-	Order      int     `json:"order"`
-	StartupRSS uint64  `json:"rss_after_startup_bytes"`
-	PeakRSS    uint64  `json:"peak_rss_load_bytes"`
-	Traces     []Phase `json:"traces"`
-	Metrics    []Phase `json:"metrics"`
-	Ramp       []Phase `json:"ramp"`
-	Sustained  float64 `json:"sustained_spans_per_s"`
-	Err        string  `json:"error,omitempty"`
+	Order      int    `json:"order"`
+	StartupRSS uint64 `json:"rss_after_startup_bytes"`
+	PeakRSS    uint64 `json:"peak_rss_load_bytes"`
+	// VmRSS split: anonymous pages (heap, stacks) apart from file pages,
+	// mostly the executable's own, which grow with the binary, not the load.
+	// Zero in results from before the split, or on kernels before 4.5.
+	StartupRSSAnon uint64  `json:"rss_anon_after_startup_bytes"`
+	StartupRSSFile uint64  `json:"rss_file_after_startup_bytes"`
+	PeakRSSAnon    uint64  `json:"peak_rss_anon_load_bytes"`
+	PeakRSSFile    uint64  `json:"peak_rss_file_load_bytes"`
+	Traces         []Phase `json:"traces"`
+	Metrics        []Phase `json:"metrics"`
+	Ramp           []Phase `json:"ramp"`
+	Sustained      float64 `json:"sustained_spans_per_s"`
+	Err            string  `json:"error,omitempty"`
 }
 
 // Phase is one load window.
@@ -204,6 +212,8 @@ type Phase struct {
 	Drain         time.Duration `json:"drain_ns"`
 	GenCPU        time.Duration `json:"generator_cpu_ns"`
 	PeakRSS       uint64        `json:"peak_rss_bytes"`
+	PeakRSSAnon   uint64        `json:"peak_rss_anon_bytes"`
+	PeakRSSFile   uint64        `json:"peak_rss_file_bytes"`
 	CPUPerMillion float64       `json:"collector_cpu_s_per_million"`
 	GenPerMillion float64       `json:"generator_cpu_s_per_million"`
 }
@@ -391,27 +401,29 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 	gen.Run(ctx, load.TracesMethod, traces, o.rates[0], time.Second)
 	gen.Run(ctx, load.MetricsMethod, metrics, o.metricRates[0], 500*time.Millisecond)
 	drain(pid)
-	rd.StartupRSS, _ = procstat.RSS(pid)
+	if m, err := memory(pid); err == nil {
+		rd.StartupRSS, rd.StartupRSSAnon, rd.StartupRSSFile = m.RSS, m.Anon, m.File
+	}
 
 	window := func(phase string, method string, batches []load.Batch, rate float64, d time.Duration) Phase {
 		p := measure(pid, func() load.Result { return gen.Run(ctx, method, batches, rate, d) })
 		p.Name = phase
-		if p.PeakRSS > rd.PeakRSS {
-			rd.PeakRSS = p.PeakRSS
-		}
+		rd.PeakRSS = max(rd.PeakRSS, p.PeakRSS)
+		rd.PeakRSSAnon = max(rd.PeakRSSAnon, p.PeakRSSAnon)
+		rd.PeakRSSFile = max(rd.PeakRSSFile, p.PeakRSSFile)
 		return p
 	}
 	for _, rate := range o.rates {
 		rd.Traces = append(rd.Traces, window(fmt.Sprintf("traces@%gk", rate/1000), load.TracesMethod, traces, rate, o.duration))
 	}
-	max := window("traces@max", load.TracesMethod, traces, 0, o.duration)
-	rd.Traces = append(rd.Traces, max)
+	unthrottled := window("traces@max", load.TracesMethod, traces, 0, o.duration)
+	rd.Traces = append(rd.Traces, unthrottled)
 	for _, rate := range o.metricRates {
 		rd.Metrics = append(rd.Metrics, window(fmt.Sprintf("metrics@%gk", rate/1000), load.MetricsMethod, metrics, rate, o.duration))
 	}
 	rd.Metrics = append(rd.Metrics, window("metrics@max", load.MetricsMethod, metrics, 0, o.duration))
 	for _, f := range o.rampFractions {
-		rate := f * max.Rate
+		rate := f * unthrottled.Rate
 		p := window(fmt.Sprintf("ramp@%.0f%%", f*100), load.TracesMethod, traces, rate, o.rampStep)
 		rd.Ramp = append(rd.Ramp, p)
 		if p.Refused > 0 || p.Rate < 0.95*rate {
@@ -453,24 +465,25 @@ func waitReady(ctx context.Context, gen *load.Generator, b *load.Batch, exited c
 // measure runs one load window: the collector's CPU over the window and the
 // drain after it (batches and exports still in flight belong to this load),
 // the generator's own CPU over the window, the collector's RSS sampled every
-// 50 ms during the window.
+// 50 ms during the window. Each of VmRSS, RssAnon and RssFile peaks on its
+// own: the three maxima may come from different samples.
 func measure(pid int, send func() load.Result) Phase {
 	self := os.Getpid()
 	cpu0, _ := procstat.CPU(pid)
 	gen0, _ := procstat.CPU(self)
 	stop := make(chan struct{})
-	peak := make(chan uint64)
+	peak := make(chan procstat.MemoryUsage)
 	go func() {
-		var max uint64
+		var top procstat.MemoryUsage
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if rss, err := procstat.RSS(pid); err == nil && rss > max {
-				max = rss
+			if m, err := memory(pid); err == nil {
+				top.RSS, top.Anon, top.File = max(top.RSS, m.RSS), max(top.Anon, m.Anon), max(top.File, m.File)
 			}
 			select {
 			case <-stop:
-				peak <- max
+				peak <- top
 				return
 			case <-t.C:
 			}
@@ -479,7 +492,9 @@ func measure(pid int, send func() load.Result) Phase {
 	r := send()
 	gen1, _ := procstat.CPU(self)
 	close(stop)
-	p := Phase{Offered: r.Offered, Rate: r.Rate(), Sent: r.Sent, Refused: r.Refused, Behind: r.Behind, Elapsed: r.Elapsed, PeakRSS: <-peak}
+	top := <-peak
+	p := Phase{Offered: r.Offered, Rate: r.Rate(), Sent: r.Sent, Refused: r.Refused, Behind: r.Behind, Elapsed: r.Elapsed,
+		PeakRSS: top.RSS, PeakRSSAnon: top.Anon, PeakRSSFile: top.File}
 	p.Drain = drain(pid)
 	cpu1, _ := procstat.CPU(pid)
 	p.CPU = cpu1 - cpu0
@@ -489,6 +504,17 @@ func measure(pid int, send func() load.Result) Phase {
 		p.GenPerMillion = p.GenCPU.Seconds() / (float64(r.Sent) / 1e6)
 	}
 	return p
+}
+
+// memory reads the collector's resident memory. A kernel before 4.5 has no
+// RssAnon or RssFile: VmRSS alone is then still measured, as before the split.
+func memory(pid int) (procstat.MemoryUsage, error) {
+	m, err := procstat.Memory(pid)
+	if err == nil {
+		return m, nil
+	}
+	rss, err := procstat.RSS(pid)
+	return procstat.MemoryUsage{RSS: rss}, err
 }
 
 // drain waits until the collector is idle (under 2 % of a core over 200 ms),

@@ -42,6 +42,15 @@ func rateAt(list func(*Round) []Phase, name string) func(*Round) (float64, bool)
 	}
 }
 
+// mib reads a byte count in MiB; zero is no measurement (a result file from
+// before the field existed, or a kernel without it).
+func mib(bytes func(*Round) uint64) func(*Round) (float64, bool) {
+	return func(rd *Round) (float64, bool) {
+		b := bytes(rd)
+		return float64(b) / (1 << 20), b > 0
+	}
+}
+
 func tracesOf(rd *Round) []Phase  { return rd.Traces }
 func metricsOf(rd *Round) []Phase { return rd.Metrics }
 
@@ -69,6 +78,11 @@ func metrics(o options) []metric {
 		metric{name: "max points/s unthrottled", unit: "/s", read: rateAt(metricsOf, "metrics@max"), ratio: true},
 		metric{name: "peak RSS over load (MiB)", unit: "MiB", read: func(rd *Round) (float64, bool) { return float64(rd.PeakRSS) / (1 << 20), rd.PeakRSS > 0 }, diff: true},
 		metric{name: "RSS after start-up (MiB)", unit: "MiB", read: func(rd *Round) (float64, bool) { return float64(rd.StartupRSS) / (1 << 20), rd.StartupRSS > 0 }},
+		// RSS split: the executable's pages grow with the binary, the
+		// anonymous ones (heap, stacks) with what the collector does
+		metric{name: "peak anonymous RSS over load (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.PeakRSSAnon }), diff: true},
+		metric{name: "anonymous RSS after start-up (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.StartupRSSAnon })},
+		metric{name: "executable and other file pages resident after start-up (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.StartupRSSFile })},
 		metric{name: "generator CPU s / M spans (unthrottled)", unit: "s", read: func(rd *Round) (float64, bool) {
 			p, ok := phase(rd.Traces, "traces@max")
 			return p.GenPerMillion, ok && p.Sent > 0

@@ -65,6 +65,48 @@ func RSS(pid int) (uint64, error) {
 	return ParseStatusField(b, "VmRSS")
 }
 
+// MemoryUsage is a process's resident memory in bytes, split the way the
+// kernel counts it (RSS = Anon + File + Shmem): the executable's own text and
+// rodata are file pages, so a bigger binary shows in File, not in Anon.
+type MemoryUsage struct {
+	RSS   uint64 // VmRSS
+	Anon  uint64 // RssAnon: heap, stacks, anonymous mappings
+	File  uint64 // RssFile: the executable, shared libraries, other mapped files
+	Shmem uint64 // RssShmem: shared memory, tmpfs
+}
+
+// Memory returns the process's resident memory from one read of
+// /proc/<pid>/status, so the four fields are from the same moment.
+// RssAnon, RssFile and RssShmem exist since Linux 4.5.
+func Memory(pid int) (MemoryUsage, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return MemoryUsage{}, err
+	}
+	m, err := ParseMemory(b)
+	if err != nil {
+		return MemoryUsage{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
+	}
+	return m, nil
+}
+
+// ParseMemory reads VmRSS, RssAnon, RssFile and RssShmem of a
+// /proc/<pid>/status text; any of them missing is an error.
+func ParseMemory(b []byte) (MemoryUsage, error) {
+	var m MemoryUsage
+	for _, f := range []struct {
+		name string
+		dst  *uint64
+	}{{"VmRSS", &m.RSS}, {"RssAnon", &m.Anon}, {"RssFile", &m.File}, {"RssShmem", &m.Shmem}} {
+		v, err := ParseStatusField(b, f.name)
+		if err != nil {
+			return MemoryUsage{}, err
+		}
+		*f.dst = v
+	}
+	return m, nil
+}
+
 // ParseStatusField returns a "kB" field of /proc/<pid>/status in bytes.
 func ParseStatusField(b []byte, name string) (uint64, error) {
 	prefix := []byte(name + ":")

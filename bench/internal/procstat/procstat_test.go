@@ -44,6 +44,30 @@ func TestParseStatusFieldReadsKilobytes(t *testing.T) {
 	}
 }
 
+func TestParseMemorySplitsResidentMemory(t *testing.T) {
+	status := []byte("Name:\totelcol\nVmHWM:\t  100000 kB\nVmRSS:\t   96256 kB\nRssAnon:\t   16384 kB\nRssFile:\t   79872 kB\nRssShmem:\t       0 kB\nThreads:\t12\n")
+	m, err := ParseMemory(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := MemoryUsage{RSS: 94 << 20, Anon: 16 << 20, File: 78 << 20, Shmem: 0}
+	if m != want {
+		t.Fatalf("ParseMemory = %+v, want %+v", m, want)
+	}
+}
+
+func TestParseMemoryNamesAMissingField(t *testing.T) {
+	// a kernel before 4.5 has VmRSS but no RssAnon, RssFile or RssShmem
+	status := []byte("Name:\totelcol\nVmRSS:\t   96256 kB\nThreads:\t12\n")
+	_, err := ParseMemory(status)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if want := "RssAnon: not found"; err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+}
+
 func TestReadsThisProcess(t *testing.T) {
 	// the harness reads /proc: on a machine without it, it cannot work
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
@@ -55,5 +79,17 @@ func TestReadsThisProcess(t *testing.T) {
 	rss, err := RSS(os.Getpid())
 	if err != nil || rss == 0 {
 		t.Fatalf("RSS = %d, %v", rss, err)
+	}
+	m, err := Memory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a Go test binary has a heap and is itself mapped from a file
+	if m.RSS == 0 || m.Anon == 0 || m.File == 0 {
+		t.Fatalf("Memory = %+v: want RSS, Anon and File above zero", m)
+	}
+	// the kernel sums the three counters into VmRSS in the same read
+	if m.Anon+m.File+m.Shmem != m.RSS {
+		t.Fatalf("Memory = %+v: Anon+File+Shmem = %d, want VmRSS %d", m, m.Anon+m.File+m.Shmem, m.RSS)
 	}
 }

@@ -2,11 +2,12 @@ package samplingprocessor // import "github.com/otelcol-gateway/otelcol-gateway/
 
 import (
 	"encoding/binary"
-	"strconv"
 	"strings"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/samplingrule"
 )
 
 // thresholdPrecision is the number of significant hex digits of the `th`
@@ -26,16 +27,16 @@ type policy struct {
 	// tracestate written on a kept span that arrived with none: "ot=th:…".
 	otTraceState string
 
-	// sdk_parity mode: keep when BigEndian(traceID[8:16])>>1 < sdkBound.
-	sdkBound uint64
+	// sdk_parity mode: the Go SDK's rule, shared with the layer filter.
+	sdk samplingrule.SDKRatio
 	// sdkTail is ";th:…" after the rv written on a kept span: the
 	// threshold every kept trace's rv meets (see sdkRandomness).
 	sdkTail string
 }
 
 func newPolicy(percentage float64) policy {
-	p := policy{percentage: percentage}
-	fraction := percentageToFraction(percentage)
+	p := policy{percentage: percentage, sdk: samplingrule.NewSDKRatio(percentage)}
+	fraction := samplingrule.Fraction(percentage)
 	switch {
 	case fraction >= 1:
 		p.keepAll = true
@@ -52,11 +53,9 @@ func newPolicy(percentage float64) policy {
 		}
 		p.threshold = th
 		p.otTraceState = "ot=th:" + th.TValue()
-		// The SDK's own expression, so the float rounding is the same.
-		p.sdkBound = uint64(fraction * (1 << 63))
-		if p.sdkBound > 0 {
-			// every kept x < sdkBound has sdkRandomness ≥ this threshold
-			if sth, err := sampling.UnsignedToThreshold(maxRandomness - (p.sdkBound-1)>>7); err == nil {
+		if bound := p.sdk.Bound; bound > 0 {
+			// every kept x < bound has sdkRandomness ≥ this threshold
+			if sth, err := sampling.UnsignedToThreshold(maxRandomness - (bound-1)>>7); err == nil {
 				p.sdkTail = ";th:" + sth.TValue()
 			}
 		}
@@ -91,37 +90,9 @@ func (p *policy) sdkTraceState(id pcommon.TraceID) string {
 	return string(buf)
 }
 
-// percentageToFraction divides by 100 by moving the decimal point of the
-// shortest decimal that reads back as the percentage: `7` gives exactly the
-// float64 of `0.07`, which is what KrakenD parsed from trace_sample_rate,
-// where 7.0/100 and 33.3/100 may differ from it in the last bit (and the SDK
-// rule compares against fraction·2^63, so one bit moves some trace IDs).
-func percentageToFraction(percentage float64) float64 {
-	s := strconv.FormatFloat(percentage, 'e', -1, 64)
-	mant, exp, ok := strings.Cut(s, "e")
-	if !ok {
-		return percentage / 100
-	}
-	e, err := strconv.Atoi(exp)
-	if err != nil {
-		return percentage / 100
-	}
-	f, err := strconv.ParseFloat(mant+"e"+strconv.Itoa(e-2), 64)
-	if err != nil {
-		return percentage / 100
-	}
-	return f
-}
-
 // keepSDK is the OpenTelemetry Go SDK's TraceIDRatioBased decision.
 func (p *policy) keepSDK(id pcommon.TraceID) bool {
-	if p.keepAll {
-		return true
-	}
-	if p.dropAll {
-		return false
-	}
-	return binary.BigEndian.Uint64(id[8:16])>>1 < p.sdkBound
+	return p.sdk.Keeps(id)
 }
 
 // keepConsistentID is the OTEP 235 decision for an item with no tracestate:

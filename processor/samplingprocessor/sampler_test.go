@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/samplingrule"
 )
 
 const statisticalSetSize = 1_000_000
@@ -41,7 +43,7 @@ func exactProbability(mode Mode, p *policy) float64 {
 	case p.dropAll:
 		return 0
 	case mode == ModeSDKParity:
-		return float64(p.sdkBound) / (1 << 63)
+		return float64(p.sdk.Bound) / (1 << 63)
 	default:
 		return p.threshold.Probability()
 	}
@@ -133,7 +135,7 @@ func TestPercentageToFractionIsExactForDecimalRates(t *testing.T) {
 		rate := strconv.FormatFloat(float64(i)/10000, 'f', -1, 64)
 		want, err := strconv.ParseFloat(rate, 64)
 		require.NoError(t, err)
-		require.Equal(t, want, percentageToFraction(percentageOf(t, rate)), "rate %s", rate)
+		require.Equal(t, want, samplingrule.Fraction(percentageOf(t, rate)), "rate %s", rate)
 	}
 }
 

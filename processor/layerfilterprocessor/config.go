@@ -3,6 +3,7 @@ package layerfilterprocessor
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -25,6 +26,26 @@ type Config struct {
 	// status) that X-Ray, Datadog and Azure Monitor read to name a span
 	// (DESIGN.md section 8). Processor-wide: services do not set it.
 	DestinationNames DestinationNamesConfig `mapstructure:"destination_names"`
+
+	// UnsampledTraces names the sampler that follows the request counters,
+	// so that the spans of the traces it will drop (three in four at 25 %)
+	// are spared the work only exported spans need. Processor-wide, traces
+	// only.
+	UnsampledTraces UnsampledTracesConfig `mapstructure:"unsampled_traces"`
+}
+
+// UnsampledTracesConfig describes the sampler after the layer filter. The
+// spans of a trace it drops are still classified, filtered, re-parented,
+// redacted and named, and counted by whatever reads them before the
+// sampler; they get no static attributes and keep their detailed-connection
+// attributes, which no destination then sees.
+type UnsampledTracesConfig struct {
+	// SDKParityPercentage is the sampling processor's sampling_percentage
+	// in sdk_parity mode with no per-route percentages; it must be that
+	// sampler's, or kept spans would lack their static attributes (the
+	// translator writes both from one trace_sample_rate). Omitted: every
+	// kept span gets its static attributes.
+	SDKParityPercentage *float64 `mapstructure:"sdk_parity_percentage"`
 }
 
 // ReparentConfig bounds the re-parenting of the children of removed spans.
@@ -167,6 +188,9 @@ func (cfg *Config) Validate() error {
 	errs := cfg.Policy.validate("")
 	errs = append(errs, cfg.Reparent.validate()...)
 	errs = append(errs, cfg.DestinationNames.validate()...)
+	if p := cfg.UnsampledTraces.SDKParityPercentage; p != nil && (math.IsNaN(*p) || *p < 0 || *p > 100) {
+		errs = append(errs, fmt.Errorf("unsampled_traces.sdk_parity_percentage: must be between 0 and 100, got %g", *p))
+	}
 	seen := map[string]int{}
 	for i := range cfg.Services {
 		s := &cfg.Services[i]

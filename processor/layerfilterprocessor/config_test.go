@@ -141,6 +141,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"invalid_reparent_zero_max_removed.yaml", "reparent.max_removed: 0 must be at least 1"},
 		{"invalid_destination_names_scheme.yaml", `destination_names.url_scheme: "ftp" must be http or https`},
 		{"invalid_destination_names_empty_scheme.yaml", `destination_names.url_scheme: "" must be http or https`},
+		{"invalid_unsampled_percentage.yaml", "unsampled_traces.sdk_parity_percentage: must be between 0 and 100, got 120"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+" is refused with a clear error", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/samplingrule"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor/internal/metadata"
 )
 
@@ -30,6 +31,11 @@ type layerFilter struct {
 
 	// names adds the destination attributes to kept gateway spans.
 	names destinationNamer
+
+	// exported is the rule of the sampler after this filter, when
+	// unsampled_traces names it: spans of traces it drops get no static
+	// attributes.
+	exported *samplingrule.SDKRatio
 }
 
 func newLayerFilter(set processor.Settings, cfg *Config, signal string) (*layerFilter, error) {
@@ -45,6 +51,11 @@ func newLayerFilter(set processor.Settings, cfg *Config, signal string) (*layerF
 		return nil, err
 	}
 	f.dropped = tb.ProcessorLayerfilterDroppedItems
+	if p := cfg.UnsampledTraces.SDKParityPercentage; signal == "traces" && p != nil {
+		if r := samplingrule.NewSDKRatio(*p); !r.KeepsAll() {
+			f.exported = &r
+		}
+	}
 	if signal == "traces" && cfg.Reparent.Enabled && f.markReparenting() {
 		f.reparent = newReparenter(set.TelemetrySettings, cfg.Reparent, tb)
 	}

@@ -35,7 +35,8 @@ func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptra
 				return false
 			}
 			spans.RemoveIf(func(s ptrace.Span) bool {
-				c, r := filterSpan(p, s, &counts, &scratch, namer)
+				exported := f.exported == nil || f.exported.Keeps(s.TraceID())
+				c, r := filterSpan(p, s, &counts, &scratch, namer, exported)
 				if p.reparent {
 					idx.add(p, s, c, r, &scratch.memo)
 				}
@@ -68,8 +69,10 @@ type batchScratch struct {
 // filterSpan classifies a span and tells why it must go (keep when it
 // stays); a kept span gets the header, static attribute and
 // detailed-connection settings of its layer, and the destination names
-// when n is not nil.
-func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n *destinationNamer) (layer.Class, dropReason) {
+// when n is not nil. A span that will not be exported (its trace is not
+// sampled) gets the header settings only, unless it is named: names read
+// the static attributes, and every span's names are counted.
+func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n *destinationNamer, exported bool) (layer.Class, dropReason) {
 	c := layer.ClassifySpan(s)
 	if c.Layer == layer.None {
 		return c, keep
@@ -82,6 +85,9 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n
 	}
 	filterHeaders(attrs, v.headers, &p.redactSet)
 	if n == nil {
+		if !exported {
+			return c, keep
+		}
 		if len(v.static) > 0 {
 			putStatic(attrs, v.static, 0)
 		}

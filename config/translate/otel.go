@@ -207,6 +207,8 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 	}
 	if len(routes.n.Content) > 0 {
 		s.set("routes", routes).note("per endpoint, by the root span's http.route (colon form, as the gateway writes it)")
+	} else if pct < 100 {
+		t.sdkParityPercentage = &pct
 	}
 	t.sampling = s
 	t.samplingNotes = []string{note}

@@ -125,6 +125,11 @@ type translator struct {
 	layerNotes    []string
 	sampling      *ymap
 	samplingNotes []string
+	// sdkParityPercentage is the sampler's percentage when it samples by
+	// the gateway's own rule alone (sdk_parity, no per-route rates).
+	sdkParityPercentage *float64
+	// traceStaticKeys are the keys of every traces static attribute.
+	traceStaticKeys map[string]bool
 	// samplesTraces: the sampler drops some traces (a percentage or a route
 	// under 100), so request metrics must be counted before it.
 	samplesTraces bool
@@ -517,6 +522,11 @@ func (t *translator) render() ([]byte, error) {
 	} else {
 		t.layerfilter.set("destination_names", dn).note("off: no destination here needs per-layer names (the X-Ray, Datadog and Azure overlays turn them on)")
 	}
+	if p := t.sdkParityPercentage; p != nil && len(traceExp) > 0 && !named && !(red && t.staticKeyIsCounted()) {
+		u := newMap()
+		u.set("sdk_parity_percentage", *p)
+		t.layerfilter.set("unsampled_traces", u).note(fmt.Sprintf("the sampler keeps %s %% of traces by this same rule: the spans of the others are never exported (only counted), so they get no static attributes", fmtFloat(*p)))
+	}
 	procs.set(processorLayer, t.layerfilter).note(t.layerNotes...)
 	if len(traceExp) > 0 {
 		if sharedInput {
@@ -718,6 +728,12 @@ func (t *translator) attrMap(path string, attrs []krakend.Attribute) *yaml.Node 
 			continue
 		}
 		seen[a.Key] = m.set(a.Key, a.Value).v
+		if strings.Contains(path, "traces") {
+			if t.traceStaticKeys == nil {
+				t.traceStaticKeys = map[string]bool{}
+			}
+			t.traceStaticKeys[a.Key] = true
+		}
 	}
 	if len(m.n.Content) == 0 {
 		return emptyMap()
@@ -770,6 +786,21 @@ func datadogConnectorConfig() *ymap {
 	return m
 }
 
+// requestMetricsDimensions are the span attributes the request metrics
+// count by.
+var requestMetricsDimensions = []string{"krakend.stage", "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"}
+
+// staticKeyIsCounted tells whether a traces static attribute would change
+// a request metrics dimension: then every span needs it, sampled or not.
+func (t *translator) staticKeyIsCounted() bool {
+	for _, d := range requestMetricsDimensions {
+		if t.traceStaticKeys[d] {
+			return true
+		}
+	}
+	return false
+}
+
 // requestMetricsConfig counts gateway spans by what identifies a request at each
 // layer: the endpoint or backend route, method, status and stage. Never by
 // span name: the global span is named by the raw request path.
@@ -778,7 +809,7 @@ func requestMetricsConfig() *ymap {
 	m.set("namespace", "gateway.spans")
 	m.set("include_instrumentation_scope", []string{gatewayScope})
 	var dims []*yaml.Node
-	for _, d := range []string{"krakend.stage", "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"} {
+	for _, d := range requestMetricsDimensions {
 		dm := newMap()
 		dm.set("name", d)
 		dims = append(dims, dm.n)

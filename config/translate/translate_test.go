@@ -172,6 +172,27 @@ func checkCollectorShape(t *testing.T, out []byte) {
 			assert.False(t, q || r, "%s does not support sending_queue/retry_on_failure", id)
 		}
 	}
+	checkUnsampledTraces(t, doc.Processors)
+}
+
+// checkUnsampledTraces: the layer filter spares the static attributes of
+// the spans the sampler will drop only when it knows the sampler's rule
+// exactly: sdk_parity, one percentage, the same one; and never with
+// destination names, which read those attributes on every span.
+func checkUnsampledTraces(t *testing.T, procs map[string]any) {
+	t.Helper()
+	lf, _ := procs["layerfilter"].(map[string]any)
+	u, ok := lf["unsampled_traces"].(map[string]any)
+	if !ok {
+		return
+	}
+	sampling, _ := procs["sampling"].(map[string]any)
+	require.NotNil(t, sampling, "unsampled_traces without a sampler")
+	assert.Equal(t, "sdk_parity", sampling["mode"])
+	assert.NotContains(t, sampling, "routes", "unsampled_traces knows one percentage, the sampler has per-route ones")
+	assert.Equal(t, sampling["sampling_percentage"], u["sdk_parity_percentage"])
+	names, _ := lf["destination_names"].(map[string]any)
+	assert.Equal(t, false, names["enabled"], "unsampled_traces with destination names")
 }
 
 func TestGolden(t *testing.T) {
@@ -358,6 +379,46 @@ func TestSamplingRules(t *testing.T) {
 			assert.Equal(t, tt.wantMode, doc.Processors.Sampling.Mode)
 		})
 	}
+}
+
+func TestUnsampledTracesOnlyWhereTheSamplerIsKnown(t *testing.T) {
+	const otlp = `"exporters": {"otlp": [{"name": "t", "host": "tempo"}, {"name": "m", "host": "mimir", "disable_traces": true}]}`
+	tests := []struct {
+		name string
+		body string
+		want bool
+	}{
+		{"a trace_sample_rate spares the spans the sampler drops", `"trace_sample_rate": 0.25, ` + otlp, true},
+		{"no sampling, nothing to spare", `"trace_sample_rate": 1, ` + otlp, false},
+		{"a static attribute the request metrics count by goes on every span", `"trace_sample_rate": 0.25, "layers": {"proxy": {"traces_static_attributes": [{"key": "http.route", "value": "/all"}]}}, ` + otlp, false},
+		{"a static attribute they do not count by is spared", `"trace_sample_rate": 0.25, "layers": {"proxy": {"traces_static_attributes": [{"key": "team", "value": "edge"}]}}, ` + otlp, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {` + tt.body + `}}}`
+			cfg, err := krakend.Parse([]byte(src), "k.json")
+			require.NoError(t, err)
+			res, err := Translate(cfg, Options{})
+			require.NoError(t, err)
+			checkCollectorShape(t, res.YAML)
+			var doc struct {
+				Processors map[string]map[string]any `yaml:"processors"`
+			}
+			require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+			_, got := doc.Processors["layerfilter"]["unsampled_traces"]
+			assert.Equal(t, tt.want, got)
+		})
+	}
+
+	// per-route rates (KrakenD Enterprise's exporters_override): the
+	// sampler no longer decides by one percentage
+	src := `{"version": 3, "endpoints": [{"endpoint": "/a", "backend": [{"url_pattern": "/a", "host": ["http://a"]}], "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.5}}}}], "extra_config": {"telemetry/opentelemetry": {"trace_sample_rate": 0.25, ` + otlp + `}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	assert.Contains(t, string(res.YAML), "routes:")
+	assert.NotContains(t, string(res.YAML), "unsampled_traces")
 }
 
 // Secrets from the input never reach the YAML, the warnings or the errors.

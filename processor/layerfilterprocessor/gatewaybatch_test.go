@@ -352,11 +352,16 @@ func spanClasses(td ptrace.Traces) []string {
 
 // findSpans returns the spans of one class.
 func findSpans(td ptrace.Traces, c layer.Class) []ptrace.Span {
+	return spansWhere(td, func(s ptrace.Span) bool { return layer.ClassifySpan(s) == c })
+}
+
+// spansWhere returns the spans for which keep is true, in order.
+func spansWhere(td ptrace.Traces, keep func(ptrace.Span) bool) []ptrace.Span {
 	var out []ptrace.Span
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, s := range ss.Spans().All() {
-				if layer.ClassifySpan(s) == c {
+				if keep(s) {
 					out = append(out, s)
 				}
 			}

@@ -38,18 +38,9 @@ func twoTraces(t *testing.T) ptrace.Traces {
 	return td
 }
 
+// spansOf returns the spans of one trace.
 func spansOf(td ptrace.Traces, id pcommon.TraceID) []ptrace.Span {
-	var out []ptrace.Span
-	for _, rs := range td.ResourceSpans().All() {
-		for _, ss := range rs.ScopeSpans().All() {
-			for _, s := range ss.Spans().All() {
-				if s.TraceID() == id {
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	return out
+	return spansWhere(td, func(s ptrace.Span) bool { return s.TraceID() == id })
 }
 
 // unsampledYAML is the translation's shape: names off (no X-Ray or Datadog
@@ -72,17 +63,14 @@ func TestUnsampledTracesGetNoStaticAttributes(t *testing.T) {
 		_, ok := s.Attributes().Get("team")
 		assert.False(t, ok, "%s: never exported, so no static attributes", s.Name())
 	}
-	var keptRT, droppedRT ptrace.Span
-	for _, s := range kept {
-		if layer.ClassifySpan(s) == layer.BackendRoundTrip {
-			keptRT = s
-		}
+	roundTrip := func(id pcommon.TraceID) ptrace.Span {
+		rt := spansWhere(out, func(s ptrace.Span) bool {
+			return s.TraceID() == id && layer.ClassifySpan(s) == layer.BackendRoundTrip
+		})
+		require.Len(t, rt, 1)
+		return rt[0]
 	}
-	for _, s := range dropped {
-		if layer.ClassifySpan(s) == layer.BackendRoundTrip {
-			droppedRT = s
-		}
-	}
+	keptRT, droppedRT := roundTrip(sampledID), roundTrip(unsampledID)
 	_, ok := keptRT.Attributes().Get(detailedConnectionAttrs[0])
 	assert.False(t, ok, "a sampled backend request loses its detailed-connection attributes")
 	_, ok = droppedRT.Attributes().Get(detailedConnectionAttrs[0])

@@ -47,6 +47,7 @@ type options struct {
 	metricRates             []float64
 	rampFractions           []float64
 	requestsPerBatch        int
+	gctrace                 bool
 }
 
 func main() {
@@ -77,6 +78,7 @@ func main() {
 	flag.StringVar(&metricRates, "metric-rates", "20000,100000", "fixed metric data point rates (points/s)")
 	flag.StringVar(&fractions, "ramp", "0.5,0.6,0.7,0.8,0.9,1.0", "ramp steps, as fractions of the pipeline's unthrottled rate in the same round")
 	flag.IntVar(&o.requestsPerBatch, "requests-per-batch", 100, "gateway requests per trace export (about five spans each)")
+	flag.BoolVar(&o.gctrace, "gctrace", false, "run the collectors with GODEBUG=gctrace=1 and report the CPU their garbage collections take in each window")
 	flag.Parse()
 	o.pipelines = strings.Split(pipelines, ",")
 	var err error
@@ -216,6 +218,15 @@ type Phase struct {
 	PeakRSSFile   uint64        `json:"peak_rss_file_bytes"`
 	CPUPerMillion float64       `json:"collector_cpu_s_per_million"`
 	GenPerMillion float64       `json:"generator_cpu_s_per_million"`
+	// With -gctrace: the collector's garbage collections that started
+	// within the window or its drain, and the CPU they took.
+	GCTraced     bool          `json:"gc_traced,omitempty"`
+	GCCycles     int           `json:"gc_cycles,omitempty"`
+	GCCPU        time.Duration `json:"gc_cpu_ns,omitempty"`
+	GCPerMillion float64       `json:"gc_cpu_s_per_million,omitempty"`
+	// from and to: the window and its drain, counted from the collector's
+	// start, for attributing its gctrace lines.
+	from, to time.Duration
 }
 
 func run(o options) error {
@@ -362,7 +373,11 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 		"BENCH_SELF_METRICS_PORT="+strconv.Itoa(ports[1]),
 		"BENCH_HEALTH_PORT="+strconv.Itoa(ports[2]),
 	)
-	logf, err := os.Create(filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name)))
+	if o.gctrace {
+		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
+	}
+	logPath := filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name))
+	logf, err := os.Create(logPath)
 	if err != nil {
 		rd.Err = err.Error()
 		return rd
@@ -372,6 +387,19 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 	if err := cmd.Start(); err != nil {
 		rd.Err = err.Error()
 		return rd
+	}
+	started := time.Now()
+	if o.gctrace {
+		// Deferred before the collector's stop, so it runs after it: the
+		// log is then complete.
+		defer func() {
+			f, err := os.Open(logPath)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			attributeGC(parseGCTrace(f), rd.Traces, rd.Metrics, rd.Ramp)
+		}()
 	}
 	pid := cmd.Process.Pid
 	exited := make(chan error, 1)
@@ -406,8 +434,10 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 	}
 
 	window := func(phase string, method string, batches []load.Batch, rate float64, d time.Duration) Phase {
+		from := time.Since(started)
 		p := measure(pid, func() load.Result { return gen.Run(ctx, method, batches, rate, d) })
 		p.Name = phase
+		p.from, p.to = from, time.Since(started)
 		rd.PeakRSS = max(rd.PeakRSS, p.PeakRSS)
 		rd.PeakRSSAnon = max(rd.PeakRSSAnon, p.PeakRSSAnon)
 		rd.PeakRSSFile = max(rd.PeakRSSFile, p.PeakRSSFile)

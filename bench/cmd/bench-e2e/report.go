@@ -88,14 +88,48 @@ func metrics(o options) []metric {
 			return p.GenPerMillion, ok && p.Sent > 0
 		}},
 	)
+	if o.gctrace {
+		ms = append(ms, gcMetrics(o)...)
+	}
 	return ms
+}
+
+// gcMetrics are the rows of a -gctrace run: the CPU of the collector's
+// garbage collections per million items, and their share of its CPU.
+func gcMetrics(o options) []metric {
+	var ms []metric
+	for _, r := range o.rates {
+		ms = append(ms, metric{name: "GC CPU s / M spans @" + fmt.Sprintf("%gk", r/1000), unit: "s",
+			read: gcAt(tracesOf, fmt.Sprintf("traces@%gk", r/1000)), ratio: true})
+	}
+	ms = append(ms,
+		metric{name: "GC CPU s / M spans unthrottled", unit: "s", read: gcAt(tracesOf, "traces@max"), ratio: true},
+		metric{name: "GC share of CPU, spans unthrottled (%)", unit: "%", read: gcShareAt(tracesOf, "traces@max")},
+		metric{name: "GC CPU s / M points unthrottled", unit: "s", read: gcAt(metricsOf, "metrics@max"), ratio: true},
+		metric{name: "GC share of CPU, points unthrottled (%)", unit: "%", read: gcShareAt(metricsOf, "metrics@max")},
+	)
+	return ms
+}
+
+func gcAt(list func(*Round) []Phase, name string) func(*Round) (float64, bool) {
+	return func(rd *Round) (float64, bool) {
+		p, ok := phase(list(rd), name)
+		return p.GCPerMillion, ok && p.GCTraced && p.Sent > 0
+	}
+}
+
+func gcShareAt(list func(*Round) []Phase, name string) func(*Round) (float64, bool) {
+	return func(rd *Round) (float64, bool) {
+		p, ok := phase(list(rd), name)
+		return 100 * p.GCCPU.Seconds() / p.CPU.Seconds(), ok && p.GCTraced && p.CPU > 0
+	}
 }
 
 func format(v float64, unit string) string {
 	switch {
 	case unit == "/s":
 		return fmt.Sprintf("%.0f", v)
-	case unit == "MiB":
+	case unit == "MiB", unit == "%":
 		return fmt.Sprintf("%.1f", v)
 	case math.Abs(v) >= 10:
 		return fmt.Sprintf("%.1f", v)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # profile.sh: perf profile of one benchmark collector under unthrottled trace
-# load, as in docs/benchmarks.md ("Where the gap to the floor goes"). Run from
+# (or, with SIGNAL=metrics, metric) load, as in docs/benchmarks.md ("Where the gap to the floor goes"). Run from
 # the repository's root after `make build bench-stock` and
 # `cd bench && go build -o results/bench-e2e ./cmd/bench-e2e`:
 #
 #   bench/profile.sh floor      # the stock otlp receiver -> nop (bench/stock/floor.yaml)
 #   bench/profile.sh floor-otlp
 #   bench/profile.sh gateway    # otelcol-gateway on bench/testdata/krakend.json
+#   SIGNAL=metrics bench/profile.sh gateway
 #
 # It starts the harness's sink and the collector at GOMAXPROCS=1, sends
 # unthrottled load for 24 s, records 15 s of it with perf at 499 Hz, and
@@ -17,7 +18,8 @@ set -euo pipefail
 
 pipeline=${1:?usage: bench/profile.sh floor|floor-otlp|gateway [out-dir]}
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${2:-$root/bench/results/profile-$pipeline}
+signal=${SIGNAL:-traces}
+out=${2:-$root/bench/results/profile-$pipeline-$signal}
 bench=$root/bench
 harness=$bench/results/bench-e2e
 mkdir -p "$out"
@@ -60,7 +62,7 @@ collector=$!
 pids+=("$collector")
 sleep 3
 
-GOMAXPROCS=2 "$harness" load -endpoint "$receiver" -rate 0 -duration 24s >"$out/load.log" 2>&1 &
+GOMAXPROCS=2 "$harness" load -endpoint "$receiver" -signal "$signal" -rate 0 -duration 24s >"$out/load.log" 2>&1 &
 load=$!
 sleep 5 # past the warm-up
 ticks() { awk '{print $14 + $15}' "/proc/$collector/stat"; }

@@ -53,14 +53,10 @@ func TestReportSplitsRSSIntoAnonymousAndFilePages(t *testing.T) {
 
 func TestReportGivesTheAnonymousPeakAsADifference(t *testing.T) {
 	lines := reportOf(t)
-	for _, w := range []string{
+	wantRows(t, lines,
 		"| peak RSS over load (MiB), difference | 70.0 (70.0–70.0) |",
 		"| peak anonymous RSS over load (MiB), difference | 18.0 (18.0–18.0) |",
-	} {
-		if index(lines, w) < 0 {
-			t.Errorf("no row %q in\n%s", w, strings.Join(lines, "\n"))
-		}
-	}
+	)
 	// the start-up rows are neither ratios nor differences
 	for _, l := range lines {
 		if strings.HasPrefix(l, "| anonymous RSS after start-up (MiB),") || strings.HasPrefix(l, "| executable and other file pages resident after start-up (MiB),") {
@@ -79,13 +75,19 @@ func TestReportRendersResultsFromBeforeTheSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(report(o, &old), "\n")
-	for _, w := range []string{
+	wantRows(t, lines,
 		"| peak RSS over load (MiB) | 42.0 (42.0–42.0) | 112.0 (112.0–112.0) |",
 		"| peak anonymous RSS over load (MiB) | – | – |",
 		"| anonymous RSS after start-up (MiB) | – | – |",
 		"| executable and other file pages resident after start-up (MiB) | – | – |",
 		"| peak anonymous RSS over load (MiB), difference | – |",
-	} {
+	)
+}
+
+// wantRows fails for each row that is not a line of the report.
+func wantRows(t *testing.T, lines []string, rows ...string) {
+	t.Helper()
+	for _, w := range rows {
 		if index(lines, w) < 0 {
 			t.Errorf("no row %q in\n%s", w, strings.Join(lines, "\n"))
 		}

@@ -374,7 +374,12 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 		"BENCH_HEALTH_PORT="+strconv.Itoa(ports[2]),
 	)
 	if o.gctrace {
-		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
+		// Kept beside the caller's own GODEBUG settings (the last one wins).
+		godebug := "gctrace=1"
+		if d := os.Getenv("GODEBUG"); d != "" {
+			godebug = d + "," + godebug
+		}
+		cmd.Env = append(cmd.Env, "GODEBUG="+godebug)
 	}
 	logPath := filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name))
 	logf, err := os.Create(logPath)

@@ -48,6 +48,9 @@ type options struct {
 	rampFractions           []float64
 	requestsPerBatch        int
 	gctrace                 bool
+	// serve: start only this pipeline's collector and the sink, for a
+	// profiler to watch (bench/profile.sh); no measurement.
+	serve string
 }
 
 func main() {
@@ -78,6 +81,7 @@ func main() {
 	flag.StringVar(&metricRates, "metric-rates", "20000,100000", "fixed metric data point rates (points/s)")
 	flag.StringVar(&fractions, "ramp", "0.5,0.6,0.7,0.8,0.9,1.0", "ramp steps, as fractions of the pipeline's unthrottled rate in the same round")
 	flag.IntVar(&o.requestsPerBatch, "requests-per-batch", 100, "gateway requests per trace export (about five spans each)")
+	flag.StringVar(&o.serve, "serve", "", "start only this pipeline's collector (and the sink) as a round would, print its receiver and pid, and run until interrupted: for bench/profile.sh")
 	flag.BoolVar(&o.gctrace, "gctrace", false, "run the collectors with GODEBUG=gctrace=1 and report the CPU their garbage collections take in each window")
 	flag.Parse()
 	o.pipelines = strings.Split(pipelines, ",")
@@ -244,6 +248,9 @@ func run(o options) error {
 		*p = abs
 	}
 
+	if o.serve != "" {
+		return serve(o)
+	}
 	traceBatches, err := load.TraceBatches(8, o.requestsPerBatch)
 	if err != nil {
 		return err
@@ -294,6 +301,48 @@ func run(o options) error {
 		res.Machine.Load1End = strings.TrimSpace(string(b))
 	}
 	return writeResults(o, &res)
+}
+
+// serve runs one pipeline's collector, fed by nothing, exporting to the
+// sink, until SIGTERM or SIGINT; its first line on stdout is
+// "receiver=<address> pid=<pid>".
+func serve(o options) error {
+	sinkAddr, stopSink, err := startSink(o)
+	if err != nil {
+		return err
+	}
+	defer stopSink()
+	cmd, receiver, err := collectorCmd(o, o.serve, sinkAddr)
+	if err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(o.out, "logs", "serve-"+o.serve+".log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	fmt.Printf("receiver=%s pid=%d\n", receiver, cmd.Process.Pid)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	select {
+	case err := <-exited:
+		return fmt.Errorf("collector exited: %v (log: %s)", err, logf.Name())
+	case <-sig:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	return nil
 }
 
 func startSink(o options) (string, func(), error) {
@@ -349,18 +398,19 @@ func (o options) command(name string) ([]string, error) {
 	return nil, fmt.Errorf("unknown pipeline %q", name)
 }
 
-func measurePipeline(o options, name string, round int, sink string, traces, metrics []load.Batch) *Round {
-	rd := &Round{}
+// collectorCmd is the command that starts a pipeline's collector as every
+// round does: its configuration, GOMAXPROCS, free loopback ports for the
+// overlay's BENCH_* variables, and with -gctrace the GC trace. It returns
+// the address of the collector's OTLP/gRPC receiver.
+func collectorCmd(o options, name, sink string) (*exec.Cmd, string, error) {
 	argv, err := o.command(name)
 	if err != nil {
-		rd.Err = err.Error()
-		return rd
+		return nil, "", err
 	}
 	ports := make([]int, 3)
 	for i := range ports {
 		if ports[i], err = freePort(); err != nil {
-			rd.Err = err.Error()
-			return rd
+			return nil, "", err
 		}
 	}
 	receiver := fmt.Sprintf("127.0.0.1:%d", ports[0])
@@ -380,6 +430,16 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 			godebug = d + "," + godebug
 		}
 		cmd.Env = append(cmd.Env, "GODEBUG="+godebug)
+	}
+	return cmd, receiver, nil
+}
+
+func measurePipeline(o options, name string, round int, sink string, traces, metrics []load.Batch) *Round {
+	rd := &Round{}
+	cmd, receiver, err := collectorCmd(o, name, sink)
+	if err != nil {
+		rd.Err = err.Error()
+		return rd
 	}
 	logPath := filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name))
 	logf, err := os.Create(logPath)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"math"
 	"regexp"
@@ -41,20 +42,15 @@ func parseGCTrace(r io.Reader) []gcCycle {
 		if m == nil {
 			continue
 		}
+		// The pattern admits "1.2.3": such a line is skipped, not misread.
 		at, err := strconv.ParseFloat(string(m[1]), 64)
-		if err != nil {
-			continue
-		}
 		var ms float64
 		for _, f := range m[2:] {
-			v, err := strconv.ParseFloat(string(f), 64)
-			if err != nil {
-				ms = -1
-				break
-			}
+			v, ferr := strconv.ParseFloat(string(f), 64)
+			err = errors.Join(err, ferr)
 			ms += v
 		}
-		if ms < 0 {
+		if err != nil {
 			continue
 		}
 		out = append(out, gcCycle{at: seconds(at), cpu: time.Duration(math.Round(ms * float64(time.Millisecond)))})

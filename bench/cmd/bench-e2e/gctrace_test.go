@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Two lines as go1.26 writes them, between a collector's own log lines.
+// Four gctrace lines as go1.26 writes them, after a collector's own log line.
 const gcLog = `2026-12-04T03:35:33.159Z	info	service@v0.152.0/service.go:222	Starting otelcol-gateway...
 gc 1 @0.046s 1%: 0.021+1.5+0.004 ms clock, 0.021+0.30/0.45/0.10+0.004 ms cpu, 3->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 1 P
 gc 2 @2.500s 6%: 0.050+8.4+0.006 ms clock, 0.050+0.45/1.8/0+0.006 ms cpu, 8->10->5 MB, 10 MB goal, 0 MB stacks, 0 MB globals, 1 P
@@ -65,4 +65,13 @@ func TestReportShowsGCRowsOnlyForAGCTraceRun(t *testing.T) {
 		"| GC CPU s / M spans @20k | – | – |",
 		"| GC CPU s / M spans unthrottled | 1.50× (1.50–1.50) |",
 	)
+}
+
+func TestParseGCTraceSkipsALineItCannotRead(t *testing.T) {
+	log := "gc 5 @1.2.3s 1%: 0.1+1+0.1 ms clock, 0.1+0.2/0.3/0+0.1 ms cpu, 1->1->1 MB, 4 MB goal, 1 P\n" +
+		"gc 6 @2.000s 1%: 0.1+1+0.1 ms clock, 0.1+0.2/0.3/0+0.1 ms cpu, 1->1->1 MB, 4 MB goal, 1 P\n"
+	got := parseGCTrace(strings.NewReader(log))
+	if len(got) != 1 || got[0].at != 2*time.Second || got[0].cpu != 700*time.Microsecond {
+		t.Errorf("got %+v, want only gc 6 (0.7 ms at 2s)", got)
+	}
 }

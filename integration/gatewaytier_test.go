@@ -63,7 +63,7 @@ func TestTheGatewayTierRoutesWholeTracesAndSamplesLikeOneCollector(t *testing.T)
 		exporters["otlp_grpc/all"] = map[string]any{"endpoint": allAddr, "tls": map[string]any{"insecure": true}}
 		pipelines := getYAML(t, cfg, "service", "pipelines").(map[string]any)
 		pipelines["traces/all"] = map[string]any{
-			"receivers": []any{"gateway"}, "processors": []any{"batch"}, "exporters": []any{"otlp_grpc/all"},
+			"receivers": []any{"gateway"}, "exporters": []any{"otlp_grpc/all"},
 		}
 		// the shipped traces pipeline exports to Tempo at ${env:TEMPO_ENDPOINT}
 		t.Setenv("TEMPO_ENDPOINT", sampledAddr)

@@ -180,6 +180,16 @@ func (d *decoder) integer(n *node, path string, dst *int) bool {
 			d.fail(n, path, KindRange, "%s is too large", n.num.String())
 			return false
 		}
+		// 4317.0 and 1.5e1 are integers too: the gateway reads extra_config
+		// into float64 before its structs, so it takes them.
+		if f, err := n.num.Float64(); err == nil && f == math.Trunc(f) {
+			if f < math.MinInt32 || f > math.MaxInt32 {
+				d.fail(n, path, KindRange, "%s is too large", n.num.String())
+				return false
+			}
+			*dst = int(f)
+			return true
+		}
 	}
 	d.expect(n, path, "an integer", false)
 	return false

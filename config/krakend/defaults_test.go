@@ -125,3 +125,14 @@ func TestSuggest(t *testing.T) {
 	assert.Equal(t, "", suggest("completely_else", known))
 	assert.Equal(t, "collector_url", snakeCase("collectorURL"))
 }
+
+// JSON has one number type: the gateway reads extra_config into float64
+// before its structs, so 4317.0 and 1.5e1 are the integers 4317 and 15.
+func TestIntegralNumbersAreIntegers(t *testing.T) {
+	cfg := parseOK(t, otel(`"exporters": {"otlp": [{"name": "c", "host": "localhost", "port": 4317.0}]}, "metric_reporting_period": 1.5e1`))
+	o := cfg.OpenTelemetry
+	require.Len(t, o.Exporters.OTLP, 1)
+	assert.Equal(t, 4317, o.Exporters.OTLP[0].Port)
+	assert.Equal(t, 15, o.MetricReportingPeriod)
+	assert.True(t, o.MetricReportingPeriodSet)
+}

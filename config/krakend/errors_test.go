@@ -59,6 +59,8 @@ func TestParseErrors(t *testing.T) {
 		{"a boolean given as a string", otel(okExporters + `, "layers": {"global": {"disable_metrics": "false"}}`), KindType, otelNS + ".layers.global.disable_metrics", "", `expected a boolean (true or false), got string "false"`},
 		{"a port given as a string", otel(`"exporters": {"otlp": [{"name": "c", "port": "4317"}]}`), KindType, otelNS + ".exporters.otlp[0].port", "", "expected an integer"},
 		{"a fractional port", otel(`"exporters": {"otlp": [{"name": "c", "port": 4317.5}]}`), KindType, otelNS + ".exporters.otlp[0].port", "", "expected an integer, got number 4317.5"},
+		{"a fraction in exponent form", otel(`"exporters": {"otlp": [{"name": "c", "port": 43175e-1}]}`), KindType, otelNS + ".exporters.otlp[0].port", "", "expected an integer, got number 43175e-1"},
+		{"a huge integer in exponent form", otel(okExporters + `, "metric_reporting_period": 1e20`), KindRange, otelNS + ".metric_reporting_period", "", "1e20 is too large"},
 		{"trace_sample_rate must be a number", otel(okExporters + `, "trace_sample_rate": "0.5"`), KindType, otelNS + ".trace_sample_rate", "", "expected a number"},
 		{"static attributes as a map are refused", otel(okExporters + `, "layers": {"proxy": {"metrics_static_attributes": {"a": "b"}}}`), KindType, otelNS + ".layers.proxy.metrics_static_attributes", "", "a map is not accepted"},
 		{"a static attribute key must be a string", otel(okExporters + `, "layers": {"backend": {"metrics": {"static_attributes": [{"key": "a", "value": "b"}, {"key": "c", "value": "d"}, {"key": 3, "value": "x"}]}}}`), KindType, otelNS + ".layers.backend.metrics.static_attributes[2].key", "", "expected a string, got number 3"},

@@ -234,8 +234,8 @@ func (b *backendTransport) roundTripStartAttributes(req *http.Request, urlFull s
 	attrs = append(attrs,
 		attribute.String("url.full", urlFull),
 		attribute.String("server.address", req.URL.Host))
-	if req.ContentLength > 0 {
-		attrs = append(attrs, attribute.Int64("http.request.body.size", req.ContentLength))
+	if n, known := requestSize(req); known {
+		attrs = append(attrs, attribute.Int64("http.request.body.size", n))
 	}
 	if ua := req.UserAgent(); ua != "" {
 		attrs = append(attrs, attribute.String("user_agent.original", ua))
@@ -249,7 +249,7 @@ func (b *backendTransport) roundTripStartAttributes(req *http.Request, urlFull s
 func (b *backendTransport) recordRoundTrip(ctx context.Context, req *http.Request, resp *http.Response, status int, d time.Duration, err error, canceled, timedOut bool, ct *connTimes) {
 	inst := b.t.inst
 	attrs := make([]attribute.KeyValue, 0, len(b.rtMetricAttrs)+4)
-	attrs = append(attrs, attribute.String("http.request.method", metricMethod(req.Method)))
+	attrs = append(attrs, attribute.String("http.request.method", req.Method)) // as sent: the gateway chose it
 	attrs = append(attrs, b.rtMetricAttrs...)
 	attrs = append(attrs,
 		attribute.String("server.address", req.URL.Hostname()),
@@ -280,8 +280,10 @@ func (b *backendTransport) recordRoundTrip(ctx context.Context, req *http.Reques
 			inst.failed.Add(ctx, 1, set)
 		}
 	}
-	if err == nil {
-		if resp.ContentLength >= 0 && req.Method != http.MethodHead {
+	// A HEAD response has no body to size: KrakenD records neither
+	// (http/client/transport_metrics.go).
+	if err == nil && req.Method != http.MethodHead {
+		if resp.ContentLength >= 0 {
 			inst.clientRespSize.Record(ctx, resp.ContentLength, set)
 		} else if counters {
 			inst.noContentLength.Add(ctx, 1, set)

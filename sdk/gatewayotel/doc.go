@@ -21,7 +21,11 @@
 // parametrised one also drops the global metrics of the requests it matches
 // (their span has already started), upgraded connections record the global metrics once,
 // url.scheme is the real scheme, gRPC OTLP can use TLS, and every replica gets
-// its own service.instance.id.
+// its own service.instance.id. It also follows OpenTelemetry's semantic
+// conventions where KrakenD's values do not: client.address has no port, a
+// transport timeout (net.Error) counts as timed out like an expired
+// deadline, and the span of a request that matched no route has no
+// http.route (its metrics get KrakenD's "404 Not Found").
 //
 // The package imports the OpenTelemetry Go SDK and config/krakend only; it
 // never imports collector packages, so a gateway can embed it cheaply.

@@ -126,7 +126,7 @@ func (t *Telemetry) globalStartAttributes(r *http.Request) []attribute.KeyValue 
 		attribute.String("url.full", r.URL.RequestURI()), // path and query only
 		attribute.String("server.address", r.Host),
 		attribute.String("http.request.method", r.Method))
-	if r.ContentLength > 0 {
+	if r.ContentLength >= 0 { // a server request's 0 means no body; -1 unknown
 		attrs = append(attrs, attribute.Int64("http.request.body.size", r.ContentLength))
 	}
 	if ua := r.UserAgent(); ua != "" {

@@ -70,6 +70,7 @@ func TestARequestMakesTheFiveSpansOfTheDesign(t *testing.T) {
 		{layer.GlobalStage, "/users/42", trace.SpanKindServer, codes.Ok, map[string]any{
 			"krakend.stage": "global", "url.full": "/users/42?full=1", "server.address": gwHost,
 			"http.request.method": "GET", "user_agent.original": "curl/8.0", "client.address": "127.0.0.1",
+			"http.request.body.size": int64(0), // known: a GET without a body, as KrakenD reports it
 			"http.route": "/users/:id", "http.response.status_code": int64(200), "http.response.body.size": n,
 		}},
 		{layer.ProxyStage, "/users/:id", trace.SpanKindInternal, codes.Unset, map[string]any{
@@ -84,7 +85,7 @@ func TestARequestMakesTheFiveSpansOfTheDesign(t *testing.T) {
 		{layer.BackendRoundTrip, "/v1/users/:id", trace.SpanKindClient, codes.Ok, map[string]any{
 			"krakend.stage": "backend-request", "http.request.method": "GET", "http.route": "/v1/users/:id",
 			"krakend.endpoint.route": "/users/:id", "krakend.endpoint.method": "GET",
-			"url.full": backendURL, "server.address": beHost,
+			"url.full": backendURL, "server.address": beHost, "http.request.body.size": int64(0),
 			"http.response.status_code": int64(200), "http.response.body.size": n,
 			"response-duration": nil, "get-conn-duration": nil, "dns-duration": nil, "tls-duration": nil,
 		}},
@@ -402,6 +403,60 @@ func TestACanceledRequestIsNotAFailedOne(t *testing.T) {
 	assert.Zero(t, c["http.client.request.failed.count"])
 	st := attrMap(spansByClass(t, r.spans.Ended())[layer.BackendStage].Attributes())
 	assert.Equal(t, true, st["canceled"])
+	assert.NotContains(t, st, "error", "a canceled stage is not an error (lura/proxy_tracer.go)")
+	sets, _, _ := points(t, r.metrics(t)["krakend.backend.duration"])
+	require.Len(t, sets, 1)
+	m := attrMap(sets[0].ToSlice())
+	assert.Equal(t, false, m["error"], "a canceled stage is not an error (lura/proxy_meter.go)")
+	assert.Equal(t, true, m["canceled"])
+	assert.Equal(t, false, m["complete"])
+}
+
+// A proxy whose backends failed while another was canceled is an error and
+// canceled both, as KrakenD counts Lura's multi-errors.
+func TestAFailureBesideACancellationIsAnError(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	failed := errors.Join(context.Canceled, errors.New("backend down"))
+	_, err := r.tel.Proxy(context.Background(), "/users/{id}", "GET", func(context.Context) (int, error) { return 0, failed })
+	require.ErrorIs(t, err, context.Canceled)
+
+	sp := attrMap(spansByClass(t, r.spans.Ended())[layer.ProxyStage].Attributes())
+	assert.Equal(t, failed.Error(), sp["error"])
+	assert.Equal(t, true, sp["canceled"])
+	sets, _, _ := points(t, r.metrics(t)["krakend.proxy.duration"])
+	require.Len(t, sets, 1)
+	m := attrMap(sets[0].ToSlice())
+	assert.Equal(t, true, m["error"])
+	assert.Equal(t, true, m["canceled"])
+}
+
+// A HEAD response has no body: KrakenD records neither its size nor
+// no-content-length (http/client/transport_metrics.go), whatever the
+// backend says its length is. The round-trip metrics carry the method as
+// sent, not normalised like the global layer's.
+func TestAHeadRequestSizesNoResponse(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.(http.Flusher).Flush() // chunked for a GET: no Content-Length
+	}))
+	t.Cleanup(srv.Close)
+	rt := r.tel.Transport(nil, gatewayotel.BackendInfo{EndpointRoute: "/probe", URLPattern: "/probe"})
+	for _, method := range []string{http.MethodHead, "PURGE"} {
+		req, _ := http.NewRequest(method, srv.URL+"/probe", nil)
+		resp, err := rt.RoundTrip(req)
+		require.NoError(t, err, method)
+		require.NoError(t, resp.Body.Close())
+	}
+
+	got := r.metrics(t)
+	assert.Equal(t, int64(1), roundTripCounts(t, r)["http.client.response.no-content-length"], "the PURGE only")
+	assert.NotContains(t, got, "http.client.response.size", "no known length: nothing sized")
+	sets, _, _ := points(t, got["http.client.duration"])
+	var methods []any
+	for _, set := range sets {
+		methods = append(methods, attrMap(set.ToSlice())["http.request.method"])
+	}
+	assert.ElementsMatch(t, []any{"HEAD", "PURGE"}, methods)
 }
 
 func TestAnUnknownLengthCountsAsNoContentLengthAndA5xxStaysOk(t *testing.T) {

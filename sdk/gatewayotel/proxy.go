@@ -77,9 +77,10 @@ func (e *Endpoint) Method() string { return e.method }
 // Proxy runs fn, the endpoint's merging of its backends, as the proxy layer:
 // an Internal span named by the endpoint pattern and krakend.proxy.duration.
 // fn returns the status the endpoint answers with and its error; the span
-// records the error message, canceled (when the context was canceled), the
-// status (500 on any error) and complete (no error). header, when not nil,
-// is reported with report_headers.
+// records the error message, or canceled when the context was canceled
+// (which, as in KrakenD, is not an error unless one of the errors fn
+// gathers is something else), the status (500 on any error) and complete
+// (no error). header, when not nil, is reported with report_headers.
 func (e *Endpoint) Proxy(ctx context.Context, header http.Header, fn func(context.Context) (int, error)) (int, error) {
 	if e.skip || (e.proxy.DisableTraces && e.proxy.DisableMetrics) {
 		return fn(ctx)
@@ -117,7 +118,8 @@ func (t *Telemetry) Proxy(ctx context.Context, route, method string, fn func(con
 type outcome struct {
 	status   int
 	err      error
-	canceled bool
+	canceled bool // the context was canceled: KrakenD does not count it as an error
+	failed   bool // an error other than the cancellation
 }
 
 func outcomeOf(ctx context.Context, status int, err error) outcome {
@@ -125,13 +127,34 @@ func outcomeOf(ctx context.Context, status int, err error) outcome {
 	if err != nil {
 		o.status = http.StatusInternalServerError
 		o.canceled = errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)
+		o.failed = !o.canceled || gathersAFailure(err)
 	}
 	return o
 }
 
+// gathersAFailure tells whether err gathers several errors (Lura's
+// multi-error Errors(), or errors.Join) of which one is not a cancellation:
+// a backend that failed while another was canceled is an error, as KrakenD
+// counts it (lura/proxy_meter.go).
+func gathersAFailure(err error) bool {
+	var errs []error
+	switch e := err.(type) {
+	case interface{ Errors() []error }:
+		errs = e.Errors()
+	case interface{ Unwrap() []error }:
+		errs = e.Unwrap()
+	}
+	for _, e := range errs {
+		if !errors.Is(e, context.Canceled) {
+			return true
+		}
+	}
+	return false
+}
+
 func (o outcome) spanAttributes() []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 4)
-	if o.err != nil {
+	if o.failed {
 		attrs = append(attrs, attribute.String("error", o.err.Error()))
 	}
 	if o.canceled {
@@ -144,7 +167,7 @@ func (o outcome) spanAttributes() []attribute.KeyValue {
 
 func (o outcome) metricAttributes() []attribute.KeyValue {
 	return []attribute.KeyValue{
-		attribute.Bool("error", o.err != nil),
+		attribute.Bool("error", o.failed),
 		attribute.Bool("canceled", o.canceled),
 		attribute.Bool("complete", o.err == nil),
 	}

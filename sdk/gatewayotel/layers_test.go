@@ -70,8 +70,8 @@ func TestARequestMakesTheFiveSpansOfTheDesign(t *testing.T) {
 		{layer.GlobalStage, "/users/42", trace.SpanKindServer, codes.Ok, map[string]any{
 			"krakend.stage": "global", "url.full": "/users/42?full=1", "server.address": gwHost,
 			"http.request.method": "GET", "user_agent.original": "curl/8.0", "client.address": "127.0.0.1",
-			"http.request.body.size": int64(0), // known: a GET without a body, as KrakenD reports it
-			"http.route": "/users/:id", "http.response.status_code": int64(200), "http.response.body.size": n,
+			"http.request.body.size": int64(0), "http.route": "/users/:id",
+			"http.response.status_code": int64(200), "http.response.body.size": n,
 		}},
 		{layer.ProxyStage, "/users/:id", trace.SpanKindInternal, codes.Unset, map[string]any{
 			"krakend.stage": "proxy", "http.request.method": "GET", "http.route": "/users/:id",

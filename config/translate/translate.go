@@ -722,6 +722,10 @@ func (t *translator) attrMap(path string, attrs []krakend.Attribute) *yaml.Node 
 			t.warn(p, "empty key or value: the gateway ignores this attribute, so does the collector")
 			continue
 		}
+		if a.Key == stageKey && strings.Contains(path, "traces") {
+			t.warn(p, "%s is the gateway's layer marker: as a static attribute the gateway writes it over the stage of some spans (global, backend-request), which the collector's receiver restores, and the collector's layer filter refuses it; left out", stageKey)
+			continue
+		}
 		if v, dup := seen[a.Key]; dup {
 			t.warn(p, "key %q appears twice: the last value wins", a.Key)
 			v.Value = a.Value
@@ -788,7 +792,11 @@ func datadogConnectorConfig() *ymap {
 
 // requestMetricsDimensions are the span attributes the request metrics
 // count by.
-var requestMetricsDimensions = []string{"krakend.stage", "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"}
+// stageKey is the span attribute that names a span's layer (DESIGN.md
+// section 2).
+const stageKey = "krakend.stage"
+
+var requestMetricsDimensions = []string{stageKey, "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"}
 
 // staticKeyIsCounted tells whether a traces static attribute would change
 // a request metrics dimension: then every span needs it, sampled or not.

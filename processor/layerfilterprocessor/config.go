@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
 )
 
 // Config is the layerfilter processor's configuration (docs/contracts.md).
@@ -258,7 +260,7 @@ func (p *Policy) validate(prefix string) []error {
 		}
 		if e.Global != nil {
 			errs = append(errs, validateStatic(path+".global.metrics_static_attributes", e.Global.MetricsStaticAttributes)...)
-			errs = append(errs, validateStatic(path+".global.traces_static_attributes", e.Global.TracesStaticAttributes)...)
+			errs = append(errs, validateTraceStatic(path+".global.traces_static_attributes", e.Global.TracesStaticAttributes)...)
 		}
 		if e.Backend != nil {
 			errs = append(errs, e.Backend.validate(path+".backend.")...)
@@ -300,12 +302,12 @@ func (p *Policy) validate(prefix string) []error {
 func (l *LayerConfig) validate(prefix string) []error {
 	errs := validateHeaderNames(prefix+"skip_headers", l.SkipHeaders)
 	errs = append(errs, validateStatic(prefix+"metrics_static_attributes", l.MetricsStaticAttributes)...)
-	return append(errs, validateStatic(prefix+"traces_static_attributes", l.TracesStaticAttributes)...)
+	return append(errs, validateTraceStatic(prefix+"traces_static_attributes", l.TracesStaticAttributes)...)
 }
 
 func (b *BackendConfig) validate(prefix string) []error {
 	errs := validateStatic(prefix+"metrics.static_attributes", b.Metrics.StaticAttributes)
-	errs = append(errs, validateStatic(prefix+"traces.static_attributes", b.Traces.StaticAttributes)...)
+	errs = append(errs, validateTraceStatic(prefix+"traces.static_attributes", b.Traces.StaticAttributes)...)
 	return append(errs, validateHeaderNames(prefix+"traces.skip_headers", b.Traces.SkipHeaders)...)
 }
 
@@ -319,6 +321,17 @@ func validateStatic(path string, attrs map[string]string) []error {
 		}
 	}
 	return nil
+}
+
+// validateTraceStatic also refuses krakend.stage: it is the layer marker
+// every span is classified by, and a static attribute would replace it on
+// the spans the filter keeps, after which the request metrics and the
+// destinations would see a stage that is no layer.
+func validateTraceStatic(path string, attrs map[string]string) []error {
+	if _, ok := attrs[layer.StageKey]; ok {
+		return []error{fmt.Errorf("%s: %s is the gateway's layer marker, not a static attribute", path, layer.StageKey)}
+	}
+	return validateStatic(path, attrs)
 }
 
 func validateHeaderNames(path string, names []string) []error {

@@ -134,6 +134,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"invalid_duplicate_backend.yaml", "backends[1]: endpoint \"/users\" url_pattern \"/v1/users/:id\" is already overridden by backends[0]"},
 		{"invalid_skip_path.yaml", `skip_paths[0]: "__health" must start with /`},
 		{"invalid_empty_static_key.yaml", "backend.traces.static_attributes: an attribute key must not be empty"},
+		{"invalid_stage_static_key.yaml", "global.traces_static_attributes: krakend.stage is the gateway's layer marker, not a static attribute"},
 		{"invalid_empty_header_name.yaml", "redact_headers[1]: a header name must not be empty"},
 		{"invalid_unknown_key.yaml", "semantic_convention"},
 		{"invalid_reparent_negative_max_wait.yaml", "reparent.max_wait: -1s must not be negative"},

@@ -126,7 +126,7 @@ func newBackendTransport(t *Telemetry, base http.RoundTripper, ep *Endpoint, pat
 		attribute.String("krakend.endpoint.route", ep.route),
 		attribute.String("krakend.endpoint.method", ep.method),
 	}
-	traceStatic, metricStatic := staticAttributes(tr.StaticAttributes), staticAttributes(m.StaticAttributes)
+	traceStatic, metricStatic := traceStaticAttributes(tr.StaticAttributes), staticAttributes(m.StaticAttributes)
 	b.stageTraceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageBackend)}, fixed, traceStatic)
 	b.stageMetricAttrs = concat(fixed, metricStatic)
 	b.rtTraceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageBackendRequest)}, fixed, traceStatic)

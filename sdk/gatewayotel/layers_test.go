@@ -278,14 +278,14 @@ func TestReadPayloadAloneKeepsTheRoundTrip(t *testing.T) {
 func TestStaticAttributesHeadersAndEndpointOverrides(t *testing.T) {
 	ns := `{"exporters": {"otlp": [{"name": "c"}]}, "layers": {
 		"global": {"report_headers": true, "skip_headers": ["X-Secret"],
-			"traces_static_attributes": [{"key": "team", "value": "edge"}, {"key": "", "value": "ignored"}],
+			"traces_static_attributes": [{"key": "team", "value": "edge"}, {"key": "", "value": "ignored"}, {"key": "krakend.stage", "value": "edge"}],
 			"metrics_static_attributes": [{"key": "region", "value": "eu"}]},
 		"backend": {
-			"traces": {"round_trip": true, "read_payload": true, "report_headers": true, "static_attributes": [{"key": "tier", "value": "db"}]},
+			"traces": {"round_trip": true, "read_payload": true, "report_headers": true, "static_attributes": [{"key": "tier", "value": "db"}, {"key": "krakend.stage", "value": "db"}]},
 			"metrics": {"round_trip": true, "static_attributes": [{"key": "tier", "value": "db"}]}}}}`
 	endpoints := `[{"endpoint": "/users/{id}", "method": "GET",
 		"extra_config": {"telemetry/opentelemetry": {
-			"proxy": {"disable_metrics": true, "traces_static_attributes": [{"key": "ep", "value": "users"}]},
+			"proxy": {"disable_metrics": true, "traces_static_attributes": [{"key": "ep", "value": "users"}, {"key": "krakend.stage", "value": "users"}]},
 			"global": {"metrics_static_attributes": [{"key": "ep", "value": "users"}]}}},
 		"backend": [{"url_pattern": "/v1/users/{id}"}]}]`
 	r := newRig(t, krakendJSON(ns, endpoints))
@@ -303,6 +303,13 @@ func TestStaticAttributesHeadersAndEndpointOverrides(t *testing.T) {
 		assert.Equal(t, "db", attrMap(got[c].Attributes())["tier"], c.String())
 	}
 	assert.Contains(t, attrMap(got[layer.BackendRoundTrip].Attributes()), "http.response.header.content-type")
+	// a static krakend.stage never replaces a span's own layer marker
+	for c, stage := range map[layer.Class]string{
+		layer.GlobalStage: "global", layer.ProxyStage: "proxy", layer.BackendStage: "backend",
+		layer.BackendRoundTrip: "backend-request", layer.BackendReadPayload: "backend-request",
+	} {
+		assert.Equal(t, stage, attrMap(got[c].Attributes())[gatewayotel.StageKey], c.String())
+	}
 
 	m := r.metrics(t)
 	assert.NotContains(t, m, "krakend.proxy.duration", "the endpoint's proxy override disables its metrics")

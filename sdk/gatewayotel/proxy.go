@@ -55,7 +55,7 @@ func (t *Telemetry) newEndpoint(route, method string, conf *krakend.Endpoint) *E
 		if conf.Telemetry.Proxy != nil {
 			e.proxy = *conf.Telemetry.Proxy // replaces layers.proxy whole
 		}
-		e.globalTraceAttrs = staticAttributes(conf.Telemetry.GlobalTracesStaticAttributes)
+		e.globalTraceAttrs = traceStaticAttributes(conf.Telemetry.GlobalTracesStaticAttributes)
 		e.globalMetricAttrs = staticAttributes(conf.Telemetry.GlobalMetricsStaticAttributes)
 	}
 	e.proxySkipHdr = headerSet(e.proxy.SkipHeaders)
@@ -63,7 +63,7 @@ func (t *Telemetry) newEndpoint(route, method string, conf *krakend.Endpoint) *E
 		attribute.String("http.request.method", method),
 		attribute.String("http.route", route),
 	}
-	e.traceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageProxy)}, fixed, staticAttributes(e.proxy.TracesStaticAttributes))
+	e.traceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageProxy)}, fixed, traceStaticAttributes(e.proxy.TracesStaticAttributes))
 	e.metricAttrs = concat(fixed, staticAttributes(e.proxy.MetricsStaticAttributes))
 	return e
 }

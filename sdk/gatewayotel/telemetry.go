@@ -2,6 +2,7 @@ package gatewayotel
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -69,7 +70,7 @@ func newTelemetry(cfg *krakend.OpenTelemetry, o *options, prop propagation.TextM
 		global:          cfg.Layers.Global,
 		sem127:          cfg.Layers.Global.SemanticConvention == SemanticConvention127,
 		skip:            make(map[string]struct{}, 2*len(cfg.SkipPaths)),
-		globalTraceAttr: staticAttributes(cfg.Layers.Global.TracesStaticAttributes),
+		globalTraceAttr: traceStaticAttributes(cfg.Layers.Global.TracesStaticAttributes),
 		globalMetricAtt: staticAttributes(cfg.Layers.Global.MetricsStaticAttributes),
 		globalSkipHdr:   headerSet(cfg.Layers.Global.SkipHeaders),
 		configured:      make(map[string]*krakend.Endpoint, len(o.endpoints)),
@@ -173,6 +174,15 @@ func staticAttributes(as []krakend.Attribute) []attribute.KeyValue {
 		out = append(out, attribute.String(a.Key, a.Value))
 	}
 	return out
+}
+
+// traceStaticAttributes are a span's static attributes without krakend.stage:
+// the layer marker stays the span's own (the collector's layer filter
+// refuses it as a static attribute; KrakenD lets it replace the stage of
+// its global and backend-request spans).
+func traceStaticAttributes(as []krakend.Attribute) []attribute.KeyValue {
+	out := staticAttributes(as)
+	return slices.DeleteFunc(out, func(kv attribute.KeyValue) bool { return kv.Key == StageKey })
 }
 
 func headerSet(names []string) map[string]struct{} {

@@ -790,12 +790,12 @@ func datadogConnectorConfig() *ymap {
 	return m
 }
 
-// requestMetricsDimensions are the span attributes the request metrics
-// count by.
 // stageKey is the span attribute that names a span's layer (DESIGN.md
 // section 2).
 const stageKey = "krakend.stage"
 
+// requestMetricsDimensions are the span attributes the request metrics
+// count by.
 var requestMetricsDimensions = []string{stageKey, "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"}
 
 // staticKeyIsCounted tells whether a traces static attribute would change

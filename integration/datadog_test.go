@@ -50,7 +50,7 @@ func datadogSpans(t *testing.T, fake *fakeService) map[uint64]*pb.Span {
 		require.Equal(t, "application/x-protobuf", r.Header.Get("Content-Type"))
 		var p pb.AgentPayload
 		require.NoError(t, p.UnmarshalVT(r.Body), "AgentPayload")
-		assert.Equal(t, fakeDatadogHostname, p.HostName, "the hostname of the overlay's DD_HOSTNAME")
+		assert.Equal(t, fakeDatadogHostname, p.HostName, "the hostname of DD_HOSTNAME, which the overlay and the translation both read")
 		for _, tp := range p.TracerPayloads {
 			for _, chunk := range tp.Chunks {
 				for _, s := range chunk.Spans {

@@ -33,7 +33,8 @@
 // as follows: prometheus → prometheus (with its namespace); xray → awsxray
 // (region; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, since
 // the awsxray exporter takes them only from the environment); datadog →
-// datadog (api key ${env:DD_API_KEY}; tags as host tags); jaeger → otlp toward
+// datadog (api key ${env:DD_API_KEY}, site ${env:DD_SITE}, hostname
+// ${env:DD_HOSTNAME}, as the overlay has them; tags as host tags); jaeger → otlp toward
 // the same host on 4317, because every Jaeger since 1.35 serves OTLP there
 // (a warning says the port is assumed); ocagent → the receiver's gRPC
 // endpoint; logger → debug; zipkin → zipkin (traces: endpoint from

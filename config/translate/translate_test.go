@@ -470,7 +470,7 @@ func TestXrayCredentialsBecomeEnvironmentVariables(t *testing.T) {
 	for _, e := range res.EnvVars {
 		names = append(names, e.Name)
 	}
-	assert.Equal(t, []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DD_API_KEY"}, names)
+	assert.Equal(t, []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DD_API_KEY", "DD_SITE", "DD_HOSTNAME"}, names)
 	assert.Contains(t, string(res.YAML), "key: ${env:DD_API_KEY}")
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,28 @@ type Options struct {
 	// there (the file_storage extension): what the collector acknowledged
 	// survives a crash or a restart.
 	QueueDirectory string
+	// Destinations are destinations krakend.json cannot name, translated
+	// into the pipelines (KnownDestinations): "datadog" takes traces and
+	// metrics, with Datadog's APM stats counted before the sampler in the
+	// same pass of the layer filter, which an overlay cannot reach.
+	Destinations []string
+}
+
+// DestinationDatadog is the Options.Destinations value for Datadog.
+const DestinationDatadog = "datadog"
+
+// KnownDestinations lists the values Options.Destinations accepts. The
+// other destinations are overlays (config/overlays): they only add an
+// exporter after the sampler, which merging does as well.
+func KnownDestinations() []string { return []string{DestinationDatadog} }
+
+// CheckDestination tells whether name is a destination the translation
+// adds, and if not, what to use instead.
+func CheckDestination(name string) error {
+	if slices.Contains(KnownDestinations(), name) {
+		return nil
+	}
+	return fmt.Errorf("unknown destination %q: the translation adds %s; for Tempo, X-Ray and Azure Monitor merge an overlay (config/overlays) with another --config", name, strings.Join(KnownDestinations(), ", "))
 }
 
 // Warning is something the collector cannot reproduce, or a choice the
@@ -147,6 +170,11 @@ func Translate(cfg *krakend.Config, opts Options) (*Result, error) {
 	if cfg == nil {
 		return nil, errors.New("translate: nil krakend config")
 	}
+	for _, d := range opts.Destinations {
+		if err := CheckDestination(d); err != nil {
+			return nil, fmt.Errorf("translate: %w", err)
+		}
+	}
 	t := &translator{cfg: cfg, opts: opts, src: cfg.Source, resource: newMap(), ids: map[string]bool{}}
 	if t.src == "" {
 		t.src = "krakend.json"
@@ -256,6 +284,37 @@ func (t *translator) listen(host string, port int, what string) {
 	t.listeners = append(t.listeners, listener{host, port, what})
 }
 
+// datadogExporter is the datadog exporter's configuration, as the Datadog
+// overlay has it: the key, the site and the host name from the
+// environment.
+func (t *translator) datadogExporter() *ymap {
+	m := newMap()
+	api := newMap()
+	api.set("key", "${env:DD_API_KEY}")
+	api.set("site", "${env:DD_SITE:-datadoghq.com}")
+	m.set("api", api).note("the exporter sends to Datadog's intake: DD_SITE names your site outside US1 (datadoghq.eu, us5.datadoghq.com, ...)")
+	t.env("DD_API_KEY", "Datadog API key for the datadog exporter")
+	t.env("DD_SITE", "Datadog site outside US1, e.g. datadoghq.eu (default datadoghq.com)")
+	// Without a hostname the exporter asks the cloud metadata services for
+	// one, which holds the start-up for long where there are none.
+	m.set("hostname", "${env:DD_HOSTNAME:-otelcol-gateway}").note("the host Datadog shows for this collector; set DD_HOSTNAME (detecting one blocks start-up outside a cloud)")
+	t.env("DD_HOSTNAME", "the host name Datadog shows for this collector (default otelcol-gateway)")
+	return m
+}
+
+// addDatadogDestination adds Datadog (Options.Destinations), unless
+// krakend.json names it already.
+func (t *translator) addDatadogDestination() {
+	for _, e := range t.exporters {
+		if strings.HasPrefix(e.id, "datadog") {
+			t.warn("", "destination datadog: krakend.json names Datadog already (%s); not added twice", e.id)
+			return
+		}
+	}
+	t.addExporter(&exporterOut{id: t.componentID("datadog", ""), cfg: t.datadogExporter(), traces: true, metrics: true, queue: true,
+		from: []string{"from the datadog destination (translate --destination datadog, krakend:...?destination=datadog)"}})
+}
+
 func (t *translator) addExporter(e *exporterOut) {
 	t.exporters = append(t.exporters, e)
 }
@@ -328,6 +387,9 @@ func (t *translator) finish() {
 	}
 	t.listen("0.0.0.0", t.selfMetricsPort(), "the collector's own metrics (service.telemetry)")
 
+	if slices.Contains(t.opts.Destinations, DestinationDatadog) {
+		t.addDatadogDestination()
+	}
 	var traces, metrics bool
 	for _, e := range t.exporters {
 		traces = traces || e.traces

@@ -604,3 +604,66 @@ func TestOTLPExportersSendUncompressedAsTheGatewayDid(t *testing.T) {
 	}
 	assert.Positive(t, n, "otel-full has OTLP exporters")
 }
+
+// The datadog destination (translate --destination datadog) puts Datadog's
+// APM stats before the sampler in traces/in, beside the request metrics:
+// one pass of the layer filter, as in a krakend.json whose OpenCensus
+// exporters name Datadog, where the Datadog overlay needs a second one.
+func TestDatadogDestination(t *testing.T) {
+	data, err := os.ReadFile("testdata/destination-datadog.json")
+	require.NoError(t, err)
+	cfg, err := krakend.Parse(data, "destination-datadog.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{Destinations: []string{DestinationDatadog}})
+	require.NoError(t, err)
+	checkCollectorShape(t, res.YAML)
+	compareGolden(t, "testdata/destination-datadog.golden.yaml", render(res))
+
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+		Service    struct {
+			Pipelines map[string]struct {
+				Receivers  []string `yaml:"receivers"`
+				Processors []string `yaml:"processors"`
+				Exporters  []string `yaml:"exporters"`
+			} `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	layerPasses := 0
+	for name, p := range doc.Service.Pipelines {
+		if strings.HasPrefix(name, "traces") && slices.Contains(p.Processors, "layerfilter") {
+			layerPasses++
+		}
+	}
+	assert.Equal(t, 1, layerPasses, "one layer filter pass over the traces")
+	in := doc.Service.Pipelines["traces/in"]
+	assert.Equal(t, []string{"memory_limiter", "layerfilter"}, in.Processors)
+	assert.Contains(t, in.Exporters, "datadog/stats", "stats from every span, before sampling")
+	assert.Equal(t, []string{"sampling"}, doc.Service.Pipelines["traces"].Processors)
+	assert.Contains(t, doc.Service.Pipelines["traces"].Exporters, "datadog", "the sampled traces")
+	assert.Contains(t, doc.Service.Pipelines["metrics"].Exporters, "datadog", "the gateway's metrics")
+	assert.Equal(t, []string{"datadog/stats"}, doc.Service.Pipelines["metrics/datadog_stats"].Receivers)
+	assert.Equal(t, true, doc.Processors["layerfilter"]["destination_names"].(map[string]any)["enabled"])
+
+	var names []string
+	for _, e := range res.EnvVars {
+		names = append(names, e.Name)
+	}
+	assert.Equal(t, []string{"DD_API_KEY", "DD_SITE", "DD_HOSTNAME"}, names)
+
+	// krakend.json naming Datadog already: not added twice
+	oc, err := os.ReadFile("testdata/opencensus-datadog.krakend.json")
+	require.NoError(t, err)
+	cfg, err = krakend.Parse(oc, "opencensus-datadog.krakend.json")
+	require.NoError(t, err)
+	res, err = Translate(cfg, Options{Destinations: []string{DestinationDatadog}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(res.YAML), "\n  datadog:\n"), "one datadog exporter")
+	assert.Contains(t, string(render(res)), "krakend.json names Datadog already")
+
+	_, err = Translate(cfg, Options{Destinations: []string{"tempo"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown destination "tempo"`)
+	assert.Contains(t, err.Error(), "config/overlays")
+}

@@ -14,6 +14,8 @@
 // OTELCOL_GATEWAY_COLLECTOR_HOSTS (comma-separated), as `translate
 // --collector-host` takes them. OTELCOL_GATEWAY_QUEUE_DIR puts the exporters'
 // sending queues on disk there, as `translate --queue-dir` does.
+// `?destination=datadog` (or OTELCOL_GATEWAY_DESTINATIONS=datadog) adds a
+// destination krakend.json cannot name, as `translate --destination` does.
 package krakendprovider
 
 import (
@@ -41,6 +43,13 @@ const CollectorHostsEnv = "OTELCOL_GATEWAY_COLLECTOR_HOSTS"
 // collectorHostOption is the URI's query option naming one more such host.
 const collectorHostOption = "collector_host"
 
+// DestinationsEnv names the environment variable that lists, comma-separated,
+// destinations to add to the translation (translate's --destination).
+const DestinationsEnv = "OTELCOL_GATEWAY_DESTINATIONS"
+
+// destinationOption is the URI's query option naming one such destination.
+const destinationOption = "destination"
+
 // NewFactory returns the factory of the `krakend` confmap provider.
 func NewFactory() confmap.ProviderFactory {
 	return confmap.NewProviderFactory(func(set confmap.ProviderSettings) confmap.Provider {
@@ -61,15 +70,16 @@ type provider struct {
 }
 
 func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	path, hosts, err := parseURI(uri, os.Getenv(CollectorHostsEnv))
+	u, err := parseURI(uri, os.Getenv(CollectorHostsEnv), os.Getenv(DestinationsEnv))
 	if err != nil {
 		return nil, err
 	}
+	path := u.path
 	cfg, err := krakend.Load(path)
 	if err != nil {
 		return nil, oneLine(err)
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: hosts, QueueDirectory: os.Getenv(QueueDirEnv)})
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: u.hosts, QueueDirectory: os.Getenv(QueueDirEnv), Destinations: u.destinations})
 	if err != nil {
 		return nil, oneLine(err)
 	}
@@ -82,32 +92,57 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	return confmap.NewRetrievedFromYAML(res.YAML)
 }
 
-// parseURI splits krakend:<path>[?collector_host=<host>...] into the path
-// and the host names that mean this collector, the environment's first.
-func parseURI(uri, envHosts string) (path string, hosts []string, err error) {
+// parsedURI is what a krakend: URI says.
+type parsedURI struct {
+	path         string
+	hosts        []string // names that mean this collector, the environment's first
+	destinations []string // the environment's first
+}
+
+// parseURI splits krakend:<path>[?collector_host=<host>...][&destination=<name>...]
+// into its parts, adding the environment's lists.
+func parseURI(uri, envHosts, envDestinations string) (parsedURI, error) {
 	rest, ok := strings.CutPrefix(uri, Scheme+":")
 	path, query, _ := strings.Cut(rest, "?")
 	if !ok || path == "" {
-		return "", nil, fmt.Errorf("%q: expected krakend:<path to krakend.json>[?%s=<host>]", uri, collectorHostOption)
+		return parsedURI{}, fmt.Errorf("%q: expected krakend:<path to krakend.json>[?%s=<host>][&%s=<name>]", uri, collectorHostOption, destinationOption)
 	}
-	hosts = splitHosts(envHosts)
+	u := parsedURI{path: path, hosts: splitHosts(envHosts), destinations: splitHosts(envDestinations)}
+	for _, d := range u.destinations {
+		if err := translate.CheckDestination(d); err != nil {
+			return parsedURI{}, fmt.Errorf("%s: %w", DestinationsEnv, err)
+		}
+	}
 	values, err := url.ParseQuery(query)
 	if err != nil {
-		return "", nil, fmt.Errorf("%q: options after \"?\": %w", uri, err)
+		return parsedURI{}, fmt.Errorf("%q: options after \"?\": %w", uri, err)
 	}
 	for key, vs := range values {
-		if key != collectorHostOption {
-			return "", nil, fmt.Errorf("%q: unknown option %q (the only option is %s=<host>)", uri, key, collectorHostOption)
+		if key != collectorHostOption && key != destinationOption {
+			return parsedURI{}, fmt.Errorf("%q: unknown option %q (the options are %s=<host> and %s=<name>)", uri, key, collectorHostOption, destinationOption)
 		}
 		for _, v := range vs {
-			h := splitHosts(v)
-			if len(h) == 0 {
-				return "", nil, fmt.Errorf("%q: %s needs a host name", uri, collectorHostOption)
+			list := splitHosts(v)
+			if len(list) == 0 {
+				what := "a host name"
+				if key == destinationOption {
+					what = "a name (" + strings.Join(translate.KnownDestinations(), ", ") + ")"
+				}
+				return parsedURI{}, fmt.Errorf("%q: %s needs %s", uri, key, what)
 			}
-			hosts = append(hosts, h...)
+			if key == collectorHostOption {
+				u.hosts = append(u.hosts, list...)
+				continue
+			}
+			for _, d := range list {
+				if err := translate.CheckDestination(d); err != nil {
+					return parsedURI{}, fmt.Errorf("%q: %w", uri, err)
+				}
+			}
+			u.destinations = append(u.destinations, list...)
 		}
 	}
-	return path, hosts, nil
+	return u, nil
 }
 
 func splitHosts(list string) []string {

@@ -165,3 +165,29 @@ func TestAURIOptionIsCheckedStrictly(t *testing.T) {
 	_, err = retrieve(t, "krakend:?collector_host=x", zap.NewNop())
 	assert.ErrorContains(t, err, "expected krakend:<path to krakend.json>")
 }
+
+func TestADestinationComesFromTheURIOrTheEnvironment(t *testing.T) {
+	path := writeFile(t, "krakend.json", composeKrakendJSON)
+	for name, tt := range map[string]struct{ uri, env string }{
+		"the URI option":           {"krakend:" + path + "?destination=datadog", ""},
+		"the environment variable": {"krakend:" + path, "datadog"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(DestinationsEnv, tt.env)
+			conf, err := retrieve(t, tt.uri, zap.NewNop())
+			require.NoError(t, err)
+			assert.Equal(t, "${env:DD_API_KEY}", conf.Get("exporters::datadog::api::key"), "the key stays a reference")
+			assert.NotNil(t, conf.Get("connectors::datadog/stats"), "Datadog's APM stats")
+			assert.Contains(t, conf.Get("service::pipelines::traces::exporters"), "datadog/stats", "nothing sampled: beside the exporters")
+		})
+	}
+
+	t.Setenv(DestinationsEnv, "")
+	_, err := retrieve(t, "krakend:"+path+"?destination=xray", zap.NewNop())
+	assert.ErrorContains(t, err, `unknown destination "xray"`)
+	_, err = retrieve(t, "krakend:"+path+"?destination=", zap.NewNop())
+	assert.ErrorContains(t, err, "destination needs a name (datadog)")
+	t.Setenv(DestinationsEnv, "tempo")
+	_, err = retrieve(t, "krakend:"+path, zap.NewNop())
+	assert.ErrorContains(t, err, DestinationsEnv+`: unknown destination "tempo"`)
+}

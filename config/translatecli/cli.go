@@ -51,6 +51,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	var collectorHosts stringList
 	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable)")
 	queueDir := fs.String("queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
+	var destinations stringList
+	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -66,12 +68,18 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	for _, d := range destinations {
+		if err := translate.CheckDestination(d); err != nil {
+			fmt.Fprintf(stderr, "translate: --destination: %v\n", err)
+			return 2
+		}
+	}
 	cfg, err := krakend.Load(fs.Arg(0))
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts, QueueDirectory: *queueDir})
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts, QueueDirectory: *queueDir, Destinations: destinations})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1

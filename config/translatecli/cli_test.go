@@ -62,3 +62,17 @@ func TestUsageErrors(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "/nonexistent.json")
 }
+
+func TestADestinationIsAddedAndAnUnknownOneIsAUsageError(t *testing.T) {
+	file := filepath.Join(fixtures, "krakend-otel-example-front-3otlp.json")
+	code, out, errOut := run("--destination", "datadog", file)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "datadog/stats:")
+	assert.Contains(t, errOut, "set DD_API_KEY:")
+
+	code, out, errOut = run("--destination", "tempo", file)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.True(t, strings.HasPrefix(errOut, `translate: --destination: unknown destination "tempo"`), errOut)
+	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "config/overlays")
+}

@@ -106,17 +106,24 @@ func assertTrueHitsAndSampledTraces(t *testing.T, fake *fakeService, service str
 	}
 }
 
-// TestDatadogHitCountsAreTrueAtTenPercentSampling: with the Datadog
-// overlay on a krakend.json that samples 10 %, Datadog's APM stats count
-// every request (they come from the datadog connector before the sampler)
-// while about 10 % of the traces are sent.
+// TestDatadogHitCountsAreTrueAtTenPercentSampling: with Datadog added to a
+// krakend.json that samples 10 %, Datadog's APM stats count every request
+// (they come from the datadog connector before the sampler) while about
+// 10 % of the traces are sent. Datadog comes from the overlay (a second
+// pipeline through the layer filter for the stats) or from the
+// translation's datadog destination (the stats in traces/in, one pass).
 func TestDatadogHitCountsAreTrueAtTenPercentSampling(t *testing.T) {
-	fake := startFakeDatadog(t)
-	setDatadogEnv(t, fake)
-	grpcPort, healthPort := freePort(t), freePort(t)
-	t.Setenv("TEST_HEALTH_CHECK_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", healthPort))
-	const service = "dd-sampled-gateway"
-	krakendJSON := fmt.Sprintf(`{
+	for name, datadogConfig := range map[string][]string{
+		"overlay":     {"--config", "../config/overlays/datadog.yaml"},
+		"destination": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			fake := startFakeDatadog(t)
+			setDatadogEnv(t, fake)
+			grpcPort, healthPort := freePort(t), freePort(t)
+			t.Setenv("TEST_HEALTH_CHECK_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", healthPort))
+			service := "dd-sampled-gateway-" + name
+			krakendJSON := fmt.Sprintf(`{
   "version": 3,
   "name": %q,
   "extra_config": {
@@ -127,15 +134,21 @@ func TestDatadogHitCountsAreTrueAtTenPercentSampling(t *testing.T) {
     }
   }
 }`, service, service, grpcPort)
-	path := filepath.Join(t.TempDir(), "krakend.json")
-	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
-	startCollector(t, "--config", "krakend:"+path,
-		"--config", "../config/overlays/datadog.yaml", "--config", "testdata/datadog-local.yaml",
-		"--config", "testdata/datadog-stats-fast.yaml", "--config", "testdata/test-ports.yaml")
-	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
+			path := filepath.Join(t.TempDir(), "krakend.json")
+			require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+			uri := "krakend:" + path
+			if datadogConfig == nil {
+				uri += "?destination=datadog"
+			}
+			args := append([]string{"--config", uri}, datadogConfig...)
+			startCollector(t, append(args, "--config", "testdata/datadog-local.yaml",
+				"--config", "testdata/datadog-stats-fast.yaml", "--config", "testdata/test-ports.yaml")...)
+			waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
 
-	truth := runSimulatedGateway(t, fmt.Sprintf("127.0.0.1:%d", grpcPort), service, 400)
-	assertTrueHitsAndSampledTraces(t, fake, service, truth, 0.1)
+			truth := runSimulatedGateway(t, fmt.Sprintf("127.0.0.1:%d", grpcPort), service, 400)
+			assertTrueHitsAndSampledTraces(t, fake, service, truth, 0.1)
+		})
+	}
 }
 
 // TestDatadogFromOpenCensusConfigCountsEveryRequest: a krakend.json whose

@@ -74,8 +74,7 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	if err != nil {
 		return nil, err
 	}
-	path := u.path
-	cfg, err := krakend.Load(path)
+	cfg, err := krakend.Load(u.path)
 	if err != nil {
 		return nil, oneLine(err)
 	}
@@ -84,7 +83,7 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 		return nil, oneLine(err)
 	}
 	for _, w := range res.Warnings {
-		p.logger.Warn("krakend.json: "+w.Message, zap.String("path", w.Path), zap.String("file", path))
+		p.logger.Warn("krakend.json: "+w.Message, zap.String("path", w.Path), zap.String("file", u.path))
 	}
 	for _, v := range res.EnvVars {
 		p.logger.Info("the translated configuration reads an environment variable", zap.String("variable", v.Name), zap.String("purpose", v.Purpose))
@@ -107,7 +106,7 @@ func parseURI(uri, envHosts, envDestinations string) (parsedURI, error) {
 	if !ok || path == "" {
 		return parsedURI{}, fmt.Errorf("%q: expected krakend:<path to krakend.json>[?%s=<host>][&%s=<name>]", uri, collectorHostOption, destinationOption)
 	}
-	u := parsedURI{path: path, hosts: splitHosts(envHosts), destinations: splitHosts(envDestinations)}
+	u := parsedURI{path: path, hosts: splitList(envHosts), destinations: splitList(envDestinations)}
 	for _, d := range u.destinations {
 		if err := translate.CheckDestination(d); err != nil {
 			return parsedURI{}, fmt.Errorf("%s: %w", DestinationsEnv, err)
@@ -122,7 +121,7 @@ func parseURI(uri, envHosts, envDestinations string) (parsedURI, error) {
 			return parsedURI{}, fmt.Errorf("%q: unknown option %q (the options are %s=<host> and %s=<name>)", uri, key, collectorHostOption, destinationOption)
 		}
 		for _, v := range vs {
-			list := splitHosts(v)
+			list := splitList(v)
 			if len(list) == 0 {
 				what := "a host name"
 				if key == destinationOption {
@@ -145,7 +144,7 @@ func parseURI(uri, envHosts, envDestinations string) (parsedURI, error) {
 	return u, nil
 }
 
-func splitHosts(list string) []string {
+func splitList(list string) []string {
 	var hosts []string
 	for _, h := range strings.Split(list, ",") {
 		if h = strings.TrimSpace(h); h != "" {

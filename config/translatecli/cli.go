@@ -22,6 +22,7 @@ const Examples = `  otelcol-gateway translate /etc/krakend/krakend.json         
   otelcol-gateway validate --config krakend:/etc/krakend/krakend.json
   otelcol-gateway components                                    # what this build contains
   otelcol-gateway --config krakend:/etc/krakend/krakend.json    # run on krakend.json directly
+  otelcol-gateway --config 'krakend:/etc/krakend/krakend.json?destination=datadog'   # plus Datadog (DD_API_KEY)
   otelcol-gateway                                               # run the embedded default`
 
 const usage = `Usage: otelcol-gateway translate [flags] krakend.json

@@ -556,7 +556,18 @@ func (t *translator) render() ([]byte, error) {
 	// errors, latency) likewise: the datadog exporter computes none itself,
 	// so without the connector Datadog would show no hit counts at all, and
 	// computed after sampling they would be the sampled fraction.
-	red := t.samplesTraces && len(traceExp) > 0 && (len(metricExp) > 0 || len(promExp) > 0)
+	// A Datadog exporter that gets the APM stats has its request counts
+	// there: the request metrics would be custom metrics Datadog bills for,
+	// counting the same requests again.
+	var countedExp, uncountedExp []string
+	for _, id := range metricExp {
+		if slices.Contains(datadogExp, id) {
+			uncountedExp = append(uncountedExp, id)
+		} else {
+			countedExp = append(countedExp, id)
+		}
+	}
+	red := t.samplesTraces && len(traceExp) > 0 && (len(countedExp) > 0 || len(promExp) > 0)
 	datadogStats := len(datadogExp) > 0
 	split := t.samplesTraces && len(traceExp) > 0 && (red || datadogStats)
 	sharedInput := split && t.sampledPipelineCanBeReadOnly()
@@ -736,12 +747,34 @@ func (t *translator) render() ([]byte, error) {
 		p.set("exporters", exps)
 		pipes.set("traces", p)
 	}
-	if len(metricExp) > 0 {
+	switch {
+	case red && len(countedExp) > 0 && len(uncountedExp) > 0:
+		p := newMap()
+		p.set("receivers", metricRecvIDs)
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, countedExp))
+		p.set("exporters", countedExp)
+		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
+		p = newMap()
+		p.set("receivers", recvIDs)
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, uncountedExp))
+		p.set("exporters", uncountedExp)
+		pipes.set("metrics/datadog", p).note("the gateway's metrics without the request metrics: Datadog counts requests in its APM stats")
+	case red && len(countedExp) > 0:
 		p := newMap()
 		p.set("receivers", metricRecvIDs)
 		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, metricExp))
 		p.set("exporters", metricExp)
 		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
+	case len(metricExp) > 0:
+		note := "metrics are never sampled: counts stay exact"
+		if len(uncountedExp) > 0 && red {
+			note += "; no request metrics here: Datadog counts requests in its APM stats"
+		}
+		p := newMap()
+		p.set("receivers", recvIDs)
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, metricExp))
+		p.set("exporters", metricExp)
+		pipes.set("metrics", p).note(note)
 	}
 	if len(promExp) > 0 {
 		p := newMap()

@@ -643,6 +643,8 @@ func TestDatadogDestination(t *testing.T) {
 	assert.Equal(t, []string{"sampling"}, doc.Service.Pipelines["traces"].Processors)
 	assert.Contains(t, doc.Service.Pipelines["traces"].Exporters, "datadog", "the sampled traces")
 	assert.Contains(t, doc.Service.Pipelines["metrics"].Exporters, "datadog", "the gateway's metrics")
+	assert.Equal(t, []string{"gateway"}, doc.Service.Pipelines["metrics"].Receivers, "Datadog counts requests in its APM stats, not in billed custom metrics")
+	assert.Contains(t, doc.Service.Pipelines["metrics/prometheus"].Receivers, "requestmetrics", "Prometheus still gets the request metrics")
 	assert.Equal(t, []string{"datadog/stats"}, doc.Service.Pipelines["metrics/datadog_stats"].Receivers)
 	assert.Equal(t, true, doc.Processors["layerfilter"]["destination_names"].(map[string]any)["enabled"])
 
@@ -651,6 +653,23 @@ func TestDatadogDestination(t *testing.T) {
 		names = append(names, e.Name)
 	}
 	assert.Equal(t, []string{"DD_API_KEY", "DD_SITE", "DD_HOSTNAME"}, names)
+
+	// beside another metrics destination, which gets the request metrics,
+	// Datadog gets the gateway's metrics in a pipeline of its own
+	withMimir := strings.Replace(string(data), `"otlp": [{"name": "collector", "host": "localhost", "port": 4317}]`,
+		`"otlp": [{"name": "collector", "host": "localhost", "port": 4317}, {"name": "mimir", "host": "mimir", "port": 4317, "disable_traces": true}]`, 1)
+	require.NotEqual(t, string(data), withMimir)
+	cfg, err = krakend.Parse([]byte(withMimir), "destination-datadog.json")
+	require.NoError(t, err)
+	res, err = Translate(cfg, Options{Destinations: []string{DestinationDatadog}})
+	require.NoError(t, err)
+	checkCollectorShape(t, res.YAML)
+	doc.Service.Pipelines = nil
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	assert.Equal(t, []string{"gateway", "requestmetrics"}, doc.Service.Pipelines["metrics"].Receivers)
+	assert.Equal(t, []string{"otlp_grpc/mimir"}, doc.Service.Pipelines["metrics"].Exporters)
+	assert.Equal(t, []string{"gateway"}, doc.Service.Pipelines["metrics/datadog"].Receivers)
+	assert.Equal(t, []string{"datadog"}, doc.Service.Pipelines["metrics/datadog"].Exporters)
 
 	// krakend.json naming Datadog already: not added twice
 	oc, err := os.ReadFile("testdata/opencensus-datadog.krakend.json")

@@ -49,6 +49,13 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	assert.Equal(t, string(want), string(got), "output differs from %s (go test -update to accept)", path)
 }
 
+// pipelines is the service.pipelines part of a collector configuration.
+type pipelines map[string]struct {
+	Receivers  []string `yaml:"receivers"`
+	Processors []string `yaml:"processors"`
+	Exporters  []string `yaml:"exporters"`
+}
+
 // checkCollectorShape asserts the invariants of docs/contracts.md on the
 // produced YAML.
 func checkCollectorShape(t *testing.T, out []byte) {
@@ -59,11 +66,7 @@ func checkCollectorShape(t *testing.T, out []byte) {
 		Exporters  map[string]map[string]any
 		Connectors map[string]any `yaml:"connectors"`
 		Service    struct {
-			Pipelines map[string]struct {
-				Receivers  []string `yaml:"receivers"`
-				Processors []string `yaml:"processors"`
-				Exporters  []string `yaml:"exporters"`
-			} `yaml:"pipelines"`
+			Pipelines pipelines `yaml:"pipelines"`
 		} `yaml:"service"`
 	}
 	require.NoError(t, yaml.Unmarshal(out, &doc))
@@ -622,11 +625,7 @@ func TestDatadogDestination(t *testing.T) {
 	var doc struct {
 		Processors map[string]map[string]any `yaml:"processors"`
 		Service    struct {
-			Pipelines map[string]struct {
-				Receivers  []string `yaml:"receivers"`
-				Processors []string `yaml:"processors"`
-				Exporters  []string `yaml:"exporters"`
-			} `yaml:"pipelines"`
+			Pipelines pipelines `yaml:"pipelines"`
 		} `yaml:"service"`
 	}
 	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))

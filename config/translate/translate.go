@@ -747,34 +747,26 @@ func (t *translator) render() ([]byte, error) {
 		p.set("exporters", exps)
 		pipes.set("traces", p)
 	}
+	metricsPipeline := func(name string, receivers, exporters []string, note string) {
+		p := newMap()
+		p.set("receivers", receivers)
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, exporters))
+		p.set("exporters", exporters)
+		pipes.set(name, p).note(note)
+	}
+	const exact = "metrics are never sampled: counts stay exact"
 	switch {
-	case red && len(countedExp) > 0 && len(uncountedExp) > 0:
-		p := newMap()
-		p.set("receivers", metricRecvIDs)
-		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, countedExp))
-		p.set("exporters", countedExp)
-		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
-		p = newMap()
-		p.set("receivers", recvIDs)
-		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, uncountedExp))
-		p.set("exporters", uncountedExp)
-		pipes.set("metrics/datadog", p).note("the gateway's metrics without the request metrics: Datadog counts requests in its APM stats")
 	case red && len(countedExp) > 0:
-		p := newMap()
-		p.set("receivers", metricRecvIDs)
-		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, metricExp))
-		p.set("exporters", metricExp)
-		pipes.set("metrics", p).note("metrics are never sampled: counts stay exact")
+		metricsPipeline("metrics", metricRecvIDs, countedExp, exact)
+		if len(uncountedExp) > 0 {
+			metricsPipeline("metrics/datadog", recvIDs, uncountedExp, "the gateway's metrics without the request metrics: Datadog counts requests in its APM stats")
+		}
 	case len(metricExp) > 0:
-		note := "metrics are never sampled: counts stay exact"
-		if len(uncountedExp) > 0 && red {
+		note := exact
+		if red && len(uncountedExp) > 0 {
 			note += "; no request metrics here: Datadog counts requests in its APM stats"
 		}
-		p := newMap()
-		p.set("receivers", recvIDs)
-		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer}, metricExp))
-		p.set("exporters", metricExp)
-		pipes.set("metrics", p).note(note)
+		metricsPipeline("metrics", recvIDs, metricExp, note)
 	}
 	if len(promExp) > 0 {
 		p := newMap()

@@ -26,6 +26,10 @@
 // transport timeout (net.Error) counts as timed out like an expired
 // deadline, and the span of a request that matched no route has no
 // http.route (its metrics get KrakenD's "404 Not Found").
+// A proxy or backend span tells cancellation and failure as its metrics
+// do: an error gathering several (Lura's multi-error or errors.Join) is
+// canceled when one member is and an error when another is not, where
+// KrakenD's span looks at errors.Is alone (lura/proxy_tracer.go end).
 //
 // The package imports the OpenTelemetry Go SDK and config/krakend only; it
 // never imports collector packages, so a gateway can embed it cheaply.

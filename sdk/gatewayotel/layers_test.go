@@ -3,6 +3,7 @@ package gatewayotel_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -435,6 +436,32 @@ func TestAFailureBesideACancellationIsAnError(t *testing.T) {
 	m := attrMap(sets[0].ToSlice())
 	assert.Equal(t, true, m["error"])
 	assert.Equal(t, true, m["canceled"])
+}
+
+// multiError is Lura's shape: Errors() and no Unwrap, so errors.Is cannot
+// see the cancellations inside.
+type multiError []error
+
+func (m multiError) Error() string   { return fmt.Sprintf("%d errors", len(m)) }
+func (m multiError) Errors() []error { return m }
+
+// Every backend of a proxy canceled: KrakenD's meter finds the
+// cancellations among the multi-error's members and counts no error.
+func TestAProxyWhoseBackendsWereAllCanceledIsNoError(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	allCanceled := multiError{context.Canceled, fmt.Errorf("backend b: %w", context.Canceled)}
+	_, err := r.tel.Proxy(context.Background(), "/users/{id}", "GET", func(context.Context) (int, error) { return 0, allCanceled })
+	require.Error(t, err)
+
+	sp := attrMap(spansByClass(t, r.spans.Ended())[layer.ProxyStage].Attributes())
+	assert.Equal(t, true, sp["canceled"])
+	assert.NotContains(t, sp, "error")
+	sets, _, _ := points(t, r.metrics(t)["krakend.proxy.duration"])
+	require.Len(t, sets, 1)
+	m := attrMap(sets[0].ToSlice())
+	assert.Equal(t, false, m["error"], "lura/proxy_meter.go report: every member canceled")
+	assert.Equal(t, true, m["canceled"])
+	assert.Equal(t, false, m["complete"])
 }
 
 // A HEAD response has no body: KrakenD records neither its size nor

@@ -124,32 +124,37 @@ type outcome struct {
 
 func outcomeOf(ctx context.Context, status int, err error) outcome {
 	o := outcome{status: status, err: err}
-	if err != nil {
-		o.status = http.StatusInternalServerError
-		o.canceled = errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)
-		o.failed = !o.canceled || gathersAFailure(err)
+	if err == nil {
+		return o
+	}
+	o.status = http.StatusInternalServerError
+	o.canceled = errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)
+	// A gathered error (Lura's multi-error Errors(), or errors.Join) is
+	// canceled when one member is, and an error when one member is not
+	// a cancellation: KrakenD counts both (lura/proxy_meter.go report).
+	for _, member := range gatheredErrors(err) {
+		if errors.Is(member, context.Canceled) {
+			o.canceled = true
+		} else {
+			o.failed = true
+		}
+	}
+	if !o.canceled {
+		o.failed = true
 	}
 	return o
 }
 
-// gathersAFailure tells whether err gathers several errors (Lura's
-// multi-error Errors(), or errors.Join) of which one is not a cancellation:
-// a backend that failed while another was canceled is an error, as KrakenD
-// counts it (lura/proxy_meter.go).
-func gathersAFailure(err error) bool {
-	var errs []error
+// gatheredErrors returns the members of an error that gathers several:
+// Lura's multi-error has Errors() and no Unwrap, errors.Join has Unwrap.
+func gatheredErrors(err error) []error {
 	switch e := err.(type) {
 	case interface{ Errors() []error }:
-		errs = e.Errors()
+		return e.Errors()
 	case interface{ Unwrap() []error }:
-		errs = e.Unwrap()
+		return e.Unwrap()
 	}
-	for _, e := range errs {
-		if !errors.Is(e, context.Canceled) {
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 func (o outcome) spanAttributes() []attribute.KeyValue {

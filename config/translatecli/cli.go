@@ -53,7 +53,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable)")
 	queueDir := fs.String("queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
 	var destinations stringList
-	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable)")
+	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable; not with the Datadog overlay, which would count every hit twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()

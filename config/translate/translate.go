@@ -810,7 +810,7 @@ func (t *translator) attrMap(path string, attrs []krakend.Attribute) *yaml.Node 
 			continue
 		}
 		if a.Key == stageKey && strings.Contains(path, "traces") {
-			t.warn(p, "%s is the gateway's layer marker: as a static attribute the gateway writes it over the stage of some spans (global, backend-request), which the collector's receiver restores, and the collector's layer filter refuses it; left out", stageKey)
+			t.warn(p, "%s is the gateway's layer marker: as a static attribute the gateway writes it over the stage of some spans (global, backend-request): the collector's receiver restores a value that names no stage, a stage name puts those spans in the wrong layer, and the collector's layer filter refuses the key; left out", stageKey)
 			continue
 		}
 		if v, dup := seen[a.Key]; dup {

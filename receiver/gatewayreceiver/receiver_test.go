@@ -296,6 +296,37 @@ func TestTheStageOfAGatewaySpanWithoutOneIsInferred(t *testing.T) {
 	assert.False(t, ok, "a span of another scope is left alone")
 }
 
+// A traces static attribute named krakend.stage is written over the marker
+// of the global and backend-request spans (http/server/server.go,
+// lura/backend.go): a value that names no stage is restored from the span.
+func TestAStageMarkerOverwrittenByAStaticAttributeIsRestored(t *testing.T) {
+	h := startReceiver(t, nil)
+	td := gatewaydata.NewTraces("", 1, gatewaydata.DefaultRequest)
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	overwritten := 0
+	for i := 0; i < spans.Len(); i++ {
+		switch c := layer.ClassifySpan(spans.At(i)); c {
+		case layer.GlobalStage, layer.BackendRoundTrip:
+			spans.At(i).Attributes().PutStr(layer.StageKey, "production")
+			overwritten++
+		}
+	}
+	require.Equal(t, 2, overwritten)
+
+	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	resp, body := postOTLP(t, "http://"+h.httpAddr+"/v1/traces", "application/x-protobuf", "", b)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	got := h.traces.AllTraces()[0].ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	classes := map[layer.Class]int{}
+	for i := 0; i < got.Len(); i++ {
+		classes[layer.ClassifySpan(got.At(i))]++
+	}
+	assert.Equal(t, map[layer.Class]int{layer.GlobalStage: 1, layer.ProxyStage: 1, layer.BackendStage: 1,
+		layer.BackendRoundTrip: 1, layer.BackendReadPayload: 1}, classes)
+}
+
 func TestLogsAreReceivedAndClassified(t *testing.T) {
 	h := startReceiver(t, nil)
 	ld := plog.NewLogs()

@@ -22,7 +22,9 @@ done
 ddsink=$!
 ./results/bench-e2e sink >"$out/sink.addr" 2>"$out/sink.err" &
 sink=$!
-trap 'kill "$ddsink" "$sink" 2>/dev/null || true' EXIT
+collector=
+# a round that fails midway must not leave its collector running
+trap 'kill "$ddsink" "$sink" $collector 2>/dev/null || true' EXIT
 sleep 1
 export DDSINK DD_API_KEY=bench DD_HOSTNAME=bench
 DDSINK=$(head -1 "$out/ddsink.addr")
@@ -65,5 +67,6 @@ for round in $(seq "$rounds"); do
 		done
 		kill -INT "$collector"
 		wait "$collector" 2>/dev/null || true
+		collector=
 	done
 done

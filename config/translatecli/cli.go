@@ -50,10 +50,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the YAML to this file instead of stdout")
 	var collectorHosts stringList
-	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable)")
+	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable or comma-separated)")
 	queueDir := fs.String("queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
 	var destinations stringList
-	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable; not with the Datadog overlay, which would count every hit twice)")
+	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -121,7 +121,19 @@ func printErrors(w io.Writer, err error) {
 	fmt.Fprintln(w, es[0])
 }
 
+// stringList is a repeatable flag that also takes NAME,NAME, as the
+// environment variables and the krakend: URI do.
 type stringList []string
 
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return fmt.Errorf("an empty name in %q", v)
+		}
+		*s = append(*s, item)
+	}
+	return nil
+}

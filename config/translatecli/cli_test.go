@@ -75,4 +75,13 @@ func TestADestinationIsAddedAndAnUnknownOneIsAUsageError(t *testing.T) {
 	assert.Empty(t, out)
 	assert.True(t, strings.HasPrefix(errOut, `translate: --destination: unknown destination "tempo"`), errOut)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "config/overlays")
+
+	// comma-separated like OTELCOL_GATEWAY_DESTINATIONS; named twice is once
+	_, once, _ := run("--destination", "datadog", file)
+	code, twice, errOut := run("--destination", "datadog,datadog", file)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, once, twice)
+	code, _, errOut = run("--destination", "datadog,", file)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "empty name")
 }

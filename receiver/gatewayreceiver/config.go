@@ -43,10 +43,38 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, errors.New("resource_defaults: an attribute key must not be empty"))
 		}
 	}
+	if cfg.Protocols.HTTP.HasValue() {
+		errs = append(errs, validateURLPaths(cfg.Protocols.HTTP.Get())...)
+	}
 	for i, s := range cfg.GatewayScopes {
-		if s == "" {
+		if strings.TrimSpace(s) == "" {
 			errs = append(errs, fmt.Errorf("gateway_scopes[%d]: a scope name must not be empty", i))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateURLPaths refuses what would make the HTTP server's mux panic at
+// start: two signals on one path, or a path read as a Go ServeMux pattern
+// ({name} wildcards, a method before a space).
+func validateURLPaths(h *otlpreceiver.HTTPConfig) []error {
+	var errs []error
+	first := map[string]string{}
+	for _, p := range []struct{ field, path string }{
+		{"traces_url_path", string(h.TracesURLPath)},
+		{"metrics_url_path", string(h.MetricsURLPath)},
+		{"logs_url_path", string(h.LogsURLPath)},
+	} {
+		switch {
+		case !strings.HasPrefix(p.path, "/"):
+			errs = append(errs, fmt.Errorf("protocols.http.%s: %q must start with /", p.field, p.path))
+		case strings.ContainsAny(p.path, "{} \t"):
+			errs = append(errs, fmt.Errorf("protocols.http.%s: %q is a URL path: braces and spaces are not allowed", p.field, p.path))
+		case first[p.path] != "":
+			errs = append(errs, fmt.Errorf("protocols.http.%s: %q is already %s: each signal needs its own path", p.field, p.path, first[p.path]))
+		default:
+			first[p.path] = p.field
+		}
+	}
+	return errs
 }

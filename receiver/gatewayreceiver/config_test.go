@@ -55,6 +55,9 @@ func TestConfigRefusesInvalidValues(t *testing.T) {
 		{"invalid_no_protocols", "at least one of grpc or http"},
 		{"invalid_empty_scope", "gateway_scopes[0]: a scope name must not be empty"},
 		{"invalid_empty_key", "resource_defaults: an attribute key must not be empty"},
+		// either would make the HTTP mux panic when the receiver starts
+		{"invalid_shared_path", `protocols.http.metrics_url_path: "/otlp" is already traces_url_path`},
+		{"invalid_pattern_path", `protocols.http.logs_url_path: "/v1/{x" is a URL path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,7 +71,11 @@ func (r *gatewayReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 func (r *gatewayReceiver) serveOTLP(w http.ResponseWriter, req *http.Request, signal string, msg otlpMessage, reply otlpReply, consume func(context.Context, string) error) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		r.refuse(w, formatJSON, signal, "method", status.New(codes.InvalidArgument,
+		format := formatOf(req.Header.Get("Content-Type"))
+		if format == "" {
+			format = formatJSON
+		}
+		r.refuse(w, format, signal, "method", status.New(codes.InvalidArgument,
 			fmt.Sprintf("method %s not allowed: OTLP/HTTP takes POST", req.Method)), http.StatusMethodNotAllowed)
 		return
 	}
@@ -202,11 +206,21 @@ func writeBody(w http.ResponseWriter, format string, code int, body []byte) {
 }
 
 // writeTransportError answers refusals made by confighttp itself (an
-// unsupported or broken Content-Encoding, an auth failure) in OTLP's shape.
-func writeTransportError(w http.ResponseWriter, req *http.Request, msg string, code int) {
+// unsupported or broken Content-Encoding, an auth failure) in OTLP's shape,
+// and counts them as the receiver's own refusals are counted.
+func (r *gatewayReceiver) writeTransportError(w http.ResponseWriter, req *http.Request, msg string, code int) {
 	format := formatOf(req.Header.Get("Content-Type"))
 	if format == "" {
 		format = formatJSON
+	}
+	reason := "unreadable"
+	switch {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		reason = "auth"
+	case code == http.StatusBadRequest && strings.Contains(msg, "exceeds max request body size"):
+		// confighttp's snappy decoder sizes the body before reading it: a
+		// body too large, as for every other encoding
+		reason, code = "too_large", http.StatusRequestEntityTooLarge
 	}
 	c := codes.Unknown
 	switch code {
@@ -221,5 +235,20 @@ func writeTransportError(w http.ResponseWriter, req *http.Request, msg string, c
 	case http.StatusServiceUnavailable:
 		c = codes.Unavailable
 	}
-	writeStatus(w, format, status.New(c, msg), code)
+	r.refuse(w, format, r.signalOfPath(req.URL.Path), reason, status.New(c, msg), code)
+}
+
+// signalOfPath names the signal a request was sent for, "unknown" for a
+// path no signal listens on.
+func (r *gatewayReceiver) signalOfPath(path string) string {
+	h := r.cfg.Protocols.HTTP.Get()
+	switch path {
+	case string(h.TracesURLPath):
+		return "traces"
+	case string(h.MetricsURLPath):
+		return "metrics"
+	case string(h.LogsURLPath):
+		return "logs"
+	}
+	return "unknown"
 }

@@ -126,7 +126,7 @@ func (r *gatewayReceiver) startHTTP(ctx context.Context, host component.Host) er
 	}
 	var err error
 	if r.serverHTTP, err = httpCfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, mux,
-		confighttp.WithErrorHandler(writeTransportError)); err != nil {
+		confighttp.WithErrorHandler(r.writeTransportError)); err != nil {
 		return err
 	}
 	var ln net.Listener

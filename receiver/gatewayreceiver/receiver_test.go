@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/golang/snappy"
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,10 +29,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/gatewaydata"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
@@ -366,6 +370,9 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 		{"an oversized body", http.MethodPost, "application/x-protobuf", "", bigBody, 413, "max_request_body_size"},
 		{"a truncated gzip stream", http.MethodPost, "application/x-protobuf", "gzip", gz[:len(gz)/2], 400, ""},
 		{"an unknown content encoding", http.MethodPost, "application/x-protobuf", "br2", valid, 400, "unsupported Content-Encoding"},
+		{"a gzip header on a plain body", http.MethodPost, "application/x-protobuf", "gzip", valid, 400, "gzip"},
+		{"a snappy body over the limit", http.MethodPost, "application/x-protobuf", "snappy", snappy.Encode(nil, make([]byte, 1<<20)), 413, "max request body size"},
+		{"a PUT in JSON", http.MethodPut, "application/json", "", valid, 405, "method PUT not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +388,16 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 			resp.Body.Close()
 			assert.Equal(t, tt.wantStatus, resp.StatusCode, string(body))
 			assert.Contains(t, string(body), tt.wantMessage)
+			// every refusal is a google.rpc.Status in the request's encoding
+			st := &spb.Status{}
+			if tt.contentType == "application/x-protobuf" {
+				assert.Equal(t, "application/x-protobuf", resp.Header.Get("Content-Type"))
+				require.NoError(t, proto.Unmarshal(body, st))
+			} else {
+				assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+				require.NoError(t, protojson.Unmarshal(body, st))
+			}
+			assert.Contains(t, st.GetMessage(), tt.wantMessage)
 
 			ok, okBody := postOTLP(t, "http://"+h.httpAddr+"/v1/traces", "application/x-protobuf", "", valid)
 			assert.Equal(t, http.StatusOK, ok.StatusCode, "still serving after %s: %s", tt.name, okBody)
@@ -395,9 +412,9 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 		r, _ := dp.Attributes.Value("reason")
 		reasons[r.AsString()] += dp.Value
 	}
-	// An unknown Content-Encoding is refused by confighttp before the
-	// receiver sees the request; everything else is counted here.
-	assert.Equal(t, map[string]int64{"malformed": 2, "content_type": 1, "method": 1, "too_large": 1, "unreadable": 1}, reasons)
+	// confighttp refuses an unusable Content-Encoding before the receiver
+	// reads the body: counted all the same
+	assert.Equal(t, map[string]int64{"malformed": 2, "content_type": 1, "method": 2, "too_large": 2, "unreadable": 3}, reasons)
 }
 
 func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {

@@ -181,9 +181,15 @@ func (e *enricher) enrichMetrics(ctx context.Context, md pmetric.Metrics) {
 				m := ms.At(k)
 				c := layer.Unclassified
 				if gateway {
-					if c = layer.ClassifyMetricName(m.Name()); c != layer.Unclassified {
-						layer.MarkMetric(m, c)
-					}
+					c = layer.ClassifyMetricName(m.Name())
+				}
+				if c != layer.Unclassified {
+					layer.MarkMetric(m, c)
+				} else {
+					// the mark is the receiver's word: one that came with the
+					// data would have the processors filter a metric that
+					// is no gateway layer's
+					m.Metadata().Remove(layer.MetadataKey)
 				}
 				counts[c.Layer][c.Part] += int64(layer.DataPointCount(m))
 			}

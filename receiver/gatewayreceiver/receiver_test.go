@@ -331,6 +331,27 @@ func TestAStageMarkerOverwrittenByAStaticAttributeIsRestored(t *testing.T) {
 		layer.BackendRoundTrip: 1, layer.BackendReadPayload: 1}, classes)
 }
 
+// A layer mark that arrives with a metric the receiver does not classify
+// is removed: the processors would otherwise filter it as a gateway layer.
+func TestALayerMarkSentWithAForeignMetricIsRemoved(t *testing.T) {
+	h := startReceiver(t, nil)
+	md := pmetric.NewMetrics()
+	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName("my.app")
+	m := sm.Metrics().AppendEmpty()
+	m.SetName("orders.count")
+	m.Metadata().PutStr(layer.MetadataKey, layer.GlobalStage.String())
+	m.SetEmptySum().DataPoints().AppendEmpty().SetIntValue(1)
+	b, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	require.NoError(t, err)
+	resp, body := postOTLP(t, "http://"+h.httpAddr+"/v1/metrics", "application/x-protobuf", "", b)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	got := h.metrics.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0)
+	assert.Equal(t, layer.Unclassified, layer.ClassifyMetric(got.Scope().Name(), got.Metrics().At(0)))
+	assertItems(t, h.tel, "metrics", map[string]int64{"none": 1})
+}
+
 func TestLogsAreReceivedAndClassified(t *testing.T) {
 	h := startReceiver(t, nil)
 	ld := plog.NewLogs()

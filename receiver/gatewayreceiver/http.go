@@ -71,11 +71,7 @@ func (r *gatewayReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
 func (r *gatewayReceiver) serveOTLP(w http.ResponseWriter, req *http.Request, signal string, msg otlpMessage, reply otlpReply, consume func(context.Context, string) error) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		format := formatOf(req.Header.Get("Content-Type"))
-		if format == "" {
-			format = formatJSON
-		}
-		r.refuse(w, format, signal, "method", status.New(codes.InvalidArgument,
+		r.refuse(w, replyFormat(req), signal, "method", status.New(codes.InvalidArgument,
 			fmt.Sprintf("method %s not allowed: OTLP/HTTP takes POST", req.Method)), http.StatusMethodNotAllowed)
 		return
 	}
@@ -130,6 +126,15 @@ func (r *gatewayReceiver) serveOTLP(w http.ResponseWriter, req *http.Request, si
 func (r *gatewayReceiver) refuse(w http.ResponseWriter, format, signal, reason string, st *status.Status, code int) {
 	r.enricher.countRefused(signal, reason)
 	writeStatus(w, format, st, code)
+}
+
+// replyFormat is the encoding of a refusal: the request's, JSON when it has
+// none the receiver reads.
+func replyFormat(req *http.Request) string {
+	if format := formatOf(req.Header.Get("Content-Type")); format != "" {
+		return format
+	}
+	return formatJSON
 }
 
 func formatOf(contentType string) string {
@@ -209,10 +214,6 @@ func writeBody(w http.ResponseWriter, format string, code int, body []byte) {
 // unsupported or broken Content-Encoding, an auth failure) in OTLP's shape,
 // and counts them as the receiver's own refusals are counted.
 func (r *gatewayReceiver) writeTransportError(w http.ResponseWriter, req *http.Request, msg string, code int) {
-	format := formatOf(req.Header.Get("Content-Type"))
-	if format == "" {
-		format = formatJSON
-	}
 	reason := "unreadable"
 	switch {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
@@ -235,7 +236,7 @@ func (r *gatewayReceiver) writeTransportError(w http.ResponseWriter, req *http.R
 	case http.StatusServiceUnavailable:
 		c = codes.Unavailable
 	}
-	r.refuse(w, format, r.signalOfPath(req.URL.Path), reason, status.New(c, msg), code)
+	r.refuse(w, replyFormat(req), r.signalOfPath(req.URL.Path), reason, status.New(c, msg), code)
 }
 
 // signalOfPath names the signal a request was sent for, "unknown" for a

@@ -412,9 +412,7 @@ func TestACanceledRequestIsNotAFailedOne(t *testing.T) {
 	st := attrMap(spansByClass(t, r.spans.Ended())[layer.BackendStage].Attributes())
 	assert.Equal(t, true, st["canceled"])
 	assert.NotContains(t, st, "error", "a canceled stage is not an error (lura/proxy_tracer.go)")
-	sets, _, _ := points(t, r.metrics(t)["krakend.backend.duration"])
-	require.Len(t, sets, 1)
-	m := attrMap(sets[0].ToSlice())
+	m := onlyPointAttrs(t, r, "krakend.backend.duration")
 	assert.Equal(t, false, m["error"], "a canceled stage is not an error (lura/proxy_meter.go)")
 	assert.Equal(t, true, m["canceled"])
 	assert.Equal(t, false, m["complete"])
@@ -431,11 +429,17 @@ func TestAFailureBesideACancellationIsAnError(t *testing.T) {
 	sp := attrMap(spansByClass(t, r.spans.Ended())[layer.ProxyStage].Attributes())
 	assert.Equal(t, failed.Error(), sp["error"])
 	assert.Equal(t, true, sp["canceled"])
-	sets, _, _ := points(t, r.metrics(t)["krakend.proxy.duration"])
-	require.Len(t, sets, 1)
-	m := attrMap(sets[0].ToSlice())
+	m := onlyPointAttrs(t, r, "krakend.proxy.duration")
 	assert.Equal(t, true, m["error"])
 	assert.Equal(t, true, m["canceled"])
+}
+
+// onlyPointAttrs is the attributes of the one data point of a metric.
+func onlyPointAttrs(t *testing.T, r *rig, name string) map[string]any {
+	t.Helper()
+	sets, _, _ := points(t, r.metrics(t)[name])
+	require.Len(t, sets, 1)
+	return attrMap(sets[0].ToSlice())
 }
 
 // multiError is Lura's shape: Errors() and no Unwrap, so errors.Is cannot
@@ -456,9 +460,7 @@ func TestAProxyWhoseBackendsWereAllCanceledIsNoError(t *testing.T) {
 	sp := attrMap(spansByClass(t, r.spans.Ended())[layer.ProxyStage].Attributes())
 	assert.Equal(t, true, sp["canceled"])
 	assert.NotContains(t, sp, "error")
-	sets, _, _ := points(t, r.metrics(t)["krakend.proxy.duration"])
-	require.Len(t, sets, 1)
-	m := attrMap(sets[0].ToSlice())
+	m := onlyPointAttrs(t, r, "krakend.proxy.duration")
 	assert.Equal(t, false, m["error"], "lura/proxy_meter.go report: every member canceled")
 	assert.Equal(t, true, m["canceled"])
 	assert.Equal(t, false, m["complete"])

@@ -74,6 +74,23 @@ func TestMetricSkipPathsRemoveDataPointsAndEmptiedMetrics(t *testing.T) {
 		assert.Equal(t, "gw2", strAttr(t, out.ResourceMetrics().At(0).Resource().Attributes(), "service.name"))
 		requireNoEmptyContainers(t, out)
 	})
+	t.Run("a parametrised entry keeps the data points of another endpoint of its shape in every layer", func(t *testing.T) {
+		reqMe := req("/users/me", "/users/me", "/v1/me")
+		for _, skip := range []string{`["/users/{id}"]`, `["/users/:id"]`} {
+			out := runMetrics(t, "skip_paths: "+skip, gatewayMetrics("gw", true, reqUser, reqMe))
+			assert.Equal(t, allMetrics, metricNames(out), skip)
+			for _, name := range allMetrics {
+				m, _ := findMetric(out, name)
+				pts := pointAttrs(m)
+				require.Len(t, pts, 1, name)
+				route := "http.route"
+				if _, ok := pts[0].Get("krakend.endpoint.route"); ok {
+					route = "krakend.endpoint.route"
+				}
+				assert.Equal(t, "/users/me", strAttr(t, pts[0], route), "%s %s", skip, name)
+			}
+		}
+	})
 	t.Run("a global metric of an unmatched request keeps its data point", func(t *testing.T) {
 		r := reqUser
 		r.route = "404 Not Found"

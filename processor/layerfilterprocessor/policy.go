@@ -189,9 +189,10 @@ type orphanFlags struct {
 func (o orphanFlags) any() bool { return o.proxy || o.stage || o.roundTrip || o.readPayload }
 
 // compileOrphans decides which classes may lose their parent. Skip paths
-// remove a whole request in every layer but one: a raw path that only the
-// global layer's exact comparison matches (`/users/42` for `/users/:id`)
-// removes the global span and keeps the rest.
+// remove a whole request in every layer but one: a raw path that matches an
+// entry that is not the request's route (a literal `/users/42` for
+// `/users/:id`, or a parametrised entry when the global span names no
+// endpoint) removes the global span and keeps the rest.
 func (p *policy) compileOrphans() orphanFlags {
 	o := orphanFlags{
 		proxy: p.global.traces.off || len(p.skip) > 0,
@@ -598,7 +599,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map, m *lookupMemo) tr
 		if len(p.skip) > 0 || len(p.endpoints) > 0 {
 			route = getStr(attrs, attrRoute)
 		}
-		if len(p.skip) > 0 && (p.skip.match(route) || p.skip.match(pathOfURL(getStr(attrs, attrURLFull)))) {
+		if len(p.skip) > 0 && (p.skip.matchRoute(route) || p.skip.matchRawPath(route, pathOfURL(getStr(attrs, attrURLFull)))) {
 			return traceVerdict{drop: reasonSkipPath}
 		}
 		sp := &p.global.traces
@@ -617,7 +618,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map, m *lookupMemo) tr
 		if len(p.skip) > 0 || len(p.endpoints) > 0 {
 			route = getStr(attrs, attrRoute)
 		}
-		if len(p.skip) > 0 && p.skip.match(route) {
+		if len(p.skip) > 0 && p.skip.matchRoute(route) {
 			return traceVerdict{drop: reasonSkipPath}
 		}
 		if len(p.endpoints) > 0 {
@@ -632,7 +633,7 @@ func (p *policy) decideTrace(c layer.Class, attrs pcommon.Map, m *lookupMemo) tr
 		bs := &p.backend.traces
 		if len(p.skip) > 0 || len(p.endpoints) > 0 || len(p.backends) > 0 {
 			route := getStr(attrs, attrEndpointRoute)
-			if len(p.skip) > 0 && p.skip.match(route) {
+			if len(p.skip) > 0 && p.skip.matchRoute(route) {
 				return traceVerdict{drop: reasonSkipPath}
 			}
 			if len(p.endpoints) > 0 || len(p.backends) > 0 {
@@ -660,7 +661,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map, m *lookupMemo) (
 		if len(p.skip) > 0 || len(p.endpoints) > 0 {
 			route = getStr(attrs, attrRoute)
 		}
-		if len(p.skip) > 0 && p.skip.match(route) {
+		if len(p.skip) > 0 && p.skip.matchRoute(route) {
 			return reasonSkipPath, nil
 		}
 		sp := &p.global.metrics
@@ -678,7 +679,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map, m *lookupMemo) (
 		if len(p.skip) > 0 || len(p.endpoints) > 0 {
 			route = getStr(attrs, attrRoute)
 		}
-		if len(p.skip) > 0 && p.skip.match(route) {
+		if len(p.skip) > 0 && p.skip.matchRoute(route) {
 			return reasonSkipPath, nil
 		}
 		if len(p.endpoints) > 0 {
@@ -693,7 +694,7 @@ func (p *policy) decideMetric(c layer.Class, attrs pcommon.Map, m *lookupMemo) (
 		bs := &p.backend.metrics
 		if len(p.skip) > 0 || len(p.endpoints) > 0 || len(p.backends) > 0 {
 			route := getStr(attrs, attrEndpointRoute)
-			if len(p.skip) > 0 && p.skip.match(route) {
+			if len(p.skip) > 0 && p.skip.matchRoute(route) {
 				return reasonSkipPath, nil
 			}
 			if len(p.endpoints) > 0 || len(p.backends) > 0 {

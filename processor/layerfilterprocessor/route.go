@@ -148,9 +148,10 @@ type segment struct {
 	lit  string
 }
 
-// pathPattern is a compiled skip_paths entry. It matches raw request paths
-// segment by segment (a parameter matches any non-empty segment) and routes
-// in either spelling (a parameter segment is non-empty too).
+// pathPattern is a compiled skip_paths entry. Against an item's route it is
+// compared whole, in canonical form (skipMatcher.matchRoute); match judges a
+// raw request path, segment by segment (a parameter matches any non-empty
+// segment).
 type pathPattern struct {
 	raw     string // canonical form
 	literal bool   // no parameters: plain string comparison
@@ -212,7 +213,13 @@ func (p *pathPattern) match(path string) bool {
 	return false
 }
 
-// skipMatcher is a policy's compiled skip_paths.
+// skipMatcher is a policy's compiled skip_paths. KrakenD compares an entry
+// with the endpoint pattern as a plain string at the proxy and backend
+// layers (krakend-otel state/config.go:104-111 SkipEndpoint, called by
+// lura/proxy.go:107 and :154 and lura/backend.go:51) and with the raw
+// request path at the global layer (http/server/server.go:28). The router
+// (router/gin/endpoint.go:22) then records no endpoint pattern for a
+// skipped endpoint: its global data carry a status text as http.route.
 type skipMatcher []pathPattern
 
 func compileSkipPaths(paths []string) skipMatcher {
@@ -228,6 +235,81 @@ func compileSkipPaths(paths []string) skipMatcher {
 func (m skipMatcher) match(path string) bool {
 	for i := range m {
 		if m[i].match(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchRoute tells whether route, the endpoint pattern an item carries
+// (either spelling), is a skipped endpoint: the same route as an entry, in
+// canonical form, as KrakenD's string comparison (`/users/{id}` is
+// `/users/:id`). A parametrised entry never matches another endpoint of
+// its shape: `/users/:id` does not skip the endpoint `/users/me`.
+func (m skipMatcher) matchRoute(route string) bool {
+	if len(m) == 0 || route == "" {
+		return false
+	}
+	for i := range m {
+		if equalsCanonical(route, m[i].raw) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalsCanonical tells whether canonicalRoute would turn route into c, a
+// canonical skip entry (which has no query), segment by segment without
+// writing it: most entries differ from a route in its first bytes.
+func equalsCanonical(route, c string) bool {
+	j := 0
+	for i := 0; i < len(route); {
+		r := route[i]
+		if r == '/' {
+			if j >= len(c) || c[j] != '/' {
+				return false
+			}
+			i++
+			j++
+			continue
+		}
+		if r != ':' && r != '{' && r != '*' && (j >= len(c) || c[j] != r) {
+			return false // a literal segment that differs at once
+		}
+		e := strings.IndexByte(route[i:], '/')
+		if e < 0 {
+			e = len(route)
+		} else {
+			e += i
+		}
+		seg := route[i:e]
+		switch {
+		case r == ':' || (r == '{' && seg[len(seg)-1] == '}'):
+			seg = ":"
+		case r == '*':
+			seg = "*"
+		}
+		if !strings.HasPrefix(c[j:], seg) || strings.IndexByte(route[i:e], '?') >= 0 {
+			// A query makes canonicalRoute's result differ from every entry.
+			return false
+		}
+		j += len(seg)
+		i = e
+	}
+	return j == len(c)
+}
+
+// matchRawPath judges the raw request path of a global span whose route
+// matchRoute did not skip. A literal entry compares the path exactly, as
+// KrakenD's global layer does. A parametrised entry matches it segment by
+// segment (where KrakenD matches nothing) only when the span names no
+// endpoint: with a route (`/...`), the request went to that endpoint, and
+// an entry that is not that route skips none of its data. KrakenD writes a
+// status text (`404 Not Found`) as the route of a request no endpoint took.
+func (m skipMatcher) matchRawPath(route, path string) bool {
+	hasRoute := route != "" && route[0] == '/'
+	for i := range m {
+		if (m[i].literal || !hasRoute) && m[i].match(path) {
 			return true
 		}
 	}

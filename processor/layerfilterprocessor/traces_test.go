@@ -96,8 +96,8 @@ func TestSkipPaths(t *testing.T) {
 			append([]string{cP, cBS, cRT, cRP}, append(append([]string{}, allFive...), allFive...)...)},
 		{"an empty entry is ignored (KrakenD's [\"\"])", `[""]`,
 			append(append(append([]string{}, allFive...), allFive...), allFive...)},
-		{"a catch-all pattern skips everything below it", `["/users/*rest"]`,
-			append(append([]string{}, allFive...), allFive...)},
+		{"a catch-all pattern skips its own endpoint only, not the endpoints below it (KrakenD compares the pattern as a string)", `["/users/*rest"]`,
+			append(append(append([]string{}, allFive...), allFive...), allFive...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +105,71 @@ func TestSkipPaths(t *testing.T) {
 			assert.Equal(t, tt.want, spanClasses(out))
 		})
 	}
+}
+
+// KrakenD compares a skip entry with the endpoint pattern as a string at the
+// proxy and backend layers (state/config.go SkipEndpoint, lura/proxy.go,
+// lura/backend.go): `/users/:id` is not `/users/me`, a separate endpoint.
+func TestParametrisedSkipPathKeepsOtherEndpointsOfItsShape(t *testing.T) {
+	reqMe := req("/users/me", "/users/me", "/v1/me")
+	for _, skip := range []string{`["/users/:id"]`, `["/users/{id}"]`} {
+		t.Run(skip, func(t *testing.T) {
+			out := runTraces(t, "skip_paths: "+skip, gatewayTraces("gw", reqUser, reqMe))
+			assert.Equal(t, allFive, spanClasses(out), "every span of /users/:id skipped, every span of /users/me kept")
+			for _, s := range spansWhere(out, func(ptrace.Span) bool { return true }) {
+				route := "http.route"
+				if layer.ClassifySpan(s).Layer == layer.Backend {
+					route = "krakend.endpoint.route"
+				}
+				assert.Equal(t, "/users/me", strAttr(t, s.Attributes(), route), s.Name())
+			}
+		})
+	}
+	t.Run("a catch-all entry skips its own endpoint, whatever the raw path", func(t *testing.T) {
+		debug := req("/__debug/a/b", "/__debug/*param", "/__debug/a/b")
+		out := runTraces(t, `skip_paths: ["/__debug/*param"]`, gatewayTraces("gw", debug, reqUser))
+		assert.Equal(t, allFive, spanClasses(out))
+		assert.Equal(t, "/users/:id", strAttr(t, findSpans(out, layer.ProxyStage)[0].Attributes(), "http.route"))
+	})
+}
+
+// The global span's raw path is matched by a parametrised entry (where
+// KrakenD matches nothing: the documented difference) only when the span
+// names no endpoint; a span whose route is another endpoint is kept.
+func TestParametrisedSkipPathMatchesTheRawPathOfAGlobalSpanWithoutEndpoint(t *testing.T) {
+	reqMe := req("/users/me", "/users/me", "/v1/me")
+	withGlobalRoute := func(route string, present bool) ptrace.Traces {
+		td := gatewayTraces("gw", reqMe)
+		g := findSpans(td, layer.GlobalStage)[0].Attributes()
+		if present {
+			g.PutStr("http.route", route)
+		} else {
+			g.Remove("http.route")
+		}
+		return td
+	}
+	tests := []struct {
+		name    string
+		route   string
+		present bool
+		want    []string
+	}{
+		{"the route is another endpoint: kept", "/users/me", true, allFive},
+		{"the route, in brace form, is the skipped endpoint: skipped", "/users/{id}", true, []string{cP, cBS, cRT, cRP}},
+		{"no route: the raw path is matched", "", false, []string{cP, cBS, cRT, cRP}},
+		{"an empty route: the raw path is matched", "", true, []string{cP, cBS, cRT, cRP}},
+		{"a request no endpoint took (KrakenD writes the status text): the raw path is matched", "404 Not Found", true, []string{cP, cBS, cRT, cRP}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := runTraces(t, `skip_paths: ["/users/{id}"]`, withGlobalRoute(tt.route, tt.present))
+			assert.Equal(t, tt.want, spanClasses(out))
+		})
+	}
+	t.Run("a literal entry still matches the raw path exactly, whatever the route, as KrakenD's global layer", func(t *testing.T) {
+		out := runTraces(t, `skip_paths: ["/users/me"]`, gatewayTraces("gw", req("/users/me", "/users/:id", "/v1/users/:id")))
+		assert.Equal(t, []string{cP, cBS, cRT, cRP}, spanClasses(out))
+	})
 }
 
 func TestSkipPathsMatchRoutesWrittenWithBraces(t *testing.T) {

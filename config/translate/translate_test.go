@@ -12,9 +12,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -684,4 +687,34 @@ func TestDatadogDestination(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown destination "tempo"`)
 	assert.Contains(t, err.Error(), "config/overlays")
+}
+
+// Lura takes a url_pattern placeholder inside a segment (`{id}.json`); the
+// translator copies the url_pattern of a backend override as written, and
+// the layer filter must accept it.
+func TestBackendOverrideWithAPlaceholderInsideASegmentValidates(t *testing.T) {
+	src := `{"version": 3, "endpoints": [{"endpoint": "/users/{id}", "backend": [
+	  {"url_pattern": "/v1/users/{id}.json", "host": ["http://users"],
+	   "extra_config": {"telemetry/opentelemetry": {"backend": {"traces": {"disable_stage": false, "round_trip": true, "read_payload": false}}}}},
+	  {"url_pattern": "/v1/users/{id}", "host": ["http://users"],
+	   "extra_config": {"telemetry/opentelemetry": {"backend": {"traces": {"disable_stage": false, "round_trip": false, "read_payload": false}}}}}]}],
+	  "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	lf := doc.Processors["layerfilter"]
+	require.NotNil(t, lf)
+	bes, _ := lf["backends"].([]any)
+	require.Len(t, bes, 2)
+	assert.Equal(t, "/v1/users/{id}.json", bes[0].(map[string]any)["url_pattern"])
+
+	f := layerfilterprocessor.NewFactory()
+	lfc := f.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
+	assert.NoError(t, xconfmap.Validate(lfc), "the translated layerfilter configuration is valid")
 }

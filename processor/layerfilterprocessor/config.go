@@ -287,7 +287,7 @@ func (p *Policy) validate(prefix string) []error {
 			ok = false
 		}
 		if ok {
-			k := backendKey{canonicalKey(b.Endpoint), canonicalKey(b.URLPattern)}
+			k := backendKey{canonicalKey(b.Endpoint), canonicalPatternKey(b.URLPattern)}
 			if j, dup := backends[k]; dup {
 				errs = append(errs, fmt.Errorf("%s: endpoint %q url_pattern %q is already overridden by %sbackends[%d]", path, b.Endpoint, b.URLPattern, prefix, j))
 			} else {

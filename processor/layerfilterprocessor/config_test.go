@@ -172,3 +172,24 @@ func TestDefaultConfigCompilesToPassThroughWithRedaction(t *testing.T) {
 	assert.False(t, p.global.traces.headers.removes())
 	assert.False(t, p.orphans.any(), "nothing removed, nothing to re-parent")
 }
+
+// Lura takes a url_pattern placeholder inside a segment ({id}.json,
+// prefix-{id}, several in one segment): such overrides are valid, told apart
+// from the whole-segment parameter, and one backend given in both spellings
+// is a duplicate.
+func TestBackendURLPatternWithPlaceholdersInsideASegment(t *testing.T) {
+	validate := func(patterns ...string) error {
+		cfg := createDefaultConfig().(*Config)
+		for _, p := range patterns {
+			cfg.Backends = append(cfg.Backends, BackendOverride{URLPattern: p})
+		}
+		return xconfmap.Validate(cfg)
+	}
+	require.NoError(t, validate("/v1/users/{id}.json", "/v1/users/{id}", "/v1/files/prefix-{id}", "/v1/{a}-{b}.{ext}", "/v1/users/:id.json?format={fmt}.gz"))
+	err := validate("/v1/users/{id}.json", "/v1/users/:id.json")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `backends[1]: endpoint "" url_pattern "/v1/users/:id.json" is already overridden by backends[0]`)
+	err = validate("/v1/users/{id}x}")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `backends[0].url_pattern: "/v1/users/{id}x}": segment "{id}x}": a parameter is written {name}`)
+}

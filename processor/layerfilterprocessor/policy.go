@@ -312,7 +312,7 @@ func compilePolicy(p *Policy) *policy {
 		for i := range p.Backends {
 			b := &p.Backends[i]
 			bp := compileBackend(&b.Backend)
-			k := canonicalKey(b.URLPattern)
+			k := canonicalPatternKey(b.URLPattern)
 			var ek string
 			if b.Endpoint != "" {
 				ek = canonicalKey(b.Endpoint)
@@ -443,7 +443,7 @@ func (p *policy) endpoint(route, method string) *endpointPolicy {
 func (p *policy) backendFor(endpointRoute, endpointMethod, pattern string) *backendPolicy {
 	if len(p.backends) > 0 && pattern != "" {
 		var buf [routeBufSize]byte
-		if list := p.backends[string(canonicalRoute(buf[:0], pattern))]; len(list) > 0 {
+		if list := p.backends[string(canonicalPattern(buf[:0], pattern))]; len(list) > 0 {
 			var ebuf [routeBufSize]byte
 			ek := canonicalRoute(ebuf[:0], endpointRoute)
 			for i := range list {

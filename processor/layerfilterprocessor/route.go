@@ -1,6 +1,7 @@
 package layerfilterprocessor
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -9,7 +10,9 @@ import (
 // its telemetry (gin's patterns) writes `/users/:id`. Both are reduced to one
 // canonical form in which every parameter is `:` and a final catch-all is
 // `*`, names erased: `/users/:`. Names are irrelevant to identity (gin refuses
-// two routes that differ only in parameter names).
+// two routes that differ only in parameter names). Backend url_patterns,
+// whose placeholders may sit inside a segment, have their own canonical form
+// (canonicalPattern).
 
 // validateRoute checks a route or path pattern from the configuration.
 func validateRoute(r string) error {
@@ -41,28 +44,76 @@ func validateRoute(r string) error {
 	return nil
 }
 
-// validateURLPattern checks a backend url_pattern: a route, optionally
-// followed by a query whose values may be parameters
-// (`/posts?userId={id}`), which KrakenD's telemetry reports as
-// `/posts?userId=:id`.
+// validateURLPattern checks a backend url_pattern. Lura finds placeholders
+// anywhere in it, not only as whole segments (`{([\w\-\.:/]+)}` in its
+// config parser): `/v1/users/{id}.json`, `/v1/files/prefix-{id}`,
+// `/v1/{a}-{b}`, and in a query value (`/posts?userId={id}`). KrakenD's
+// telemetry reports each in place as `:` and its name
+// (`/posts?userId=:id`, `/v1/users/:id.json`).
 func validateURLPattern(r string) error {
 	path, query, hasQuery := strings.Cut(r, "?")
-	if err := validateRoute(path); err != nil {
-		return err
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("%q must start with /", r)
+	}
+	if strings.Contains(r, "#") {
+		return fmt.Errorf("%q must not have a fragment", r)
+	}
+	segs := strings.Split(path[1:], "/")
+	for i, s := range segs {
+		switch {
+		case strings.HasPrefix(s, "*"):
+			if i != len(segs)-1 {
+				return fmt.Errorf("%q: a catch-all segment %q must be the last one", r, s)
+			}
+		case s == ":":
+			return fmt.Errorf("%q: segment %q: a parameter is written :name", r, s)
+		}
+		if err := validatePlaceholders(s); err != nil {
+			return fmt.Errorf("%q: segment %q: %w", r, s, err)
+		}
 	}
 	if !hasQuery {
 		return nil
 	}
-	if strings.Contains(query, "#") {
-		return fmt.Errorf("%q must not have a fragment", r)
-	}
 	for _, kv := range strings.Split(query, "&") {
 		_, v, _ := strings.Cut(kv, "=")
-		if strings.ContainsAny(v, "{}") && !(strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") && len(v) > 2 && !strings.ContainsAny(v[1:len(v)-1], "{}")) {
-			return fmt.Errorf("%q: query value %q: a parameter is written {name}", r, v)
+		if err := validatePlaceholders(v); err != nil {
+			return fmt.Errorf("%q: query value %q: %w", r, v, err)
 		}
 	}
 	return nil
+}
+
+// validatePlaceholders checks the braces of a url_pattern segment or query
+// value: each placeholder is {name}, the name made of what Lura accepts in a
+// segment (letters, digits, _, -, ., :).
+func validatePlaceholders(s string) error {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '}':
+			return errPlaceholder
+		case '{':
+			k := strings.IndexByte(s[i+1:], '}')
+			if k <= 0 {
+				return errPlaceholder
+			}
+			for _, c := range []byte(s[i+1 : i+1+k]) {
+				if !isNameByte(c) && c != '.' && c != ':' {
+					return errPlaceholder
+				}
+			}
+			i += k + 1
+		}
+	}
+	return nil
+}
+
+var errPlaceholder = errors.New("a parameter is written {name}")
+
+// isNameByte tells whether c may be part of a parameter name a gateway route
+// reduces to ":" (KrakenD's endpoint parameters: letters, digits, _ and -).
+func isNameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
 }
 
 // canonicalRoute appends the canonical form of route to dst. It validates
@@ -128,6 +179,113 @@ func canonicalQuery(dst []byte, query string) []byte {
 		}
 		query = rest
 	}
+}
+
+// canonicalPattern appends the canonical form of a backend url_pattern (from
+// the configuration, or a backend item's http.route) to dst, allocating
+// nothing with a stack buffer as dst. Lura takes a placeholder anywhere in
+// a url_pattern and KrakenD's telemetry reports it in place, as ":" and its
+// name lower-cased (krakend-otel config/path_pattern.go NormalizeURLPattern
+// of Lura's `{{.Id}}`): `/v1/users/{id}.json` is reported as
+// `/v1/users/:id.json`. A segment or query value that is one parameter with
+// a plain name (`{id}`, `:id`) becomes ":" as in canonicalRoute. Any other
+// placeholder keeps its name, in place: written `{id}`, it becomes ":id"
+// (lower case, as KrakenD reports it); written with a colon, it stays as
+// written, since nothing tells where its name ends (`:id.json`). So
+// `/v1/users/{id}.json` and `/v1/users/:id.json` are one pattern, and
+// `/v1/users/:id`, whose key is `/v1/users/:`, another.
+func canonicalPattern(dst []byte, pattern string) []byte {
+	if strings.IndexAny(pattern, ":{*") < 0 {
+		return append(dst, pattern...)
+	}
+	path, query, hasQuery := strings.Cut(pattern, "?")
+	for i := 0; i < len(path); {
+		if path[i] == '/' {
+			dst = append(dst, '/')
+			i++
+			continue
+		}
+		j := strings.IndexByte(path[i:], '/')
+		if j < 0 {
+			j = len(path)
+		} else {
+			j += i
+		}
+		if seg := path[i:j]; seg[0] == '*' {
+			dst = append(dst, '*')
+		} else {
+			dst = canonicalPatternPart(dst, seg)
+		}
+		i = j
+	}
+	if !hasQuery {
+		return dst
+	}
+	dst = append(dst, '?')
+	for i := 0; ; i++ {
+		kv, rest, more := strings.Cut(query, "&")
+		if i > 0 {
+			dst = append(dst, '&')
+		}
+		k, v, hasValue := strings.Cut(kv, "=")
+		dst = append(dst, k...)
+		if hasValue {
+			dst = canonicalPatternPart(append(dst, '='), v)
+		}
+		if !more {
+			return dst
+		}
+		query = rest
+	}
+}
+
+// canonicalPatternPart appends a url_pattern's path segment or query value.
+func canonicalPatternPart(dst []byte, s string) []byte {
+	if isWholeParam(s) {
+		return append(dst, ':')
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '{' {
+			if k := strings.IndexByte(s[i+1:], '}'); k > 0 && strings.IndexByte(s[i+1:i+1+k], '{') < 0 {
+				dst = append(dst, ':')
+				for _, n := range []byte(s[i+1 : i+1+k]) {
+					if 'A' <= n && n <= 'Z' {
+						n += 'a' - 'A'
+					}
+					dst = append(dst, n)
+				}
+				i += k + 1
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// isWholeParam tells whether s is one parameter with a plain name.
+func isWholeParam(s string) bool {
+	var name string
+	switch {
+	case len(s) > 1 && s[0] == ':':
+		name = s[1:]
+	case len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}':
+		name = s[1 : len(s)-1]
+	default:
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !isNameByte(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalPatternKey is canonicalPattern for building look-up tables.
+func canonicalPatternKey(pattern string) string {
+	return string(canonicalPattern(nil, pattern))
 }
 
 // canonicalKey is canonicalRoute for building look-up tables.

@@ -26,6 +26,47 @@ func TestCanonicalRoute(t *testing.T) {
 	}
 }
 
+// Lura takes a url_pattern placeholder anywhere, and KrakenD's telemetry
+// reports it in place as ":" and its lower-cased name
+// (NormalizeURLPattern): "/v1/users/{id}.json" is "/v1/users/:id.json".
+func TestCanonicalPattern(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v1/users/{id}":                 "/v1/users/:",
+		"/v1/users/:id":                  "/v1/users/:",
+		"/v1/users/{id}.json":            "/v1/users/:id.json",
+		"/v1/users/:id.json":             "/v1/users/:id.json",
+		"/v1/users/{ID}.json":            "/v1/users/:id.json",
+		"/v1/files/prefix-{id}":          "/v1/files/prefix-:id",
+		"/v1/files/prefix-:id":           "/v1/files/prefix-:id",
+		"/v1/{a}-{b}.{ext}/x":            "/v1/:a-:b.:ext/x",
+		"/v1/{id}/items/{item}":          "/v1/:/items/:",
+		"/v1/{user.id}":                  "/v1/:user.id",
+		"/plain/path":                    "/plain/path",
+		"/a:b/c":                         "/a:b/c",
+		"/posts?userId={id}":             "/posts?userId=:",
+		"/posts?userId=:id":              "/posts?userId=:",
+		"/posts?file={id}.json&p={p}":    "/posts?file=:id.json&p=:",
+		"/u/{id}/posts?sort=asc&p={p}":   "/u/:/posts?sort=asc&p=:",
+		"/posts?flag":                    "/posts?flag",
+		"/__debug/*param":                "/__debug/*",
+		"/v1/{unclosed":                  "/v1/{unclosed",
+		"/v1/{id}.json?format={fmt}-{v}": "/v1/:id.json?format=:fmt-:v",
+	} {
+		assert.Equal(t, want, canonicalPatternKey(in), in)
+	}
+	assert.NotEqual(t, canonicalPatternKey("/v1/users/{id}.json"), canonicalPatternKey("/v1/users/{id}"))
+}
+
+func TestCanonicalPatternAllocatesNothing(t *testing.T) {
+	var sink int
+	allocs := testing.AllocsPerRun(100, func() {
+		var buf [routeBufSize]byte
+		sink += len(canonicalPattern(buf[:0], "/v1/users/{ID}.json?format={fmt}"))
+	})
+	assert.Zero(t, allocs)
+	assert.NotZero(t, sink)
+}
+
 func TestEqualsCanonicalIsCanonicalRoute(t *testing.T) {
 	routes := []string{"/users/:id", "/users/{id}", "/users/me", "/users/:id/orders", "/users", "/users/", "/", "//", "/__debug/*param",
 		"/__debug/*", "/a:b/c", "/users/:", "/users/{id}x", "users/:id", "/users/:id/", "/x/{a}/{b}",
@@ -83,10 +124,13 @@ func TestPathOfURL(t *testing.T) {
 }
 
 func TestValidateURLPattern(t *testing.T) {
-	for _, ok := range []string{"/v1/users/{id}", "/posts?userId={id}", "/posts?a=1&b={b}", "/posts?flag"} {
+	for _, ok := range []string{"/v1/users/{id}", "/posts?userId={id}", "/posts?a=1&b={b}", "/posts?flag",
+		// a placeholder inside a segment or value, as Lura allows
+		"/v1/users/{id}.json", "/v1/users/:id.json", "/v1/files/prefix-{id}", "/v1/{a}-{b}.{ext}", "/v1/{user.id}", "/posts?x=a{id}",
+	} {
 		assert.NoError(t, validateURLPattern(ok), ok)
 	}
-	for _, bad := range []string{"posts?x=1", "/posts?x={id", "/posts?x=a{id}", "/posts?x=1#frag", "/users/{id"} {
+	for _, bad := range []string{"posts?x=1", "/posts?x={id", "/posts?x=1#frag", "/users/{id", "/users/{}", "/users/{id}}", "/users/id}", "/users/{a b}", "/users/:", "/a/*x/b", "/users/{id#x}"} {
 		assert.Error(t, validateURLPattern(bad), bad)
 	}
 }

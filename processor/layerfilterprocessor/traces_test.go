@@ -395,6 +395,41 @@ backends:
 	assert.Equal(t, []string{cG, cP, cBS, cG, cP, cBS, cRT, cRP}, spanClasses(out))
 }
 
+// Lura takes a url_pattern placeholder inside a segment; KrakenD reports
+// /v1/users/{id}.json as the http.route /v1/users/:id.json. An override of
+// that backend is valid and applies to it only, not to /v1/users/:id.
+func TestBackendOverrideWithAPlaceholderInsideASegment(t *testing.T) {
+	jsonUser := req("/users/42", "/users/:id", "/v1/users/:id.json")
+	for _, pattern := range []string{`"/v1/users/{id}.json"`, `"/v1/users/:id.json"`, `"/v1/users/{ID}.json"`} {
+		t.Run(pattern, func(t *testing.T) {
+			out := runTraces(t, `
+backends:
+  - url_pattern: `+pattern+`
+    backend: {traces: {read_payload: false}}
+`, gatewayTraces("gw", jsonUser, reqUser))
+			assert.Equal(t, []string{cG, cP, cBS, cRT, cG, cP, cBS, cRT, cRP}, spanClasses(out),
+				"the override applies to /v1/users/:id.json and not to /v1/users/:id")
+		})
+	}
+	t.Run("an override of /v1/users/{id} does not apply to /v1/users/:id.json", func(t *testing.T) {
+		out := runTraces(t, `
+backends:
+  - url_pattern: /v1/users/{id}
+    backend: {traces: {read_payload: false}}
+`, gatewayTraces("gw", jsonUser, reqUser))
+		assert.Equal(t, []string{cG, cP, cBS, cRT, cRP, cG, cP, cBS, cRT}, spanClasses(out))
+	})
+	t.Run("several placeholders in one segment", func(t *testing.T) {
+		file := req("/files/a/b", "/files/:dir/:name", "/v1/files/:dir-:name.tar.gz")
+		out := runTraces(t, `
+backends:
+  - url_pattern: "/v1/files/{dir}-{name}.tar.gz"
+    backend: {traces: {read_payload: false}}
+`, gatewayTraces("gw", file, reqUser))
+		assert.Equal(t, []string{cG, cP, cBS, cRT, cG, cP, cBS, cRT, cRP}, spanClasses(out))
+	})
+}
+
 func TestServicePolicies(t *testing.T) {
 	yaml := `
 proxy: {disable_traces: true, traces_static_attributes: {policy: default}}

@@ -186,7 +186,8 @@ func TestTestbedLayerSwitchesAndSampling(t *testing.T) {
 // three namespaces KrakenD reads (proxy/pipe layer off, half the traces),
 // with X-Ray and Prometheus as destinations. Each file alone drives the
 // collector to the same outcome. OpenCensus names its own destinations
-// (exporters.xray, exporters.prometheus) and samples with OTEP 235's rule.
+// (exporters.xray, exporters.prometheus); its sample_rate samples by the
+// Go SDK's rule, that of the telemetry/opentelemetry gateway that will send.
 func TestTestbedConfigNamespaces(t *testing.T) {
 	const rate = 0.5
 	opencensus := func(namespace string) string {
@@ -237,13 +238,13 @@ func TestTestbedConfigNamespaces(t *testing.T) {
 			// OpenCensus has no OTLP receiver entry: the test moves the
 			// collector's default OTLP ports to free ones.
 			configs: []string{"testdata/xray-local.yaml", "testdata/testbed-receiver.yaml"},
-			keeps:   func(id [16]byte) bool { return otep235Keeps(id, rate) },
+			keeps:   func(id [16]byte) bool { return sdkParityKeeps(id, rate) },
 		},
 		{
 			namespace:   "github_com/devopsfaith/krakend-opencensus",
 			krakendJSON: opencensus("github_com/devopsfaith/krakend-opencensus"),
 			configs:     []string{"testdata/xray-local.yaml", "testdata/testbed-receiver.yaml"},
-			keeps:       func(id [16]byte) bool { return otep235Keeps(id, rate) },
+			keeps:       func(id [16]byte) bool { return sdkParityKeeps(id, rate) },
 		},
 	} {
 		t.Run(strings.ReplaceAll(tt.namespace, "/", "_"), func(t *testing.T) {
@@ -350,13 +351,6 @@ func keptTraces(truth *sim.Truth, keeps func([16]byte) bool) map[string]bool {
 // trace ID's last 8 bytes, shifted right once, are below rate·2^63.
 func sdkParityKeeps(id [16]byte, rate float64) bool {
 	return byteorder.BigEndian.Uint64(id[8:16])>>1 < uint64(rate*(1<<63))
-}
-
-// otep235Keeps is OTEP 235's rule: keep when the trace ID's low 56 bits
-// (its randomness) reach the threshold (1 - rate)·2^56.
-func otep235Keeps(id [16]byte, rate float64) bool {
-	randomness := byteorder.BigEndian.Uint64(id[8:16]) & (1<<56 - 1)
-	return randomness >= uint64((1-rate)*(1<<56))
 }
 
 // Prometheus families by layer: each counts one record per span of its class

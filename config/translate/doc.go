@@ -53,10 +53,13 @@
 // else the root name) become the receiver's service.name default. zipkin and
 // influxdb get sending_queue and retry_on_failure; googlecloud has no
 // retry_on_failure and keeps its default queue. The sample rate becomes
-// `sampling` in `consistent` mode (0 = no traces, KrakenD's default);
-// OpenTelemetry's trace_sample_rate becomes `sdk_parity` mode, so that a
-// gateway that already sampled at the same rate loses nothing more
-// (DESIGN.md section 5).
+// the `sampling` percentage (0 = no traces, KrakenD's default), in
+// `sdk_parity` mode, as OpenTelemetry's trace_sample_rate does: OpenCensus
+// sends no OTLP, so the gateway feeding the collector will run
+// telemetry/opentelemetry, whose SDK rule this is (a warning says to carry
+// the rate over as trace_sample_rate). A gateway that already sampled at the
+// same rate then loses nothing more of the traces it started (DESIGN.md
+// section 5); OTEP 235 at r after it would keep r².
 //
 // When both namespaces are present, OpenTelemetry wins, with a warning.
 package translate

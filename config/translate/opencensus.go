@@ -15,7 +15,12 @@ import (
 func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 	ns := nsPath(oc.Namespace)
 	ex := oc.Exporters
-	t.warn(ns, "OpenCensus sends no OTLP: switch the gateway to extra_config[%q] with an exporters.otlp[] entry toward this collector; this configuration is what the collector should then do", krakend.NamespaceOpenTelemetry)
+	rate := ""
+	if oc.SampleRate > 0 && oc.SampleRate < 100 {
+		// the collector's sdk_parity sampler expects the same rate
+		rate = fmt.Sprintf(" and trace_sample_rate %s (sample_rate %d %%)", fmtFloat(float64(oc.SampleRate)/100), oc.SampleRate)
+	}
+	t.warn(ns, "OpenCensus sends no OTLP: switch the gateway to extra_config[%q] with an exporters.otlp[] entry toward this collector%s; this configuration is what the collector should then do", krakend.NamespaceOpenTelemetry, rate)
 
 	// service.name: the first exporter that names the service, else the root name.
 	name, from := "", ""
@@ -268,7 +273,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		}
 	}
 
-	// sampling: OpenCensus's own rule, a percentage, 0 = none (its default).
+	// sampling: OpenCensus's percentage, 0 = none (its default).
 	s := newMap()
 	note := fmt.Sprintf("from %s.sample_rate = %d", ns, oc.SampleRate)
 	if !oc.SampleRateSet {
@@ -279,7 +284,10 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 	}
 	s.set("sampling_percentage", oc.SampleRate)
 	t.samplesTraces = oc.SampleRate < 100
-	s.set("mode", "consistent").note("OTEP 235: kept traces carry their threshold, so counts can be weighted")
+	// The gateway that will feed the collector runs telemetry/opentelemetry
+	// (OpenCensus sends no OTLP): its SDK rule, so that a gateway sampling
+	// at the same rate loses nothing more; OTEP 235 after it would keep r².
+	s.set("mode", "sdk_parity").note("the rule of telemetry/opentelemetry's SDK, which the gateway will run: a gateway that samples at this rate loses nothing more of the traces it started")
 	t.sampling = s
 	t.samplingNotes = []string{note}
 

@@ -358,8 +358,8 @@ func TestSamplingRules(t *testing.T) {
 		{"a rate of 0 keeps everything, as the gateway does", "telemetry/opentelemetry", `"trace_sample_rate": 0`, "100", "sdk_parity"},
 		{"a rate of 1 keeps everything", "telemetry/opentelemetry", `"trace_sample_rate": 1`, "100", "sdk_parity"},
 		{"a negative rate keeps everything", "telemetry/opentelemetry", `"trace_sample_rate": -3`, "100", "sdk_parity"},
-		{"an OpenCensus percentage is consistent sampling", "telemetry/opencensus", `"sample_rate": 40`, "40", "consistent"},
-		{"an absent OpenCensus rate keeps no trace", "telemetry/opencensus", `"reporting_period": 1`, "0", "consistent"},
+		{"an OpenCensus percentage is the SDK rule of the OpenTelemetry gateway that will send", "telemetry/opencensus", `"sample_rate": 40`, "40", "sdk_parity"},
+		{"an absent OpenCensus rate keeps no trace", "telemetry/opencensus", `"reporting_period": 1`, "0", "sdk_parity"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ func main() {
 	flag.Float64Var(&cfg.ErrorRate, "error-rate", 0.01, "fraction of backend calls answering 500")
 	flag.Float64Var(&cfg.TimeoutRate, "timeout-rate", 0.005, "fraction of backend calls timing out")
 	flag.Float64Var(&cfg.SampleRate, "sample-rate", 1, "trace_sample_rate (only 0 < r < 1 samples)")
+	flag.Float64Var(&cfg.CallerSampled, "caller-sampled", 0, "fraction of requests arriving with a caller's sampled traceparent (kept by the parent-based sampler)")
 	flag.StringVar(&cfg.Service, "service", "gatewaysim", "service.name")
 	flag.StringVar(&cfg.Instance, "instance", "", "service.instance.id (default: random)")
 	flag.IntVar(&cfg.Workers, "workers", 32, "concurrent client requests")

@@ -22,6 +22,9 @@ type job struct {
 	endpoint int
 	id       int
 	backends []backendCall
+	// callerTrace and callerSpan, when set, are the trace and parent span
+	// of a caller's sampled traceparent (hex).
+	callerTrace, callerSpan string
 }
 
 type backendCall struct {
@@ -86,6 +89,10 @@ func (g *gateway) next(rng *rand.Rand) job {
 		}
 		j.backends = append(j.backends, c)
 	}
+	if g.cfg.CallerSampled > 0 && rng.Float64() < g.cfg.CallerSampled {
+		j.callerTrace = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+		j.callerSpan = fmt.Sprintf("%016x", rng.Uint64()|1) // never the invalid all-zero ID
+	}
 	return j
 }
 
@@ -98,6 +105,9 @@ func (g *gateway) serve(j job) int {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req = req.WithContext(context.WithValue(req.Context(), jobKey{}, j))
 	req.Header.Set("User-Agent", "gatewaysim")
+	if j.callerTrace != "" {
+		req.Header.Set("Traceparent", "00-"+j.callerTrace+"-"+j.callerSpan+"-01")
+	}
 	rec := &discardWriter{header: http.Header{}}
 	g.handler.ServeHTTP(rec, req)
 	if rec.status == 0 {

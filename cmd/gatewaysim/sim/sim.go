@@ -35,9 +35,13 @@ type Config struct {
 	ErrorRate   float64 // fraction of backend calls answering 500
 	TimeoutRate float64 // fraction of backend calls slower than BackendTimeout
 	SampleRate  float64 // trace_sample_rate, KrakenD's rule
-	Service     string
-	Instance    string
-	Workers     int
+	// CallerSampled is the fraction of requests that arrive from a caller
+	// that traces and sampled the request (a W3C traceparent with the
+	// sampled flag): KrakenD's parent-based sampler keeps all of them.
+	CallerSampled float64
+	Service       string
+	Instance      string
+	Workers       int
 
 	Latency        time.Duration // mean backend latency (exponential)
 	BackendTimeout time.Duration // a backend slower than this times out
@@ -92,6 +96,9 @@ type Truth struct {
 	Traces map[string]map[string]int `json:"traces"`
 	// RequestsPerEndpoint counts requests by endpoint route and status.
 	RequestsPerEndpoint map[string]map[string]int64 `json:"requests_per_endpoint"`
+	// CallerTraces holds the trace IDs of the requests that came with a
+	// caller's sampled traceparent (Config.CallerSampled).
+	CallerTraces map[string]bool `json:"caller_traces,omitempty"`
 }
 
 // WriteFile writes the truth as JSON.
@@ -192,6 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Truth, error) {
 		requests, failures atomic.Int64
 		mu                 sync.Mutex
 		perEndpoint        = map[string]map[string]int64{}
+		callerTraces       = map[string]bool{}
 	)
 	jobs := make(chan job)
 	var wg sync.WaitGroup
@@ -211,6 +219,9 @@ func Run(ctx context.Context, cfg Config) (*Truth, error) {
 					perEndpoint[route] = map[string]int64{}
 				}
 				perEndpoint[route][strconv.Itoa(status)]++
+				if j.callerTrace != "" {
+					callerTraces[j.callerTrace] = true
+				}
 				mu.Unlock()
 			}
 		}()
@@ -284,6 +295,7 @@ dispatch:
 	return &Truth{
 		Requests: requests.Load(), Errors: failures.Load(), Spans: counter.total.Load(), MetricPoints: points,
 		SpansPerLayer: counter.perLay, Traces: counter.perTrac, RequestsPerEndpoint: perEndpoint,
+		CallerTraces: callerTraces,
 	}, nil
 }
 

@@ -148,3 +148,44 @@ func TestTheTruthFileMatchesWhatTheReceiverGot(t *testing.T) {
 	}
 	assert.Equal(t, file.RequestsPerEndpoint, perRoute, "requests per endpoint and status")
 }
+
+// Requests from a caller that sampled them carry its traceparent: the
+// gateway's parent-based sampler keeps every one of those traces, under
+// the caller's trace ID and parent span, and samples its own at the rate.
+func TestCallersSampledTracesAreAllKept(t *testing.T) {
+	addr, traces, _ := startReceiver(t)
+	const requests = 400
+	truth, err := sim.Run(context.Background(), sim.Config{
+		Endpoint: addr, Requests: requests, Endpoints: 2, Backends: 1,
+		SampleRate: 0.1, CallerSampled: 0.5, Service: "sim-gw", Workers: 8, Seed: 11,
+	})
+	require.NoError(t, err)
+	require.Greater(t, len(truth.CallerTraces), requests/4, "about half the requests come from a caller")
+	for id := range truth.CallerTraces {
+		assert.NotEmpty(t, truth.Traces[id], "caller trace %s kept by the gateway", id)
+	}
+	own := len(truth.Traces) - len(truth.CallerTraces)
+	assert.Less(t, own, (requests-len(truth.CallerTraces))/2, "the gateway's own traces are sampled at 10 %%")
+
+	withCaller := map[string]bool{}
+	require.Eventually(t, func() bool {
+		for _, td := range traces.AllTraces() {
+			for i := 0; i < td.ResourceSpans().Len(); i++ {
+				ss := td.ResourceSpans().At(i).ScopeSpans()
+				for j := 0; j < ss.Len(); j++ {
+					spans := ss.At(j).Spans()
+					for k := 0; k < spans.Len(); k++ {
+						s := spans.At(k)
+						if layer.ClassifySpan(s) == layer.GlobalStage && !s.ParentSpanID().IsEmpty() {
+							withCaller[s.TraceID().String()] = true
+						}
+					}
+				}
+			}
+		}
+		return len(withCaller) == len(truth.CallerTraces)
+	}, 20*time.Second, 200*time.Millisecond)
+	for id := range withCaller {
+		assert.True(t, truth.CallerTraces[id], "a global span with a parent belongs to a caller's trace: %s", id)
+	}
+}

@@ -16,6 +16,8 @@
 // sending queues on disk there, as `translate --queue-dir` does.
 // `?destination=datadog` (or OTELCOL_GATEWAY_DESTINATIONS=datadog) adds a
 // destination krakend.json cannot name, as `translate --destination` does.
+// `?sampling=gateway` (or OTELCOL_GATEWAY_SAMPLING=gateway) leaves sampling
+// to the gateway, as `translate --sampling gateway` does; the URI wins.
 package krakendprovider
 
 import (
@@ -50,6 +52,13 @@ const DestinationsEnv = "OTELCOL_GATEWAY_DESTINATIONS"
 // destinationOption is the URI's query option naming one such destination.
 const destinationOption = "destination"
 
+// SamplingEnv names the environment variable that says where the sample
+// rate is applied (translate's --sampling).
+const SamplingEnv = "OTELCOL_GATEWAY_SAMPLING"
+
+// samplingOption is the URI's query option for the same.
+const samplingOption = "sampling"
+
 // NewFactory returns the factory of the `krakend` confmap provider.
 func NewFactory() confmap.ProviderFactory {
 	return confmap.NewProviderFactory(func(set confmap.ProviderSettings) confmap.Provider {
@@ -70,7 +79,7 @@ type provider struct {
 }
 
 func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	u, err := parseURI(uri, os.Getenv(CollectorHostsEnv), os.Getenv(DestinationsEnv))
+	u, err := parseURI(uri, os.Getenv(CollectorHostsEnv), os.Getenv(DestinationsEnv), os.Getenv(SamplingEnv))
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +87,7 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	if err != nil {
 		return nil, oneLine(err)
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: u.hosts, QueueDirectory: os.Getenv(QueueDirEnv), Destinations: u.destinations})
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: u.hosts, QueueDirectory: os.Getenv(QueueDirEnv), Destinations: u.destinations, Sampling: u.sampling})
 	if err != nil {
 		return nil, oneLine(err)
 	}
@@ -96,29 +105,43 @@ type parsedURI struct {
 	path         string
 	hosts        []string // names that mean this collector, the environment's first
 	destinations []string // the environment's first
+	sampling     string   // the URI's, else the environment's
 }
 
-// parseURI splits krakend:<path>[?collector_host=<host>...][&destination=<name>...]
+// parseURI splits krakend:<path>[?collector_host=<host>...][&destination=<name>...][&sampling=<where>]
 // into its parts, adding the environment's lists.
-func parseURI(uri, envHosts, envDestinations string) (parsedURI, error) {
+func parseURI(uri, envHosts, envDestinations, envSampling string) (parsedURI, error) {
 	rest, ok := strings.CutPrefix(uri, Scheme+":")
 	path, query, _ := strings.Cut(rest, "?")
 	if !ok || path == "" {
-		return parsedURI{}, fmt.Errorf("%q: expected krakend:<path to krakend.json>[?%s=<host>][&%s=<name>]", uri, collectorHostOption, destinationOption)
+		return parsedURI{}, fmt.Errorf("%q: expected krakend:<path to krakend.json>[?%s=<host>][&%s=<name>][&%s=<where>]", uri, collectorHostOption, destinationOption, samplingOption)
 	}
-	u := parsedURI{path: path, hosts: splitList(envHosts), destinations: splitList(envDestinations)}
+	u := parsedURI{path: path, hosts: splitList(envHosts), destinations: splitList(envDestinations), sampling: strings.TrimSpace(envSampling)}
 	for _, d := range u.destinations {
 		if err := translate.CheckDestination(d); err != nil {
 			return parsedURI{}, fmt.Errorf("%s: %w", DestinationsEnv, err)
 		}
 	}
+	if err := translate.CheckSampling(u.sampling); err != nil {
+		return parsedURI{}, fmt.Errorf("%s: %w", SamplingEnv, err)
+	}
 	values, err := url.ParseQuery(query)
 	if err != nil {
 		return parsedURI{}, fmt.Errorf("%q: options after \"?\": %w", uri, err)
 	}
+	if vs, ok := values[samplingOption]; ok {
+		if len(vs) != 1 || vs[0] == "" {
+			return parsedURI{}, fmt.Errorf("%q: %s takes one value, %s or %s", uri, samplingOption, translate.SamplingCollector, translate.SamplingGateway)
+		}
+		if err := translate.CheckSampling(vs[0]); err != nil {
+			return parsedURI{}, fmt.Errorf("%q: %w", uri, err)
+		}
+		u.sampling = vs[0]
+		delete(values, samplingOption)
+	}
 	for key, vs := range values {
 		if key != collectorHostOption && key != destinationOption {
-			return parsedURI{}, fmt.Errorf("%q: unknown option %q (the options are %s=<host> and %s=<name>)", uri, key, collectorHostOption, destinationOption)
+			return parsedURI{}, fmt.Errorf("%q: unknown option %q (the options are %s=<host>, %s=<name> and %s=<where>)", uri, key, collectorHostOption, destinationOption, samplingOption)
 		}
 		for _, v := range vs {
 			list := splitList(v)

@@ -191,3 +191,41 @@ func TestADestinationComesFromTheURIOrTheEnvironment(t *testing.T) {
 	_, err = retrieve(t, "krakend:"+path, zap.NewNop())
 	assert.ErrorContains(t, err, DestinationsEnv+`: unknown destination "tempo"`)
 }
+
+// KrakenD keeps every trace a caller sampled: sampling=gateway leaves the
+// sampling to it, from the URI or the environment (the URI wins).
+func TestSamplingAtTheGatewayComesFromTheURIOrTheEnvironment(t *testing.T) {
+	src := strings.Replace(krakendJSON, `"layers": {"global": {"disable_propagation": true}, `, `"layers": {`, 1)
+	path := writeFile(t, "krakend.json", src)
+	for name, tt := range map[string]struct {
+		uri, env string
+		want     float64
+	}{
+		"the default: the collector samples":   {"krakend:" + path, "", 25},
+		"the URI option":                       {"krakend:" + path + "?sampling=gateway", "", 100},
+		"the environment variable":             {"krakend:" + path, "gateway", 100},
+		"the URI wins over the environment":    {"krakend:" + path + "?sampling=collector", "gateway", 25},
+		"the environment, with another option": {"krakend:" + path + "?collector_host=otel", " gateway ", 100},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(SamplingEnv, tt.env)
+			core, logs := observer.New(zap.WarnLevel)
+			conf, err := retrieve(t, tt.uri, zap.New(core))
+			require.NoError(t, err)
+			assert.EqualValues(t, tt.want, conf.Get("processors::sampling::sampling_percentage"))
+			warned := logs.FilterMessageSnippet("parent-based").Len() > 0
+			assert.Equal(t, tt.want < 100, warned, "the re-sampled callers' traces are warned of only when the collector samples")
+		})
+	}
+
+	t.Setenv(SamplingEnv, "")
+	_, err := retrieve(t, "krakend:"+path+"?sampling=edge", zap.NewNop())
+	assert.ErrorContains(t, err, `unknown sampling "edge"`)
+	_, err = retrieve(t, "krakend:"+path+"?sampling=gateway&sampling=collector", zap.NewNop())
+	assert.ErrorContains(t, err, "sampling takes one value, collector or gateway")
+	_, err = retrieve(t, "krakend:"+path+"?sampling=", zap.NewNop())
+	assert.ErrorContains(t, err, "sampling takes one value")
+	t.Setenv(SamplingEnv, "both")
+	_, err = retrieve(t, "krakend:"+path, zap.NewNop())
+	assert.ErrorContains(t, err, SamplingEnv+`: unknown sampling "both"`)
+}

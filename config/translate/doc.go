@@ -59,7 +59,11 @@
 // telemetry/opentelemetry, whose SDK rule this is (a warning says to carry
 // the rate over as trace_sample_rate). A gateway that already sampled at the
 // same rate then loses nothing more of the traces it started (DESIGN.md
-// section 5); OTEP 235 at r after it would keep r².
+// section 5); OTEP 235 at r after it would keep r². The gateway's sampler is
+// parent-based, so it also keeps every trace a caller sampled, which the
+// collector samples again (a warning says so, unless disable_propagation is
+// set); Options.Sampling = SamplingGateway leaves sampling to the gateway:
+// the sampler keeps 100 % and no request metrics are counted from spans.
 //
 // When both namespaces are present, OpenTelemetry wins, with a warning.
 package translate

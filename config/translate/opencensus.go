@@ -282,14 +282,21 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			t.warn(ns+".sample_rate", "absent: OpenCensus keeps no trace by default (sample_rate 0); translated as 0%%, set it to keep traces")
 		}
 	}
-	s.set("sampling_percentage", oc.SampleRate)
-	t.samplesTraces = oc.SampleRate < 100
-	// The gateway that will feed the collector runs telemetry/opentelemetry
-	// (OpenCensus sends no OTLP): its SDK rule, so that a gateway sampling
-	// at the same rate loses nothing more; OTEP 235 after it would keep r².
-	s.set("mode", "sdk_parity").note("the rule of telemetry/opentelemetry's SDK, which the gateway will run: a gateway that samples at this rate loses nothing more of the traces it started")
-	t.sampling = s
-	t.samplingNotes = []string{note}
+	if t.opts.Sampling == SamplingGateway {
+		t.samplingAtGateway(note, oc.SampleRate < 100)
+	} else {
+		s.set("sampling_percentage", oc.SampleRate)
+		t.samplesTraces = oc.SampleRate < 100
+		// The gateway that will feed the collector runs telemetry/opentelemetry
+		// (OpenCensus sends no OTLP): its SDK rule, so that a gateway sampling
+		// at the same rate loses nothing more; OTEP 235 after it would keep r².
+		s.set("mode", "sdk_parity").note("the rule of telemetry/opentelemetry's SDK, which the gateway will run: every trace a gateway at this rate started and kept is kept; those it continued from a caller's sampled traceparent are sampled again")
+		t.sampling = s
+		t.samplingNotes = []string{note}
+		if oc.SampleRate > 0 && oc.SampleRate < 100 {
+			t.warnResampledCallers(ns + ".sample_rate")
+		}
+	}
 
 	// layerfilter from enabled_layers
 	el := oc.EnabledLayers

@@ -180,10 +180,8 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 			t.warn(ns+".trace_sample_rate", "%s keeps every trace in the gateway (only 0 < r < 1 samples), though the schema's wording suggests none; translated as 100%%", fmtFloat(r))
 		}
 	}
-	s.set("sampling_percentage", pct)
-	t.samplesTraces = pct < 100
-	s.set("mode", "sdk_parity").note("the gateway's own rule: a gateway that already sampled at this rate loses nothing more")
 	routes := newMap()
+	gatewaySamples := pct < 100
 	for i, ep := range t.cfg.Endpoints {
 		if ep.Telemetry == nil || ep.Telemetry.ExportersOverride == nil {
 			continue
@@ -195,7 +193,7 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 			if eo.TraceSampleRate > 0 && eo.TraceSampleRate < 1 {
 				rp = percent(eo.TraceSampleRate)
 			}
-			t.samplesTraces = t.samplesTraces || rp < 100
+			gatewaySamples = gatewaySamples || rp < 100
 			routes.set(colonRoute(ep.Endpoint), rp).note(fmt.Sprintf("from %s.trace_sample_rate = %s (Enterprise)", p, fmtFloat(eo.TraceSampleRate)))
 		}
 		if eo.MetricReportingPeriodSet {
@@ -205,6 +203,13 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 			t.warn(p, "per-endpoint exporter selection is not reproduced: every exporter of the pipeline receives this endpoint's telemetry")
 		}
 	}
+	if t.opts.Sampling == SamplingGateway {
+		t.samplingAtGateway(note, gatewaySamples)
+		return
+	}
+	s.set("sampling_percentage", pct)
+	t.samplesTraces = gatewaySamples
+	s.set("mode", "sdk_parity").note("the gateway's own rule: every trace a gateway at this rate started and kept is kept; those it continued from a caller's sampled traceparent are sampled again")
 	if len(routes.n.Content) > 0 {
 		s.set("routes", routes).note("per endpoint, by the root span's http.route (colon form, as the gateway writes it)")
 	} else if pct < 100 {
@@ -212,6 +217,32 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 	}
 	t.sampling = s
 	t.samplingNotes = []string{note}
+	if gatewaySamples && !o.Layers.Global.DisablePropagation {
+		t.warnResampledCallers(ns + ".trace_sample_rate")
+	}
+}
+
+// warnResampledCallers says what the collector's sampler cannot reproduce
+// of a gateway that samples and reads incoming trace headers: KrakenD keeps
+// every trace a caller sampled (ParentBased, krakend-otel state/state.go),
+// and only the gateway's root span knows it had such a caller, while its
+// other spans often reach the collector in an earlier batch.
+func (t *translator) warnResampledCallers(path string) {
+	t.warn(path, "the gateway also keeps every trace a caller sampled (its sampler is parent-based); the collector samples those again by the trace ID, so most of them lose the gateway's spans: when callers send sampled traceparents, translate with sampling %q (translate --sampling %s, krakend:...?sampling=%s or OTELCOL_GATEWAY_SAMPLING=%s) and the gateway alone samples", SamplingGateway, SamplingGateway, SamplingGateway, SamplingGateway)
+}
+
+// samplingAtGateway writes the sampler of Options.Sampling == gateway: the
+// gateway that runs the file has applied its rate (parent-based, so with
+// every trace a caller sampled), and the collector keeps what arrives.
+func (t *translator) samplingAtGateway(rateNote string, gatewaySamples bool) {
+	s := newMap()
+	s.set("sampling_percentage", 100)
+	s.set("mode", "sdk_parity")
+	t.sampling = s
+	t.samplingNotes = []string{rateNote, "applied by the gateway (sampling: gateway), which also keeps every trace a caller sampled: the collector keeps every trace it receives"}
+	if gatewaySamples {
+		t.gatewaySamplesTraces = true
+	}
 }
 
 // colonRoute writes /users/{id} as /users/:id, the form of the gateway's http.route.

@@ -37,6 +37,32 @@ type Options struct {
 	// metrics, with Datadog's APM stats counted before the sampler in the
 	// same pass of the layer filter, which an overlay cannot reach.
 	Destinations []string
+	// Sampling says where the krakend.json sample rate is applied:
+	// SamplingCollector (the default) or SamplingGateway.
+	Sampling string
+}
+
+// Sampling values.
+const (
+	// SamplingCollector re-applies the file's rate in the collector, by
+	// the gateway's own rule: what a gateway at that rate started and kept
+	// is all kept, a sender that sent everything is sampled, and traces a
+	// gateway continued from a caller's sampled traceparent (its sampler
+	// is parent-based) are sampled again.
+	SamplingCollector = "collector"
+	// SamplingGateway leaves sampling to the gateway that runs the file:
+	// the collector keeps every trace it receives, so the traces the
+	// gateway kept because a caller had sampled them stay whole.
+	SamplingGateway = "gateway"
+)
+
+// CheckSampling tells whether name is an Options.Sampling value.
+func CheckSampling(name string) error {
+	switch name {
+	case "", SamplingCollector, SamplingGateway:
+		return nil
+	}
+	return fmt.Errorf("unknown sampling %q: %s (the default: the collector re-applies the rate) or %s (the gateway samples, the collector keeps what arrives)", name, SamplingCollector, SamplingGateway)
 }
 
 // DestinationDatadog is the Options.Destinations value for Datadog.
@@ -156,7 +182,11 @@ type translator struct {
 	// samplesTraces: the sampler drops some traces (a percentage or a route
 	// under 100), so request metrics must be counted before it.
 	samplesTraces bool
-	listeners     []listener
+	// gatewaySamplesTraces: the gateway samples and the collector keeps
+	// what arrives (Options.Sampling gateway), so counts made from spans
+	// count the gateway's sample.
+	gatewaySamplesTraces bool
+	listeners            []listener
 
 	// signals that some exporters.otlp[] entry toward the collector carries
 	hasLocal                        bool
@@ -174,6 +204,9 @@ func Translate(cfg *krakend.Config, opts Options) (*Result, error) {
 		if err := CheckDestination(d); err != nil {
 			return nil, fmt.Errorf("translate: %w", err)
 		}
+	}
+	if err := CheckSampling(opts.Sampling); err != nil {
+		return nil, fmt.Errorf("translate: %w", err)
 	}
 	t := &translator{cfg: cfg, opts: opts, src: cfg.Source, resource: newMap(), ids: map[string]bool{}}
 	if t.src == "" {
@@ -569,6 +602,9 @@ func (t *translator) render() ([]byte, error) {
 	}
 	red := t.samplesTraces && len(traceExp) > 0 && (len(countedExp) > 0 || len(promExp) > 0)
 	datadogStats := len(datadogExp) > 0
+	if datadogStats && t.gatewaySamplesTraces {
+		t.warn("", "Datadog's APM stats count the spans that reach the collector: with sampling %q, the traces the gateway kept, not every request (the gateway's request metrics stay exact)", SamplingGateway)
+	}
 	split := t.samplesTraces && len(traceExp) > 0 && (red || datadogStats)
 	sharedInput := split && t.sampledPipelineCanBeReadOnly()
 

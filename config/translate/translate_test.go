@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -717,4 +718,92 @@ func TestBackendOverrideWithAPlaceholderInsideASegmentValidates(t *testing.T) {
 	lfc := f.CreateDefaultConfig()
 	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
 	assert.NoError(t, xconfmap.Validate(lfc), "the translated layerfilter configuration is valid")
+}
+
+// KrakenD's sampler is parent-based: it keeps every trace a caller sampled.
+// By default the collector samples again by the trace ID (and says what
+// that costs); with sampling gateway it keeps what arrives, and nothing
+// downstream pretends to count every request.
+func TestSamplingAtTheGateway(t *testing.T) {
+	const body = `"trace_sample_rate": 0.25, %s
+	  "exporters": {"otlp": [{"name": "tempo", "host": "tempo", "port": 4317}], "prometheus": [{"name": "p", "port": 9091}]}`
+	src := func(layers string) string {
+		return `{"version": 3, "endpoints": [{"endpoint": "/orders/{id}", "backend": [{"url_pattern": "/o", "host": ["http://o"]}],
+		  "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.5}}}}],
+		  "extra_config": {"telemetry/opentelemetry": {` + fmt.Sprintf(body, layers) + `}}}`
+	}
+	type out struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+		Connectors map[string]any            `yaml:"connectors"`
+	}
+	translate := func(t *testing.T, json string, opts Options) (out, []Warning) {
+		t.Helper()
+		cfg, err := krakend.Parse([]byte(json), "k.json")
+		require.NoError(t, err)
+		res, err := Translate(cfg, opts)
+		require.NoError(t, err)
+		checkCollectorShape(t, res.YAML)
+		var doc out
+		require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+		return doc, res.Warnings
+	}
+	callersWarned := func(ws []Warning) bool {
+		for _, w := range ws {
+			if strings.Contains(w.Message, "parent-based") {
+				assert.Equal(t, `extra_config["telemetry/opentelemetry"].trace_sample_rate`, w.Path)
+				return true
+			}
+		}
+		return false
+	}
+
+	t.Run("by default the collector samples again, and says what callers' traces lose", func(t *testing.T) {
+		doc, ws := translate(t, src(""), Options{})
+		assert.EqualValues(t, 25, doc.Processors["sampling"]["sampling_percentage"])
+		assert.NotNil(t, doc.Processors["sampling"]["routes"])
+		assert.Contains(t, doc.Connectors, "requestmetrics")
+		assert.True(t, callersWarned(ws))
+	})
+	t.Run("a gateway that reads no incoming trace headers starts every trace: nothing to warn of", func(t *testing.T) {
+		_, ws := translate(t, src(`"layers": {"global": {"disable_propagation": true}},`), Options{})
+		assert.False(t, callersWarned(ws))
+	})
+	t.Run("sampling gateway: the collector keeps every trace it receives", func(t *testing.T) {
+		doc, ws := translate(t, src(""), Options{Sampling: SamplingGateway})
+		s := doc.Processors["sampling"]
+		assert.EqualValues(t, 100, s["sampling_percentage"])
+		assert.NotContains(t, s, "routes", "the per-endpoint rates are the gateway's too")
+		assert.NotContains(t, s, "copy_kept_spans")
+		assert.NotContains(t, doc.Processors["layerfilter"], "unsampled_traces", "no span is dropped by the sampler")
+		assert.NotContains(t, doc.Connectors, "requestmetrics", "counted from the gateway's sample, they would not be every request")
+		assert.False(t, callersWarned(ws))
+	})
+	t.Run("sampling gateway with Datadog: its hit counts are the gateway's sample, and it says so", func(t *testing.T) {
+		doc, ws := translate(t, src(""), Options{Sampling: SamplingGateway, Destinations: []string{DestinationDatadog}})
+		assert.Contains(t, doc.Connectors, "datadog/stats")
+		found := false
+		for _, w := range ws {
+			found = found || strings.Contains(w.Message, "Datadog's APM stats count the spans that reach the collector")
+		}
+		assert.True(t, found, "%v", ws)
+	})
+	t.Run("an OpenCensus file the same way", func(t *testing.T) {
+		oc := `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 10, "exporters": {"zipkin": {"collector_url": "http://zipkin:9411/api/v2/spans", "service_name": "gw"}}}}}`
+		doc, ws := translate(t, oc, Options{})
+		assert.EqualValues(t, 10, doc.Processors["sampling"]["sampling_percentage"])
+		assert.Equal(t, "sdk_parity", doc.Processors["sampling"]["mode"])
+		warned := false
+		for _, w := range ws {
+			warned = warned || strings.Contains(w.Message, "parent-based")
+		}
+		assert.True(t, warned)
+		doc, _ = translate(t, oc, Options{Sampling: SamplingGateway})
+		assert.EqualValues(t, 100, doc.Processors["sampling"]["sampling_percentage"])
+	})
+	t.Run("an unknown place is refused", func(t *testing.T) {
+		cfg, err := krakend.Parse([]byte(src("")), "k.json")
+		require.NoError(t, err)
+		_, err = Translate(cfg, Options{Sampling: "edge"})
+		assert.ErrorContains(t, err, `unknown sampling "edge"`)
+	})
 }

@@ -54,6 +54,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	queueDir := fs.String("queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
 	var destinations stringList
 	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
+	sampling := fs.String("sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -75,12 +76,16 @@ func Run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if err := translate.CheckSampling(*sampling); err != nil {
+		fmt.Fprintf(stderr, "translate: --sampling: %v\n", err)
+		return 2
+	}
 	cfg, err := krakend.Load(fs.Arg(0))
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts, QueueDirectory: *queueDir, Destinations: destinations})
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts, QueueDirectory: *queueDir, Destinations: destinations, Sampling: *sampling})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1

@@ -85,3 +85,25 @@ func TestADestinationIsAddedAndAnUnknownOneIsAUsageError(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "empty name")
 }
+
+func TestSamplingAtTheGatewayAndAnUnknownPlaceIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "krakend.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"version": 3, "extra_config": {"telemetry/opentelemetry": {"trace_sample_rate": 0.1,
+	  "exporters": {"otlp": [{"name": "tempo", "host": "tempo", "port": 4317}]}}}}`), 0o600))
+	code, out, errOut := run(file)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "sampling_percentage: 10\n")
+	assert.Contains(t, errOut, "--sampling gateway", "the warning says how to keep the callers' traces")
+
+	code, out, errOut = run("--sampling", "gateway", file)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "sampling_percentage: 100\n")
+	assert.Contains(t, out, "applied by the gateway (sampling: gateway)")
+	assert.NotContains(t, errOut, "parent-based")
+
+	code, out, errOut = run("--sampling", "edge", file)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.True(t, strings.HasPrefix(errOut, `translate: --sampling: unknown sampling "edge"`), errOut)
+}

@@ -240,9 +240,7 @@ func (t *translator) samplingAtGateway(rateNote string, gatewaySamples bool) {
 	s.set("mode", "sdk_parity")
 	t.sampling = s
 	t.samplingNotes = []string{rateNote, "applied by the gateway (sampling: gateway), which also keeps every trace a caller sampled: the collector keeps every trace it receives"}
-	if gatewaySamples {
-		t.gatewaySamplesTraces = true
-	}
+	t.gatewaySamplesTraces = gatewaySamples
 }
 
 // colonRoute writes /users/{id} as /users/:id, the form of the gateway's http.route.

@@ -318,6 +318,14 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 	// One hash of everything that identifies the series, then a check of
 	// the candidates' values: no string is built and nothing allocated.
 	kind, status := span.Kind(), span.Status().Code()
+	// An excluded kind or status is not in spanmetrics' key either
+	// (buildKey): spans that differ only there share one series.
+	if !c.withKind {
+		kind = ptrace.SpanKindUnspecified
+	}
+	if !c.withStatus {
+		status = ptrace.StatusCodeUnset
+	}
 	h := mix(uint64(kind)<<8|uint64(status), rc.scopeHash)
 	if c.withSpanName {
 		h = mix(h, maphash.String(c.seed, span.Name()))
@@ -334,7 +342,7 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 		s = s.next
 	}
 	if s == nil {
-		s = c.newSeries(rc, span, h, &vals, mask)
+		s = c.newSeries(rc, span, kind, status, h, &vals, mask)
 	}
 
 	n := uint64(1)
@@ -444,7 +452,7 @@ func (c *connectorImp) matches(s *series, rc *resourceContext, span ptrace.Span,
 
 // newSeries creates the span's series, or returns the overflow series once
 // the resource holds aggregation_cardinality_limit series.
-func (c *connectorImp) newSeries(rc *resourceContext, span ptrace.Span, h uint64, vals *[maxDimensions]pcommon.Value, mask uint32) *series {
+func (c *connectorImp) newSeries(rc *resourceContext, span ptrace.Span, kind ptrace.SpanKind, status ptrace.StatusCode, h uint64, vals *[maxDimensions]pcommon.Value, mask uint32) *series {
 	res := rc.res
 	if c.limit > 0 && res.count >= c.limit {
 		if res.overflow == nil {
@@ -485,7 +493,7 @@ func (c *connectorImp) newSeries(rc *resourceContext, span ptrace.Span, h uint64
 		}
 	}
 	s := c.makeSeries(attrs, rc.now)
-	s.kind, s.status, s.scopeIdx = span.Kind(), span.Status().Code(), rc.scopeIdx
+	s.kind, s.status, s.scopeIdx = kind, status, rc.scopeIdx
 	s.version = strings.Clone(rc.version)
 	if c.withSpanName {
 		s.spanName = strings.Clone(span.Name())

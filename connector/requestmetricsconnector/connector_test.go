@@ -261,6 +261,24 @@ func TestSpanNameAndExclusions(t *testing.T) {
 	}, keys)
 }
 
+// TestAnExcludedKindOrStatusDoesNotSplitTheSeries: spanmetrics leaves an
+// excluded span.kind or status.code out of the series key (connector.go
+// buildKey), so spans that differ only there share one series; two series
+// would carry the same attributes.
+func TestAnExcludedKindOrStatusDoesNotSplitTheSeries(t *testing.T) {
+	cfg := translatedConfig()
+	cfg.ExcludeDimensions = []string{"span.kind", "status.code"}
+	h := start(t, cfg)
+	ok := proxySpan("/a", 200, time.Millisecond)
+	failed := proxySpan("/a", 200, time.Millisecond)
+	failed.kind, failed.status = ptrace.SpanKindServer, ptrace.StatusCodeError
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s", ok, failed))
+	md := h.flush(15 * time.Second)
+	dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(1).Histogram().DataPoints()
+	require.Equal(t, 1, dps.Len(), "one series without span.kind and status.code")
+	assert.Equal(t, uint64(2), dps.At(0).Count())
+}
+
 func TestAResourceWithoutServiceNameIsNotCounted(t *testing.T) {
 	h := start(t, translatedConfig())
 	h.consume(traces(map[string]any{"host.name": "x"}, "s", proxySpan("/a", 200, time.Millisecond)))

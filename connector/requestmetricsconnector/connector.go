@@ -320,11 +320,17 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 	kind, status := span.Kind(), span.Status().Code()
 	// An excluded kind or status is not in spanmetrics' key either
 	// (buildKey): spans that differ only there share one series.
+	// Every kind or status outside the enums is "" to spanmetrics, in its
+	// key and its attributes: one series for all of them.
 	if !c.withKind {
 		kind = ptrace.SpanKindUnspecified
+	} else if spanKindStr(kind) == "" {
+		kind = unknownSpanKind
 	}
 	if !c.withStatus {
 		status = ptrace.StatusCodeUnset
+	} else if statusCodeStr(status) == "" {
+		status = unknownStatusCode
 	}
 	h := mix(uint64(kind)<<8|uint64(status), rc.scopeHash)
 	if c.withSpanName {
@@ -373,6 +379,13 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 }
 
 const absentHash = 0x6a09e667f3bcc908
+
+// unknownSpanKind and unknownStatusCode stand in the series key for every
+// value outside the enums.
+const (
+	unknownSpanKind   = ptrace.SpanKind(-1)
+	unknownStatusCode = ptrace.StatusCode(-1)
+)
 
 func mix(h, x uint64) uint64 {
 	return bits.RotateLeft64((h^x)*0x9e3779b97f4a7c15, 31)

@@ -279,6 +279,30 @@ func TestAnExcludedKindOrStatusDoesNotSplitTheSeries(t *testing.T) {
 	assert.Equal(t, uint64(2), dps.At(0).Count())
 }
 
+// TestKindsAndStatusesOutsideTheEnumsShareASeries: spanmetrics names every
+// kind or status code outside the enums "" (traceutil.SpanKindStr,
+// StatusCodeStr) in its key and attributes, so such spans share one series.
+func TestKindsAndStatusesOutsideTheEnumsShareASeries(t *testing.T) {
+	h := start(t, translatedConfig())
+	var spans []spanSpec
+	for _, k := range []ptrace.SpanKind{6, 7, -1} {
+		for _, s := range []ptrace.StatusCode{3, 4} {
+			sp := proxySpan("/a", 200, time.Millisecond)
+			sp.kind, sp.status = k, s
+			spans = append(spans, sp)
+		}
+	}
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s", spans...))
+	md := h.flush(15 * time.Second)
+	dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(1).Histogram().DataPoints()
+	require.Equal(t, 1, dps.Len())
+	assert.Equal(t, uint64(6), dps.At(0).Count())
+	kind, _ := dps.At(0).Attributes().Get("span.kind")
+	status, _ := dps.At(0).Attributes().Get("status.code")
+	assert.Empty(t, kind.Str())
+	assert.Empty(t, status.Str())
+}
+
 func TestAResourceWithoutServiceNameIsNotCounted(t *testing.T) {
 	h := start(t, translatedConfig())
 	h.consume(traces(map[string]any{"host.name": "x"}, "s", proxySpan("/a", 200, time.Millisecond)))

@@ -55,7 +55,7 @@ func (c *compat) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.
 			if c.cfg.ScopeInfo && !hasInfo && ms.Len() > 0 {
 				info := ms.AppendEmpty()
 				info.SetName(scopeInfoMetric)
-				info.SetDescription("Instrumentation scope metadata")
+				info.SetDescription("Instrumentation Scope metadata") // KrakenD's HELP text, capital S
 				dp := info.SetEmptyGauge().DataPoints().AppendEmpty()
 				dp.SetTimestamp(now)
 				dp.SetIntValue(1)

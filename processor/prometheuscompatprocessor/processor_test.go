@@ -82,6 +82,7 @@ func TestGatewayMetricsReadLikeKrakenDs(t *testing.T) {
 	info := ms.At(ms.Len() - 1)
 	require.Equal(t, "otel_scope_info", info.Name())
 	require.Equal(t, pmetric.MetricTypeGauge, info.Type())
+	assert.Equal(t, "Instrumentation Scope metadata", info.Description(), "KrakenD's HELP line (fixtures/datadog/metrics.txt)")
 	assert.Equal(t, int64(1), info.Gauge().DataPoints().At(0).IntValue())
 	assert.Equal(t, 0, info.Gauge().DataPoints().At(0).Attributes().Len(), "the exporter adds the scope labels itself")
 

@@ -181,6 +181,14 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 		}
 	}
 	routes := newMap()
+	// The sampler's routes have no method, and it takes `/a/:id` and
+	// `/a/:name` for one route: endpoints that share a route (GET and POST
+	// /users) must share one entry.
+	type routeEntry struct {
+		e   entry
+		pct float64
+	}
+	routeAt := map[string]*routeEntry{}
 	gatewaySamples := pct < 100
 	for i, ep := range t.cfg.Endpoints {
 		if ep.Telemetry == nil || ep.Telemetry.ExportersOverride == nil {
@@ -194,7 +202,22 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 				rp = percent(eo.TraceSampleRate)
 			}
 			gatewaySamples = gatewaySamples || rp < 100
-			routes.set(colonRoute(ep.Endpoint), rp).note(fmt.Sprintf("from %s.trace_sample_rate = %s (Enterprise)", p, fmtFloat(eo.TraceSampleRate)))
+			route := colonRoute(ep.Endpoint)
+			from := fmt.Sprintf("from %s.trace_sample_rate = %s (Enterprise)", p, fmtFloat(eo.TraceSampleRate))
+			if prev, dup := routeAt[routeKey(route)]; dup {
+				if rp != prev.pct {
+					// The higher percentage keeps every trace the gateway
+					// kept at the lower one (the same rule, nested).
+					t.warn(p+".trace_sample_rate", "another endpoint on route %s samples at %s %%: the collector samples by route, not by method, so the route keeps the higher rate", route, fmtFloat(prev.pct))
+					if rp > prev.pct {
+						prev.pct = rp
+						*prev.e.v = *toNode(rp)
+					}
+				}
+				prev.e.note(from)
+			} else {
+				routeAt[routeKey(route)] = &routeEntry{routes.set(route, rp).note(from), rp}
+			}
 		}
 		if eo.MetricReportingPeriodSet {
 			t.warn(p+".metric_reporting_period", "the gateway's push period; the collector forwards metrics as they arrive")
@@ -258,6 +281,18 @@ func colonRoute(p string) string {
 		b.WriteByte(p[i])
 	}
 	return b.String()
+}
+
+// routeKey erases parameter names: the sampler takes routes that differ
+// only in them for one.
+func routeKey(colon string) string {
+	segs := strings.Split(colon, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, ":") {
+			segs[i] = ":"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
+	"github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -806,4 +807,34 @@ func TestSamplingAtTheGateway(t *testing.T) {
 		_, err = Translate(cfg, Options{Sampling: "edge"})
 		assert.ErrorContains(t, err, `unknown sampling "edge"`)
 	})
+}
+
+// The sampler's routes are keyed by route alone: two Enterprise endpoints
+// on one route (GET and POST, or parameters named differently) must not
+// write the key twice, which the collector's YAML parser refuses; the route
+// keeps the higher rate, which loses none of the traces the gateway kept.
+func TestEndpointsSharingARouteShareOneSamplingRoute(t *testing.T) {
+	src := `{"version": 3, "endpoints": [
+	  {"endpoint": "/users/{id}", "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.25}}}},
+	  {"endpoint": "/users/{name}", "method": "POST", "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.75}}}},
+	  {"endpoint": "/users/{id}", "method": "PUT", "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.5}}}}],
+	  "extra_config": {"telemetry/opentelemetry": {"trace_sample_rate": 0.5, "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	s := doc.Processors["sampling"]
+	assert.Equal(t, map[string]any{"/users/:id": 75}, s["routes"])
+	sc := samplingprocessor.NewFactory().CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(s).Unmarshal(sc))
+	assert.NoError(t, xconfmap.Validate(sc))
+	var warned bool
+	for _, w := range res.Warnings {
+		warned = warned || strings.HasPrefix(w.Path, "endpoints[1]") && strings.Contains(w.Message, "higher rate")
+	}
+	assert.True(t, warned, "says the route keeps the higher rate: %v", res.Warnings)
 }

@@ -258,7 +258,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		}
 		t.hasLocal = true
 		t.deliversTraces, t.deliversMetrics = true, true
-		t.receiverFor("grpc", hostPort(bind, port), "ocagent", "grpc from "+path+": the gateway's agent address, now the gateway receiver (OTLP, not the OpenCensus protocol)")
+		t.receiverFor("grpc", hostPort(bind, port), "ocagent", path+".address", "grpc from "+path+": the gateway's agent address, now the gateway receiver (OTLP, not the OpenCensus protocol)")
 		if len(a.Headers) > 0 {
 			t.warn(path+".headers", "%d header(s) the gateway sent to the agent are not carried over (the receiver does not check them)", len(a.Headers))
 		}

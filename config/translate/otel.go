@@ -87,7 +87,7 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 				t.warn(path+".host", "the gateway sends OTLP/HTTP over TLS here; the receiver listens without TLS until you add a tls block under protocols.http")
 			}
 		}
-		t.receiverFor(proto, hostPort(bind, e.Port), e.Name,
+		t.receiverFor(proto, hostPort(bind, e.Port), e.Name, path+".port",
 			fmt.Sprintf("%s from %s (%q, host %s, port %d): where the gateway already sends %s", proto, path, e.Name, e.Host, e.Port, signals))
 		return
 	}

@@ -150,7 +150,10 @@ type exporterOut struct {
 type receiverOut struct {
 	id         string
 	grpc, http string
-	notes      []string
+	// grpcAt and httpAt are the JSON paths of the ports the endpoints come
+	// from, where a port conflict is reported.
+	grpcAt, httpAt string
+	notes          []string
 }
 
 type listener struct {
@@ -354,7 +357,7 @@ func (t *translator) addExporter(e *exporterOut) {
 
 // receiverFor places a listen endpoint: the first gRPC and the first HTTP
 // endpoint share the `gateway` receiver, others get their own instance.
-func (t *translator) receiverFor(proto, endpoint, name, note string) {
+func (t *translator) receiverFor(proto, endpoint, name, at, note string) {
 	for _, r := range t.receivers {
 		cur := &r.grpc
 		if proto == "http" {
@@ -383,9 +386,9 @@ func (t *translator) receiverFor(proto, endpoint, name, note string) {
 		t.receivers = append(t.receivers, r)
 	}
 	if proto == "grpc" {
-		r.grpc = endpoint
+		r.grpc, r.grpcAt = endpoint, at
 	} else {
-		r.http = endpoint
+		r.http, r.httpAt = endpoint, at
 	}
 	r.notes = append(r.notes, note)
 }
@@ -400,14 +403,18 @@ func (t *translator) finish() {
 		t.ids[receiverType] = true
 	}
 	for _, r := range t.receivers {
-		for _, ep := range []string{r.grpc, r.http} {
-			if ep == "" {
+		for _, ep := range [][2]string{{r.grpc, r.grpcAt}, {r.http, r.httpAt}} {
+			if ep[0] == "" {
 				continue
 			}
-			h, p, err := net.SplitHostPort(ep)
+			what := ep[1] // the krakend.json value, which the user can change
+			if what == "" {
+				what = "receiver " + r.id
+			}
+			h, p, err := net.SplitHostPort(ep[0])
 			if err == nil {
 				port, _ := strconv.Atoi(p)
-				t.listen(h, port, "receiver "+r.id)
+				t.listen(h, port, what)
 			}
 		}
 	}

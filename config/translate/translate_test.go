@@ -317,6 +317,12 @@ func TestTranslateRefusals(t *testing.T) {
 			wantWhy:  "port 4317 is also used by receiver gateway",
 		},
 		{
+			name:     "gRPC and OTLP/HTTP toward the collector on one port are refused at the exporter's port",
+			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "g", "host": "localhost"}, {"name": "h", "host": "localhost", "use_http": true}], "prometheus": [{"name": "p"}]}}}}`,
+			wantPath: `extra_config["telemetry/opentelemetry"].exporters.otlp[1].port`,
+			wantWhy:  `port 4317 is also used by extra_config["telemetry/opentelemetry"].exporters.otlp[0].port`,
+		},
+		{
 			name:     "a configuration that exports nothing is refused",
 			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"prometheus": [{"name": "a", "disable_metrics": true}]}}}}`,
 			wantPath: "extra_config",

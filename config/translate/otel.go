@@ -302,6 +302,13 @@ func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {
 		if s == "" {
 			continue
 		}
+		// The layer filter refuses such an entry, and the gateway compares
+		// it with paths, which start with / and carry no query: it never
+		// matched.
+		if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, "?#") {
+			t.warn(fmt.Sprintf("%s.skip_paths[%d]", ns, i), "%q never matched in the gateway (it compares paths, which start with / and carry no query or fragment); left out", s)
+			continue
+		}
 		if strings.Contains(s, "{") {
 			t.warn(fmt.Sprintf("%s.skip_paths[%d]", ns, i), "%q never matched in the gateway (it compares raw paths and colon forms); the layerfilter applies it as intended", s)
 		}

@@ -844,3 +844,34 @@ func TestEndpointsSharingARouteShareOneSamplingRoute(t *testing.T) {
 	}
 	assert.True(t, warned, "says the route keeps the higher rate: %v", res.Warnings)
 }
+
+// A skip_paths entry that is no path (no leading /, or a query) matched
+// nothing in the gateway; copied, it made the layer filter refuse the
+// whole configuration.
+func TestSkipPathsThatAreNoPathAreLeftOut(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"skip_paths": ["__health", "/__health", "/status?full=1"],
+	  "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	lf := doc.Processors["layerfilter"]
+	assert.Equal(t, []any{"/__health"}, lf["skip_paths"])
+	lfc := layerfilterprocessor.NewFactory().CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
+	assert.NoError(t, xconfmap.Validate(lfc))
+	var paths []string
+	for _, w := range res.Warnings {
+		if strings.Contains(w.Message, "left out") {
+			paths = append(paths, w.Path)
+		}
+	}
+	assert.Equal(t, []string{
+		`extra_config["telemetry/opentelemetry"].skip_paths[0]`,
+		`extra_config["telemetry/opentelemetry"].skip_paths[2]`,
+	}, paths)
+}

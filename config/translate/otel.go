@@ -403,10 +403,24 @@ func (t *translator) layerBlock(path string, p krakend.ProxyLayer) *ymap {
 	m.set("disable_metrics", p.DisableMetrics)
 	m.set("disable_traces", p.DisableTraces)
 	m.set("report_headers", p.ReportHeaders)
-	m.set("skip_headers", strs(p.SkipHeaders))
+	m.set("skip_headers", t.headerNames(path+".skip_headers", p.SkipHeaders))
 	m.set("metrics_static_attributes", t.attrMap(path+".metrics_static_attributes", p.MetricsStaticAttributes))
 	m.set("traces_static_attributes", t.attrMap(path+".traces_static_attributes", p.TracesStaticAttributes))
 	return m
+}
+
+// headerNames leaves out blank names: the gateway skips no header by them,
+// and the layer filter refuses them.
+func (t *translator) headerNames(path string, names []string) []string {
+	out := []string{}
+	for i, n := range names {
+		if strings.TrimSpace(n) == "" {
+			t.warn(fmt.Sprintf("%s[%d]", path, i), "a blank header name matches no header; left out")
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func (t *translator) backendBlock(path string, b krakend.BackendLayer) *ymap {
@@ -422,7 +436,7 @@ func (t *translator) backendBlock(path string, b krakend.BackendLayer) *ymap {
 	tm.set("read_payload", b.Traces.ReadPayload)
 	tm.set("detailed_connection", b.Traces.DetailedConnection)
 	tm.set("report_headers", b.Traces.ReportHeaders)
-	tm.set("skip_headers", strs(b.Traces.SkipHeaders))
+	tm.set("skip_headers", t.headerNames(path+".traces.skip_headers", b.Traces.SkipHeaders))
 	tm.set("static_attributes", t.attrMap(path+".traces.static_attributes", b.Traces.StaticAttributes))
 	m := newMap()
 	e := m.set("metrics", mm)

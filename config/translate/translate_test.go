@@ -875,3 +875,36 @@ func TestSkipPathsThatAreNoPathAreLeftOut(t *testing.T) {
 		`extra_config["telemetry/opentelemetry"].skip_paths[2]`,
 	}, paths)
 }
+
+// A blank skip_headers entry (written like skip_paths' [""]) skips nothing
+// in the gateway; copied, it made the layer filter refuse the configuration.
+func TestBlankSkipHeadersAreLeftOut(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {
+	  "layers": {"global": {"report_headers": true, "skip_headers": [""]}, "proxy": {"skip_headers": ["x-a", " "]},
+	    "backend": {"traces": {"report_headers": true, "skip_headers": [""]}}},
+	  "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	lf := doc.Processors["layerfilter"]
+	lfc := layerfilterprocessor.NewFactory().CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
+	assert.NoError(t, xconfmap.Validate(lfc))
+	assert.Equal(t, []any{"x-a"}, lf["proxy"].(map[string]any)["skip_headers"])
+	var paths []string
+	for _, w := range res.Warnings {
+		if strings.Contains(w.Message, "blank header name") {
+			paths = append(paths, w.Path)
+		}
+	}
+	assert.Equal(t, []string{
+		`extra_config["telemetry/opentelemetry"].layers.global.skip_headers[0]`,
+		`extra_config["telemetry/opentelemetry"].layers.proxy.skip_headers[1]`,
+		`extra_config["telemetry/opentelemetry"].layers.backend.traces.skip_headers[0]`,
+	}, paths)
+}

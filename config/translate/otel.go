@@ -73,6 +73,25 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		t.warn(path+".host", "the path is dropped, and so is the port: the gateway appends :%d after the path, so it really sends to the SDK's default port; the collector uses port %d as written", e.Port, e.Port)
 	}
 	if t.isCollectorHost(host) {
+		// Each entry is an exporter of its own in the gateway: two that send
+		// a signal to this collector send it twice.
+		for _, sig := range []struct {
+			on            bool
+			first         *string
+			what, switch_ string
+			twice         string
+		}{
+			{traces, &t.tracesToCollector, "spans", "disable_traces", "every span twice in the trace backends, and request metrics that count each request twice"},
+			{metrics, &t.metricsToCollector, "metrics", "disable_metrics", "every data point twice at the metrics destinations"},
+		} {
+			switch {
+			case !sig.on:
+			case *sig.first == "":
+				*sig.first = path
+			default:
+				t.warn(path, "sends the gateway's %s to this collector, as %s does: %s; keep one entry, or set %s in one", sig.what, *sig.first, sig.twice, sig.switch_)
+			}
+		}
 		t.hasLocal = true
 		t.deliversTraces = t.deliversTraces || traces
 		t.deliversMetrics = t.deliversMetrics || metrics

@@ -193,6 +193,8 @@ type translator struct {
 
 	// signals that some exporters.otlp[] entry toward the collector carries
 	hasLocal                        bool
+	tracesToCollector               string // the first exporters.otlp[] entry that sends spans here
+	metricsToCollector              string // and metrics
 	deliversTraces, deliversMetrics bool
 	ids                             map[string]bool
 }
@@ -363,7 +365,8 @@ func (t *translator) receiverFor(proto, endpoint, name, at, note string) {
 		if proto == "http" {
 			cur = &r.http
 		}
-		if *cur == endpoint {
+		if merged, ok := sharedEndpoint(*cur, endpoint); ok {
+			*cur = merged
 			r.notes = append(r.notes, note)
 			return
 		}
@@ -391,6 +394,32 @@ func (t *translator) receiverFor(proto, endpoint, name, at, note string) {
 		r.http, r.httpAt = endpoint, at
 	}
 	r.notes = append(r.notes, note)
+}
+
+// sharedEndpoint tells whether a listener on endpoint a already takes what
+// the gateway sends to endpoint b (the same port, and hosts one listener
+// serves: the same, a wildcard, or localhost and 127.0.0.1, which Go's
+// listener binds for localhost), and the endpoint that serves both: two
+// listeners there would fail at start-up (address in use).
+func sharedEndpoint(a, b string) (string, bool) {
+	if a == b {
+		return a, a != ""
+	}
+	ah, ap, err1 := net.SplitHostPort(a)
+	bh, bp, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || ap != bp {
+		return "", false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	switch {
+	case wild(ah):
+		return a, true
+	case wild(bh):
+		return b, true
+	case ah == "localhost" && bh == "127.0.0.1", ah == "127.0.0.1" && bh == "localhost":
+		return a, true
+	}
+	return "", false
 }
 
 // finish adds what every configuration needs once the namespace is read:

@@ -908,3 +908,67 @@ func TestBlankSkipHeadersAreLeftOut(t *testing.T) {
 		`extra_config["telemetry/opentelemetry"].layers.backend.traces.skip_headers[0]`,
 	}, paths)
 }
+
+// Two exporters.otlp[] entries toward the collector: one listener serves
+// hosts that share an address (localhost is 127.0.0.1 to Go's listener,
+// a wildcard serves every host); each entry is an exporter in the gateway,
+// so a signal two entries send arrives twice, which a warning says.
+func TestTwoEntriesTowardTheCollector(t *testing.T) {
+	translate := func(t *testing.T, otlp string) (map[string]any, []Warning) {
+		t.Helper()
+		src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [` + otlp + `], "prometheus": [{"name": "p"}]}}}}`
+		cfg, err := krakend.Parse([]byte(src), "k.json")
+		require.NoError(t, err)
+		res, err := Translate(cfg, Options{CollectorHosts: []string{"otel-collector"}})
+		require.NoError(t, err)
+		checkCollectorShape(t, res.YAML)
+		var doc struct {
+			Receivers map[string]any `yaml:"receivers"`
+		}
+		require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+		return doc.Receivers, res.Warnings
+	}
+	twice := func(ws []Warning) (out []string) {
+		for _, w := range ws {
+			if strings.Contains(w.Message, "to this collector, as") {
+				out = append(out, w.Path+": "+w.Message[:strings.Index(w.Message, " to this")])
+			}
+		}
+		return out
+	}
+	for name, tt := range map[string]struct {
+		otlp     string
+		endpoint string
+	}{
+		"localhost and 127.0.0.1 on one port: one listener":                {`{"name": "a", "host": "localhost"}, {"name": "b", "host": "127.0.0.1", "disable_metrics": true}`, "localhost:4317"},
+		"a loopback and a name of the collector: the wildcard serves both": {`{"name": "a", "host": "localhost", "disable_traces": true}, {"name": "b", "host": "otel-collector", "disable_metrics": true}`, "0.0.0.0:4317"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			recv, _ := translate(t, tt.otlp)
+			require.Len(t, recv, 1, "one receiver: two would not both bind the port")
+			assert.Equal(t, tt.endpoint, getPath(t, recv, "gateway", "protocols", "grpc", "endpoint"))
+		})
+	}
+	t.Run("each signal sent by one entry: no warning", func(t *testing.T) {
+		_, ws := translate(t, `{"name": "m", "host": "localhost", "disable_traces": true}, {"name": "t", "host": "localhost", "port": 4318, "use_http": true, "disable_metrics": true}`)
+		assert.Empty(t, twice(ws))
+	})
+	t.Run("a signal sent by two entries: warned at the second", func(t *testing.T) {
+		_, ws := translate(t, `{"name": "a", "host": "localhost"}, {"name": "b", "host": "localhost", "port": 4318, "use_http": true, "disable_metrics": true}, {"name": "c", "host": "otel-collector", "port": 4319, "disable_traces": true}`)
+		assert.Equal(t, []string{
+			`extra_config["telemetry/opentelemetry"].exporters.otlp[1]: sends the gateway's spans`,
+			`extra_config["telemetry/opentelemetry"].exporters.otlp[2]: sends the gateway's metrics`,
+		}, twice(ws))
+	})
+}
+
+func getPath(t *testing.T, m map[string]any, keys ...string) any {
+	t.Helper()
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		require.True(t, ok, "%v at %s", cur, k)
+		cur = mm[k]
+	}
+	return cur
+}

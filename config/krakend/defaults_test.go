@@ -99,6 +99,9 @@ func TestOpenCensusDefaults(t *testing.T) {
 
 	cfg = parseOK(t, oc(`"enabled_layers": {"router": true}, "exporters": {"logger": {"stats": true}}`))
 	assert.Equal(t, OCEnabledLayers{Router: true}, cfg.OpenCensus.EnabledLayers, "present: omitted layers are off")
+
+	cfg = parseOK(t, oc(`"exporters": {"xray": {"region": "r", "use_env": true}}`))
+	assert.Equal(t, "KrakenD-opencensus", cfg.OpenCensus.Exporters.Xray.Version, "krakend-opencensus's X-Ray default (only its schema requires version)")
 }
 
 func TestOTLPHostName(t *testing.T) {

@@ -96,7 +96,7 @@ func TestParseErrors(t *testing.T) {
 		{"opentelemetry without exporters", otel(`"service_name": "x"`), KindRequired, otelNS + ".exporters", "", "no exporter is declared"},
 		{"opencensus without exporters", oc(`"sample_rate": 10, "exporters": {}`), KindRequired, ocNS + ".exporters", "", "no exporter is declared"},
 		{"x-ray without credentials", oc(`"exporters": {"xray": {"region": "eu-west-1", "version": "v"}}`), KindRequired, ocNS + ".exporters.xray", "", "missing: access_key_id, secret_access_key"},
-		{"x-ray without region and version", oc(`"exporters": {"xray": {"use_env": true}}`), KindRequired, ocNS + ".exporters.xray", "", "one of region+version+access_key_id+secret_access_key or region+version+use_env (missing: region, version)"},
+		{"x-ray without region", oc(`"exporters": {"xray": {"use_env": true}}`), KindRequired, ocNS + ".exporters.xray", "", "needs region and either access_key_id+secret_access_key or use_env (missing: region)"},
 		{"an opencensus prometheus needs a port", oc(`"exporters": {"prometheus": {"namespace": "k"}}`), KindRequired, ocNS + ".exporters.prometheus", "", "`port` is required"},
 		{"jaeger needs an endpoint", oc(`"exporters": {"jaeger": {"service_name": "k"}}`), KindRequired, ocNS + ".exporters.jaeger", "", "needs `endpoint`"},
 		{"both opencensus names at once", `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"logger": {}}}, "github_com/devopsfaith/krakend-opencensus": {"exporters": {"logger": {}}}}}`, KindDuplicate, `extra_config["github_com/devopsfaith/krakend-opencensus"]`, "", "both"},

@@ -96,7 +96,9 @@ func (d *decoder) ocExporters(n *node, path string, e *OCExporters) {
 				missing = append(missing, "region")
 			}
 			if x.Version == "" {
-				missing = append(missing, "version")
+				// krakend-opencensus's X-Ray exporter defaults it; only
+				// its JSON schema asks for it
+				x.Version = defaultXrayVersion
 			}
 			if !x.UseEnv {
 				if !x.AccessKeyID.Set() {
@@ -107,7 +109,7 @@ func (d *decoder) ocExporters(n *node, path string, e *OCExporters) {
 				}
 			}
 			if len(missing) > 0 {
-				d.fail(v, p, KindRequired, "needs one of region+version+access_key_id+secret_access_key or region+version+use_env (missing: %s)", strings.Join(missing, ", "))
+				d.fail(v, p, KindRequired, "needs region and either access_key_id+secret_access_key or use_env (missing: %s)", strings.Join(missing, ", "))
 			}
 			e.Xray = x
 		},

@@ -126,7 +126,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		path := ns + ".exporters.zipkin"
 		if z.CollectorURL == "" {
 			t.fail(path+".collector_url", krakend.KindRequired, "the Zipkin collector's URL is required (e.g. http://zipkin:9411/api/v2/spans)")
-		} else if u, ok := t.httpURL(path+".collector_url", z.CollectorURL, "http://zipkin:9411/api/v2/spans"); ok {
+		} else if u, ok := t.httpURL(path+".collector_url", z.CollectorURL, "http://zipkin:9411/api/v2/spans", "ZIPKIN"); ok {
 			m := newMap()
 			m.set("endpoint", u.endpoint).note("from " + path + ".collector_url")
 			m.set("format", "json").line("what Zipkin's /api/v2/spans takes")
@@ -153,7 +153,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			t.fail(path+".db", krakend.KindRequired, "the InfluxDB 1.x database is required: InfluxDB refuses writes without one")
 		}
 		if x.Address != "" && x.DB != "" {
-			if u, ok := t.httpURL(path+".address", x.Address, "http://influxdb:8086"); ok {
+			if u, ok := t.httpURL(path+".address", x.Address, "http://influxdb:8086", "INFLUXDB"); ok {
 				m := newMap()
 				endpoint, how := influxWriteEndpoint(u.endpoint)
 				m.set("endpoint", endpoint).note("from "+path+".address", how)
@@ -379,13 +379,17 @@ func splitAddr(addr string, def int) (string, int) {
 	return h, port
 }
 
-// redactURL drops credentials a URL might carry before it goes into a comment.
+// redactURL drops credentials a URL might carry (user info, a query)
+// before it goes into a comment.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return "an unparsable URL"
+	}
+	if u.User == nil && u.RawQuery == "" {
 		return raw
 	}
-	u.User = nil
+	u.User, u.RawQuery, u.ForceQuery = nil, "", false
 	return u.String()
 }
 
@@ -399,7 +403,7 @@ type destURL struct {
 // httpURL checks that raw is an http:// or https:// URL with a host, as the
 // HTTP exporters need, and strips the user info, which must not reach the
 // YAML. The error never repeats raw: it may carry a password.
-func (t *translator) httpURL(path, raw, example string) (destURL, bool) {
+func (t *translator) httpURL(path, raw, example, envPrefix string) (destURL, bool) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		t.fail(path, krakend.KindRange, "not an http:// or https:// URL with a host (e.g. %s)", example)
@@ -411,8 +415,59 @@ func (t *translator) httpURL(path, raw, example string) (destURL, bool) {
 		_, d.hasPassword = u.User.Password()
 		u.User = nil
 	}
+	u.RawQuery = t.queryWithoutSecrets(path, u.RawQuery, envPrefix)
 	d.endpoint = u.String()
 	return d, true
+}
+
+// queryWithoutSecrets replaces the value of each query parameter that names
+// a credential (api_key, token, password, InfluxDB 1.x's p, ...) with an
+// ${env:...} reference, which the collector expands: the value is never
+// written into the YAML.
+func (t *translator) queryWithoutSecrets(path, rawQuery, envPrefix string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	parts := strings.Split(rawQuery, "&")
+	for i, kv := range parts {
+		k, v, hasValue := strings.Cut(kv, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil || !hasValue || v == "" || !credentialParam(name) {
+			continue
+		}
+		env := envPrefix + "_" + envName(name)
+		parts[i] = k + "=${env:" + env + "}"
+		t.env(env, fmt.Sprintf("the %q query parameter of %s", name, path))
+		t.warn(path, "the value of the query parameter %q is not copied: set %s (and rotate a credential that was committed in krakend.json)", name, env)
+	}
+	return strings.Join(parts, "&")
+}
+
+// credentialParam tells whether a query parameter's name says it carries a
+// credential.
+func credentialParam(name string) bool {
+	n := strings.ToLower(name)
+	if n == "p" { // InfluxDB 1.x's password parameter
+		return true
+	}
+	for _, w := range []string{"key", "token", "secret", "pass", "auth", "sig", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// envName turns a parameter name into the tail of a variable name:
+// api-key → API_KEY.
+func envName(name string) string {
+	b := []byte(strings.ToUpper(name))
+	for i, c := range b {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // stackdriverMetricPrefix turns an OpenCensus metric_prefix into the

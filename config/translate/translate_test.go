@@ -972,3 +972,30 @@ func getPath(t *testing.T, m map[string]any, keys ...string) any {
 	}
 	return cur
 }
+
+// A token in the query of an OpenCensus destination's URL (hosted Zipkin,
+// InfluxDB 1.x's u/p parameters) is a secret: the YAML reads it from the
+// environment, which the collector expands inside the string.
+func TestCredentialsInAURLQueryAreNotCopied(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 100, "exporters": {
+	  "zipkin": {"collector_url": "https://zipkin.example.com/api/v2/spans?api_key=zk-SECRET-1&region=eu", "service_name": "gw"},
+	  "jaeger": {"endpoint": "http://jaeger:14268/api/traces?token=jg-SECRET-2", "service_name": "gw"},
+	  "influxdb": {"address": "http://influx:8086/?u=gw&p=ix-SECRET-3", "db": "gateway"}}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	checkCollectorShape(t, res.YAML)
+	out := string(res.YAML)
+	for _, secret := range []string{"zk-SECRET-1", "jg-SECRET-2", "ix-SECRET-3"} {
+		assert.NotContains(t, out, secret)
+	}
+	assert.Contains(t, out, "https://zipkin.example.com/api/v2/spans?api_key=${env:ZIPKIN_API_KEY}&region=eu")
+	assert.Contains(t, out, "endpoint: http://influx:8086/?u=gw&p=${env:INFLUXDB_P}")
+	var envs []string
+	for _, v := range res.EnvVars {
+		envs = append(envs, v.Name)
+	}
+	assert.Contains(t, envs, "ZIPKIN_API_KEY")
+	assert.Contains(t, envs, "INFLUXDB_P")
+}

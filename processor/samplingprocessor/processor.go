@@ -63,6 +63,10 @@ type sdkStateEntry struct {
 type rootEntry struct {
 	policy     int32
 	fromGlobal bool
+	// start and spanID order two candidates of one kind (two gateways in
+	// one trace), so that the choice does not depend on batch order.
+	start  pcommon.Timestamp
+	spanID pcommon.SpanID
 }
 
 type tracestateEntry struct {

@@ -1,6 +1,7 @@
 package samplingprocessor // import "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
 
 import (
+	"bytes"
 	"context"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -160,15 +161,29 @@ func (tp *tracesProcessor) findRoots(td ptrace.Traces, sc *scratch) {
 					sc.roots = make(map[pcommon.TraceID]rootEntry)
 				}
 				id := span.TraceID()
+				e := rootEntry{policy: idx, fromGlobal: global, start: span.StartTimestamp(), spanID: span.SpanID()}
 				// The gateway's global span wins over a parentless span of
 				// some other service, whatever their order in the batch.
-				if prev, seen := sc.roots[id]; seen && (prev.fromGlobal || !global) {
+				if prev, seen := sc.roots[id]; seen && !e.before(prev) {
 					continue
 				}
-				sc.roots[id] = rootEntry{policy: idx, fromGlobal: global}
+				sc.roots[id] = e
 			}
 		}
 	}
+}
+
+// before tells whether e is the better root candidate: a global span over
+// any other, then (a gateway behind a gateway) the earlier start, then the
+// lower span ID; a total order, so that batch order never decides.
+func (e rootEntry) before(other rootEntry) bool {
+	if e.fromGlobal != other.fromGlobal {
+		return e.fromGlobal
+	}
+	if e.start != other.start {
+		return e.start < other.start
+	}
+	return bytes.Compare(e.spanID[:], other.spanID[:]) < 0
 }
 
 // spanPolicy chooses the percentage for a span: its own endpoint route

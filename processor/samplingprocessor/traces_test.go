@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor/internal/metadata"
 )
 
@@ -331,6 +333,43 @@ func TestRoutesForeignSpanFollowsRootOnlyInTheSameBatch(t *testing.T) {
 	foreign(spans)
 	got = keptSpans(t, cfg, []ptrace.Traces{td})
 	require.Equal(t, 2, got[id])
+}
+
+// Two gateways in one trace (a KrakenD calling another) put two global
+// spans into a batch: the span without a route of its own follows the outer
+// one (the earlier start), whatever the order of the spans in the batch.
+func TestRoutesRootChoiceDoesNotDependOnOrder(t *testing.T) {
+	id := traceIDWithRandomness(0x10000000000000) // dropped at 10 %
+	cfg := newConfig(10, ModeConsistent, map[string]float64{"/outer": 100, "/inner": 0})
+	start := pcommon.NewTimestampFromTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	batch := func(innerFirst bool) ptrace.Traces {
+		td, spans := newGatewayTraces()
+		global := func(n byte, route string, offset time.Duration) {
+			s := spans.AppendEmpty()
+			s.SetTraceID(id)
+			s.SetSpanID(pcommon.SpanID{n})
+			s.SetParentSpanID(pcommon.SpanID{n - 1})
+			s.SetStartTimestamp(start + pcommon.Timestamp(offset))
+			s.Attributes().PutStr(layer.StageKey, layer.StageGlobal)
+			s.Attributes().PutStr("http.route", route)
+		}
+		if innerFirst {
+			global(5, "/inner", time.Millisecond)
+			global(2, "/outer", 0)
+		} else {
+			global(2, "/outer", 0)
+			global(5, "/inner", time.Millisecond)
+		}
+		foreign := spans.AppendEmpty()
+		foreign.SetTraceID(id)
+		foreign.SetSpanID(pcommon.SpanID{9})
+		foreign.SetParentSpanID(pcommon.SpanID{8})
+		return td
+	}
+	for _, innerFirst := range []bool{false, true} {
+		got := keptSpans(t, cfg, []ptrace.Traces{batch(innerFirst)})
+		require.Equal(t, 2, got[id], "inner global first: %v; the outer global and the foreign span are kept", innerFirst)
+	}
 }
 
 func TestOwnTelemetry(t *testing.T) {

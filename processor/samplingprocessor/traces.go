@@ -3,6 +3,7 @@ package samplingprocessor // import "github.com/otelcol-gateway/otelcol-gateway/
 import (
 	"bytes"
 	"context"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -237,12 +238,29 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 	id := span.TraceID()
 	if tp.mode == ModeSDKParity {
 		keep := pol.keepSDK(id)
-		// KrakenD writes no tracestate; one that arrived with a span is
-		// another sampler's business and stays as it came.
-		if keep && pol.sdkTail != "" && span.TraceState().AsRaw() == "" {
-			return true, sc.sdkState(id, pol), true
+		if !keep || pol.sdkTail == "" {
+			return keep, "", false
 		}
-		return keep, "", false
+		raw := span.TraceState().AsRaw()
+		if raw == "" {
+			return true, sc.sdkState(id, pol), true // KrakenD's case
+		}
+		// Another vendor's tracestate (a traced backend's) gets our ot
+		// entry in front, so that a later OTEP 235 stage reads the same
+		// rv on every span of the trace; an ot entry is another
+		// sampler's and stays, as does a full list.
+		if e, ok := sc.tracestates[id]; ok && e.policy == pol && e.in == raw {
+			return true, e.out, e.rewrite
+		}
+		out, rewrite := "", !hasOTEntry(raw) && strings.Count(raw, ",") < maxTraceStateEntries-1
+		if rewrite {
+			out = sc.sdkState(id, pol) + "," + raw
+		}
+		if sc.tracestates == nil {
+			sc.tracestates = make(map[pcommon.TraceID]tracestateEntry)
+		}
+		sc.tracestates[id] = tracestateEntry{policy: pol, in: raw, out: out, keep: true, rewrite: rewrite}
+		return true, out, rewrite
 	}
 	raw := span.TraceState().AsRaw()
 	if raw == "" {
@@ -260,4 +278,17 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 	}
 	sc.tracestates[id] = tracestateEntry{policy: pol, in: raw, out: out, keep: keep, rewrite: rewrite}
 	return keep, out, keep && rewrite
+}
+
+// maxTraceStateEntries is W3C tracestate's limit on list members.
+const maxTraceStateEntries = 32
+
+// hasOTEntry tells whether a tracestate has an OpenTelemetry (ot) member.
+func hasOTEntry(raw string) bool {
+	for member := range strings.SplitSeq(raw, ",") {
+		if key, _, _ := strings.Cut(strings.TrimSpace(member), "="); key == "ot" {
+			return true
+		}
+	}
+	return false
 }

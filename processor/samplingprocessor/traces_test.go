@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -160,13 +161,18 @@ func TestConsistentTracestate(t *testing.T) {
 
 // In sdk_parity mode a kept span that arrived without tracestate gets
 // "ot=rv:…;th:…": th gives the adjusted count (1/p) and rv, a function of
-// the trace ID, meets it, so OTEP 235 readers find the span consistent. An
-// arriving tracestate stays as it came; at 100 % nothing is written.
+// the trace ID, meets it, so OTEP 235 readers find the span consistent.
+// Another vendor's arriving tracestate gets the same entry in front; one
+// with an ot entry (another sampler's) or 32 members stays as it came; at
+// 100 % nothing is written.
 func TestSDKParityWritesThresholdAndRandomness(t *testing.T) {
+	full := strings.TrimSuffix(strings.Repeat("v=1,", 32), ",")
 	for _, pct := range []float64{0.5, 7, 10, 25, 50, 99.9} {
 		ids := randomTraceIDs(2000, 5)
 		reqs := requestsFor(ids)
 		reqs[0].tracestate = "vendor=abc"
+		reqs[1].tracestate = "ot=th:8"
+		reqs[2].tracestate = full
 		tp := newTestTracesProcessor(t, newConfig(pct, ModeSDKParity, nil))
 		out, err := tp.processTraces(context.Background(), krakendBatch(reqs))
 		if pct < 1 && err != nil {
@@ -176,9 +182,17 @@ func TestSDKParityWritesThresholdAndRandomness(t *testing.T) {
 		perTrace := map[pcommon.TraceID]string{}
 		for _, span := range spanByID(out) {
 			raw := span.TraceState().AsRaw()
-			if span.TraceID() == ids[0] {
-				assert.Equal(t, "vendor=abc", raw)
+			switch span.TraceID() {
+			case ids[1]:
+				assert.Equal(t, "ot=th:8", raw)
 				continue
+			case ids[2]:
+				assert.Equal(t, full, raw)
+				continue
+			case ids[0]:
+				ours, vendor, _ := strings.Cut(raw, ",")
+				assert.Equal(t, "vendor=abc", vendor, "the vendor's entry stays, after ours")
+				raw = ours
 			}
 			w3c, err := sampling.NewW3CTraceState(raw)
 			require.NoError(t, err, raw)
@@ -472,4 +486,37 @@ func TestConcurrentBatches(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, p.Shutdown(context.Background()))
 	require.Equal(t, want, sink.countByTrace())
+}
+
+// A trace whose gateway spans arrive without tracestate and whose backend
+// service's spans with another vendor's: after sdk_parity every kept span
+// carries the same rv, so a later OTEP 235 stage keeps or drops the trace
+// whole.
+func TestSDKParityThenConsistentKeepsMixedTracesWhole(t *testing.T) {
+	ids := randomTraceIDs(4000, 78)
+	gateway := krakendBatch(requestsFor(ids))
+	reqs := requestsFor(ids)
+	for i := range reqs {
+		reqs[i].tracestate = "dd=s:1"
+	}
+	backend := krakendBatch(reqs)
+	backend.ResourceSpans().MoveAndAppendTo(gateway.ResourceSpans())
+	first := newTestTracesProcessor(t, newConfig(50, ModeSDKParity, nil))
+	second := newTestTracesProcessor(t, newConfig(20, ModeConsistent, nil))
+	td, err := first.processTraces(context.Background(), gateway)
+	require.NoError(t, err)
+	td, err = second.processTraces(context.Background(), td)
+	require.NoError(t, err)
+	perTrace := map[pcommon.TraceID]int{}
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				perTrace[s.TraceID()]++
+			}
+		}
+	}
+	require.NotEmpty(t, perTrace)
+	for id, n := range perTrace {
+		assert.Equal(t, 10, n, "trace %s: its 5 gateway and 5 backend spans, all or none", id)
+	}
 }

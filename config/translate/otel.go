@@ -355,6 +355,10 @@ func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {
 			method = "GET"
 		}
 		ePath := fmt.Sprintf("endpoints[%d].extra_config[%q]", i, krakend.NamespaceOpenTelemetry)
+		if ep.Endpoint == "" && ep.Telemetry != nil {
+			t.fail(fmt.Sprintf("endpoints[%d].endpoint", i), krakend.KindRequired, "is missing: the collector finds an endpoint's telemetry settings by its path (and the gateway serves no endpoint without one)")
+			continue
+		}
 		if et := ep.Telemetry; et != nil && (et.Proxy != nil || et.GlobalSet || et.Backend != nil) {
 			m := newMap()
 			m.set("route", ep.Endpoint).note(fmt.Sprintf("from %s", ePath))
@@ -379,6 +383,14 @@ func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {
 				continue
 			}
 			bPath := fmt.Sprintf("endpoints[%d].backend[%d].extra_config[%q].backend", i, j, krakend.NamespaceOpenTelemetry)
+			if be.URLPattern == "" || ep.Endpoint == "" {
+				if be.URLPattern == "" {
+					t.fail(fmt.Sprintf("endpoints[%d].backend[%d].url_pattern", i, j), krakend.KindRequired, "is missing: the collector finds a backend's telemetry settings by its url_pattern")
+				} else {
+					t.fail(fmt.Sprintf("endpoints[%d].endpoint", i), krakend.KindRequired, "is missing: the collector finds a backend's telemetry settings by its endpoint's path")
+				}
+				continue
+			}
 			m := newMap()
 			m.set("endpoint", ep.Endpoint).note("from " + bPath)
 			m.set("url_pattern", be.URLPattern)

@@ -275,6 +275,18 @@ func TestTranslateRefusals(t *testing.T) {
 		wantWhy  string
 	}{
 		{
+			name:     "an endpoint override without the endpoint's path is refused at the missing path",
+			json:     `{"version": 3, "endpoints": [{"backend": [{"url_pattern": "/a", "host": ["http://x"]}], "extra_config": {"telemetry/opentelemetry": {"proxy": {"disable_traces": true}}}}], "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`,
+			wantPath: "endpoints[0].endpoint",
+			wantWhy:  "is missing: the collector finds an endpoint's telemetry settings by its path",
+		},
+		{
+			name:     "a backend override without url_pattern is refused at the missing url_pattern",
+			json:     `{"version": 3, "endpoints": [{"endpoint": "/b", "backend": [{"host": ["http://x"], "extra_config": {"telemetry/opentelemetry": {"backend": {"traces": {"round_trip": false}}}}}]}], "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`,
+			wantPath: "endpoints[0].backend[0].url_pattern",
+			wantWhy:  "is missing: the collector finds a backend's telemetry settings by its url_pattern",
+		},
+		{
 			name:     "a file without any telemetry namespace is refused",
 			json:     `{"version": 3, "extra_config": {"router": {}}}`,
 			wantPath: "extra_config",

@@ -62,6 +62,7 @@ func TestKubernetesOverlaysAreConsistent(t *testing.T) {
 			if len(pods) == 0 {
 				t.Fatal("no workload")
 			}
+			collectorRefs := map[string]bool{}
 			for wname, tpl := range pods {
 				spec := &tpl.Spec
 				if spec.ServiceAccountName != "" {
@@ -85,9 +86,12 @@ func TestKubernetesOverlaysAreConsistent(t *testing.T) {
 				}
 				for _, c := range allContainers(spec) {
 					if c.Image == collectorImage {
-						if _, ok := b.images[collectorImage]; !ok {
-							t.Errorf("%s/%s: image %q is not mapped by `images:`", wname, c.Name, c.Image)
+						// an overlay's images apply to its own resources and its bases', not to the overlay's above
+						if _, ok := b.image(wname, c.Image); !ok {
+							t.Errorf("%s/%s: image %q is not mapped by the `images:` of a kustomization that includes it: the kubelet would pull docker.io/library/%s", wname, c.Name, c.Image, c.Image)
 						}
+						ref, _ := b.image(wname, c.Image)
+						collectorRefs[ref] = true
 					} else if !strings.Contains(c.Image, ":") || strings.HasSuffix(c.Image, ":latest") {
 						t.Errorf("%s/%s: image %q: pin a tag", wname, c.Name, c.Image)
 					}
@@ -101,6 +105,9 @@ func TestKubernetesOverlaysAreConsistent(t *testing.T) {
 						}
 					}
 				}
+			}
+			if len(collectorRefs) > 1 {
+				t.Errorf("the collector containers run different images %v: one build, one image", collectorRefs)
 			}
 			for _, o := range b.objects {
 				switch x := o.obj.(type) {

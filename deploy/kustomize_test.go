@@ -62,16 +62,20 @@ type object struct {
 	kind string
 	name string
 	obj  any
+	// images maps each container image as the manifest writes it to what
+	// the `images:` of the kustomizations that include the object make of
+	// it: kustomize applies a kustomization's images to its own resources
+	// and its bases' only, never to those of the overlay above it.
+	images map[string]string
 }
 
 // build is what `kubectl kustomize <dir>` would assemble, as far as these
-// tests need it: the objects, the generated ConfigMaps (name → key → file),
-// the image names mapped, and every file the build read.
+// tests need it: the objects (with their images mapped), the generated
+// ConfigMaps (name → key → file), and every file the build read.
 type build struct {
 	dir        string
 	objects    []object
 	configMaps map[string]map[string]string
-	images     map[string]string
 	files      map[string]bool
 }
 
@@ -121,7 +125,7 @@ func loadKustomization(t *testing.T, dir string) *build {
 	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" {
 		t.Fatalf("%s: apiVersion %q kind %q", kpath, k.APIVersion, k.Kind)
 	}
-	b := &build{dir: dir, configMaps: map[string]map[string]string{}, images: map[string]string{}, files: map[string]bool{kpath: true}}
+	b := &build{dir: dir, configMaps: map[string]map[string]string{}, files: map[string]bool{kpath: true}}
 	for _, r := range k.Resources {
 		p := filepath.Join(dir, r)
 		st, err := os.Stat(p)
@@ -133,9 +137,6 @@ func loadKustomization(t *testing.T, dir string) *build {
 			b.objects = append(b.objects, sub.objects...)
 			for n, files := range sub.configMaps {
 				b.configMaps[n] = files
-			}
-			for n, img := range sub.images {
-				b.images[n] = img
 			}
 			for f := range sub.files {
 				b.files[f] = true
@@ -198,10 +199,72 @@ func loadKustomization(t *testing.T, dir string) *build {
 			}
 		}
 	}
-	for _, img := range k.Images {
-		b.images[img.Name] = img.NewName + ":" + img.NewTag
+	for i := range b.objects {
+		o := &b.objects[i]
+		if o.images == nil {
+			o.images = map[string]string{}
+		}
+		for _, written := range podImages(o.obj) {
+			current, ok := o.images[written]
+			if !ok {
+				current = written
+			}
+			for _, img := range k.Images {
+				if imageName(current) != img.Name {
+					continue
+				}
+				newName := img.NewName
+				if newName == "" {
+					newName = img.Name
+				}
+				o.images[written] = newName + ":" + img.NewTag
+			}
+		}
 	}
 	return b
+}
+
+// podImages are the container images of a workload's pod template.
+func podImages(obj any) []string {
+	var spec *corev1.PodSpec
+	switch w := obj.(type) {
+	case *appsv1.Deployment:
+		spec = &w.Spec.Template.Spec
+	case *appsv1.DaemonSet:
+		spec = &w.Spec.Template.Spec
+	default:
+		return nil
+	}
+	var out []string
+	for _, c := range allContainers(spec) {
+		out = append(out, c.Image)
+	}
+	return out
+}
+
+// imageName is an image reference without its tag or digest, what an
+// `images:` entry's name matches.
+func imageName(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+// image is what the build makes of a container image of a workload
+// ("Deployment/name"): mapped is false when no `images:` applies to it.
+func (b *build) image(workload, written string) (ref string, mapped bool) {
+	for _, o := range b.objects {
+		if o.kind+"/"+o.name == workload {
+			ref, mapped = o.images[written]
+			if !mapped {
+				ref = written
+			}
+			return ref, mapped
+		}
+	}
+	return written, false
 }
 
 // overlays are the directories a user applies with kubectl apply -k.

@@ -89,3 +89,31 @@ func TestSystemdUnit(t *testing.T) {
 		t.Error("otelcol-gateway.env does not set OTELCOL_GATEWAY_OPTIONS")
 	}
 }
+
+// Every documented command that installs the environment file (it holds
+// DD_API_KEY and the like) makes it mode 0600, in a directory that exists.
+func TestSystemdEnvFileInstallCommands(t *testing.T) {
+	found := 0
+	for _, path := range []string{"README.md", filepath.Join("systemd", "otelcol-gateway.service")} {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, line := range strings.Split(string(raw), "\n") {
+			_, cmd, ok := strings.Cut(line, "install ")
+			if !ok || !strings.Contains(cmd, "otelcol-gateway.env") {
+				continue
+			}
+			found++
+			if !strings.Contains(cmd, "-m 0600") {
+				t.Errorf("%s:%d: %q: the environment file holds secrets: install it with -m 0600", path, n+1, strings.TrimSpace(line))
+			}
+			if !strings.Contains(cmd, "-D ") && !strings.Contains(line, "install -d /etc/otelcol-gateway") {
+				t.Errorf("%s:%d: %q: /etc/otelcol-gateway may not exist yet: create it (install -d, or install -D)", path, n+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d commands installing otelcol-gateway.env, want the README's and the unit's", found)
+	}
+}

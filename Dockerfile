@@ -24,10 +24,10 @@ ENV GOSUMDB=off GOFLAGS=-buildvcs=false CGO_ENABLED=0
 # dependencies first: this layer stays cached while only the sources change
 COPY go.mod go.sum ./
 COPY cmd/otelcol-gateway/go.mod cmd/otelcol-gateway/go.sum ./cmd/otelcol-gateway/
-RUN --mount=type=cache,target=/root/go/pkg/mod \
+RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download && (cd cmd/otelcol-gateway && go mod download)
 COPY . .
-RUN --mount=type=cache,target=/root/go/pkg/mod \
+RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     make build && cp cmd/otelcol-gateway/otelcol-gateway /otelcol-gateway
 # distroless has no curl: the HEALTHCHECK is a small static Go program

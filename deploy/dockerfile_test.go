@@ -171,6 +171,14 @@ func TestDockerfile(t *testing.T) {
 			}
 		case "RUN":
 			if len(stages) == 1 {
+				// a cache mount helps only where the go command reads and
+				// writes: in the golang image GOPATH is /go (GOMODCACHE
+				// /go/pkg/mod) and HOME is /root (GOCACHE /root/.cache/go-build)
+				for _, m := range regexp.MustCompile(`--mount=type=cache,target=(\S+)`).FindAllStringSubmatch(in.args, -1) {
+					if m[1] != "/go/pkg/mod" && m[1] != "/root/.cache/go-build" {
+						t.Errorf("line %d: cache mount at %s: the golang image's module cache is /go/pkg/mod and its build cache /root/.cache/go-build", in.line, m[1])
+					}
+				}
 				if strings.Contains(in.args, "make build") {
 					built[binPath] = true
 					if m := regexp.MustCompile(`cp (\S+) (\S+)`).FindStringSubmatch(in.args); m != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,30 @@ func TestSystemdEnvFileInstallCommands(t *testing.T) {
 	}
 	if found < 2 {
 		t.Errorf("found %d commands installing otelcol-gateway.env, want the README's and the unit's", found)
+	}
+}
+
+// What deploy/README.md says the shipped environment file sets, it sets
+// (uncommented): a user who follows the README gets that configuration.
+func TestSystemdReadmeMatchesEnvFile(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := os.ReadFile(filepath.Join("systemd", "otelcol-gateway.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]string{}
+	for _, line := range strings.Split(string(env), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+			set[k] = v
+		}
+	}
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	for _, m := range regexp.MustCompile("`otelcol-gateway.env` sets `([A-Z_]+)=([^`]*)`").FindAllStringSubmatch(text, -1) {
+		if got, ok := set[m[1]]; !ok || got != m[2] {
+			t.Errorf("README.md: %q, but the shipped otelcol-gateway.env sets %s=%q", m[0], m[1], got)
+		}
 	}
 }

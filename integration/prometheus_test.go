@@ -98,14 +98,19 @@ service:
 	require.Len(t, truths, 2)
 
 	// Each replica's request count is exactly what it sent: no collision.
+	// The exporter takes in an export one metric at a time, so a scrape can
+	// hold the final http_server count and an earlier proxy count: wait for
+	// both.
 	for replica, truth := range truths {
 		query := fmt.Sprintf(`sum(http_server_duration_count{instance=%q})`, replica)
-		var got float64
+		proxyQuery := fmt.Sprintf(`sum(krakend_proxy_duration_count{instance=%q})`, replica)
+		var got, gotProxy float64
 		require.Eventually(t, func() bool {
-			got = promScalar(t, promURL, query)
-			return got == float64(truth.Requests)
-		}, 60*time.Second, 500*time.Millisecond, "%s: Prometheus has %v requests, the replica sent %d", replica, got, truth.Requests)
-		assert.Equal(t, float64(truth.Requests), promScalar(t, promURL, fmt.Sprintf(`sum(krakend_proxy_duration_count{instance=%q})`, replica)))
+			got, gotProxy = promScalar(t, promURL, query), promScalar(t, promURL, proxyQuery)
+			return got == float64(truth.Requests) && gotProxy == float64(truth.Requests)
+		}, 60*time.Second, 500*time.Millisecond, "%s: Prometheus has %v requests (%v at the proxy), the replica sent %d",
+			replica, got, gotProxy, truth.Requests)
+		assert.Equal(t, float64(truth.Requests), promScalar(t, promURL, proxyQuery))
 	}
 	for _, family := range datadogFamilies {
 		assert.Greater(t, promScalar(t, promURL, fmt.Sprintf(`count(%s)`, family)), 0.0, "Prometheus has %s", family)

@@ -106,11 +106,12 @@ func TestAzureMonitorOverlayDeliversRequestsDependenciesAndMetrics(t *testing.T)
 	// 2 exports × every gateway metric, one point each.
 	// one increase per series: the first cumulative point is dropped (see assertAzureMetrics)
 	wantMetricPoints := len(gatewayMetricNames(nil))
+	// the exporter sends a batch 10 s (maxbatchinterval) after its first item
 	require.Eventually(t, func() bool {
 		envs := azureEnvelopes(t, fake)
 		return len(envelopesOfType(envs, "RequestData"))+len(envelopesOfType(envs, "RemoteDependencyData")) >= 10 &&
 			len(envelopesOfType(envs, "MetricData")) >= wantMetricPoints
-	}, 20*time.Second, 100*time.Millisecond, "Azure Monitor receives 10 spans and %d metric points; it received %v", wantMetricPoints, fake.paths())
+	}, 60*time.Second, 100*time.Millisecond, "Azure Monitor receives 10 spans and %d metric points; it received %v", wantMetricPoints, fake.paths())
 	envs := azureEnvelopes(t, fake)
 	for _, e := range envs {
 		assert.Equal(t, fakeInstrumentationKey, e.IKey, "the connection string's instrumentation key")

@@ -30,8 +30,10 @@ type policy struct {
 	// sdk_parity mode: the Go SDK's rule, shared with the layer filter.
 	sdk samplingrule.SDKRatio
 	// sdkTail is ";th:…" after the rv written on a kept span: the
-	// threshold every kept trace's rv meets (see sdkRandomness).
-	sdkTail string
+	// threshold every kept trace's rv meets (see sdkRandomness), which is
+	// sdkThreshold.
+	sdkTail      string
+	sdkThreshold sampling.Threshold
 }
 
 func newPolicy(percentage float64) policy {
@@ -56,7 +58,7 @@ func newPolicy(percentage float64) policy {
 		if bound := p.sdk.Bound; bound > 0 {
 			// every kept x < bound has sdkRandomness ≥ this threshold
 			if sth, err := sampling.UnsignedToThreshold(maxRandomness - (bound-1)>>7); err == nil {
-				p.sdkTail = ";th:" + sth.TValue()
+				p.sdkTail, p.sdkThreshold = ";th:"+sth.TValue(), sth
 			}
 		}
 	}
@@ -146,4 +148,34 @@ func (p *policy) keepConsistent(id pcommon.TraceID, raw string) (keep bool, out 
 		return true, "", false
 	}
 	return true, b.String(), true
+}
+
+// sdkOverOT returns the tracestate of a span the SDK rule kept that arrived
+// with an ot entry: an earlier stage's. Its th is raised to ours when ours
+// is higher (this stage kept less) and its rv meets ours, so that the
+// adjusted count stays true; rewrite is false when it stays as it came (a
+// malformed one included).
+func (p *policy) sdkOverOT(raw string) (out string, rewrite bool) {
+	w3c, err := sampling.NewW3CTraceState(raw)
+	if err != nil {
+		return "", false
+	}
+	ot := w3c.OTelValue()
+	if arriving, hasTH := ot.TValueThreshold(); hasTH && !sampling.ThresholdLessThan(arriving, p.sdkThreshold) {
+		return "", false
+	}
+	// Only an rv that meets our th (an earlier sdk_parity stage's, made
+	// from the same variable) makes the raised th true of the span.
+	if rv, hasRV := ot.RValueRandomness(); !hasRV || !p.sdkThreshold.ShouldSample(rv) {
+		return "", false
+	}
+	if err := ot.UpdateTValueWithSampling(p.sdkThreshold); err != nil {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(len(raw) + 16)
+	if err := w3c.Serialize(&b); err != nil {
+		return "", false
+	}
+	return b.String(), true
 }

@@ -247,14 +247,18 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 		}
 		// Another vendor's tracestate (a traced backend's) gets our ot
 		// entry in front, so that a later OTEP 235 stage reads the same
-		// rv on every span of the trace; an ot entry is another
-		// sampler's and stays, as does a full list.
+		// rv on every span of the trace; an earlier stage's ot entry gets
+		// our th if ours is higher; a full list stays as it came.
 		if e, ok := sc.tracestates[id]; ok && e.policy == pol && e.in == raw {
 			return true, e.out, e.rewrite
 		}
-		out, rewrite := "", !hasOTEntry(raw) && strings.Count(raw, ",") < maxTraceStateEntries-1
-		if rewrite {
-			out = sc.sdkState(id, pol) + "," + raw
+		var out string
+		var rewrite bool
+		switch {
+		case hasOTEntry(raw):
+			out, rewrite = pol.sdkOverOT(raw)
+		case strings.Count(raw, ",") < maxTraceStateEntries-1:
+			out, rewrite = sc.sdkState(id, pol)+","+raw, true
 		}
 		if sc.tracestates == nil {
 			sc.tracestates = make(map[pcommon.TraceID]tracestateEntry)

@@ -163,15 +163,15 @@ func TestConsistentTracestate(t *testing.T) {
 // "ot=rv:…;th:…": th gives the adjusted count (1/p) and rv, a function of
 // the trace ID, meets it, so OTEP 235 readers find the span consistent.
 // Another vendor's arriving tracestate gets the same entry in front; one
-// with an ot entry (another sampler's) or 32 members stays as it came; at
-// 100 % nothing is written.
+// whose ot entry has a higher th (an earlier stage kept less) or with 32
+// members stays as it came; at 100 % nothing is written.
 func TestSDKParityWritesThresholdAndRandomness(t *testing.T) {
 	full := strings.TrimSuffix(strings.Repeat("v=1,", 32), ",")
 	for _, pct := range []float64{0.5, 7, 10, 25, 50, 99.9} {
 		ids := randomTraceIDs(2000, 5)
 		reqs := requestsFor(ids)
 		reqs[0].tracestate = "vendor=abc"
-		reqs[1].tracestate = "ot=th:8"
+		reqs[1].tracestate = "ot=th:fffff" // an earlier stage that kept less
 		reqs[2].tracestate = full
 		tp := newTestTracesProcessor(t, newConfig(pct, ModeSDKParity, nil))
 		out, err := tp.processTraces(context.Background(), krakendBatch(reqs))
@@ -184,7 +184,7 @@ func TestSDKParityWritesThresholdAndRandomness(t *testing.T) {
 			raw := span.TraceState().AsRaw()
 			switch span.TraceID() {
 			case ids[1]:
-				assert.Equal(t, "ot=th:8", raw)
+				assert.Equal(t, "ot=th:fffff", raw)
 				continue
 			case ids[2]:
 				assert.Equal(t, full, raw)
@@ -518,5 +518,65 @@ func TestSDKParityThenConsistentKeepsMixedTracesWhole(t *testing.T) {
 	require.NotEmpty(t, perTrace)
 	for id, n := range perTrace {
 		assert.Equal(t, 10, n, "trace %s: its 5 gateway and 5 backend spans, all or none", id)
+	}
+}
+
+// Two sdk_parity stages, 50 % then 25 %: the second keeps the first's rv
+// and raises its th, so the adjusted count of a kept span is 4, not 2; a
+// th already higher than ours (an earlier stage kept less) stays.
+func TestSDKParityRaisesAnEarlierStagesThreshold(t *testing.T) {
+	pol := newPolicy(25)
+	var ids []pcommon.TraceID
+	for _, id := range randomTraceIDs(200, 79) {
+		if pol.keepSDK(id) {
+			ids = append(ids, id)
+		}
+	}
+	require.NotEmpty(t, ids)
+	first := newTestTracesProcessor(t, newConfig(50, ModeSDKParity, nil))
+	second := newTestTracesProcessor(t, newConfig(25, ModeSDKParity, nil))
+	td, err := first.processTraces(context.Background(), krakendBatch(requestsFor(ids)))
+	require.NoError(t, err)
+	td, err = second.processTraces(context.Background(), td)
+	require.NoError(t, err)
+	kept := spanByID(td)
+	require.Len(t, kept, 5*len(ids), "the second stage keeps every trace its rule keeps")
+	for _, span := range kept {
+		w3c, err := sampling.NewW3CTraceState(span.TraceState().AsRaw())
+		require.NoError(t, err)
+		th, _ := w3c.OTelValue().TValueThreshold()
+		rv, _ := w3c.OTelValue().RValueRandomness()
+		assert.InEpsilon(t, 4, th.AdjustedCount(), 1e-9, span.TraceState().AsRaw())
+		assert.True(t, th.ShouldSample(rv), "rv still meets th")
+	}
+
+	reqs := requestsFor(ids[:1])
+	reqs[0].tracestate = "ot=th:f"
+	td, err = second.processTraces(context.Background(), krakendBatch(reqs))
+	require.NoError(t, err)
+	for _, span := range spanByID(td) {
+		assert.Equal(t, "ot=th:f", span.TraceState().AsRaw(), "a higher arriving th stays")
+	}
+}
+
+// An earlier consistent stage's th without rv (its randomness is the trace
+// ID's) stays as it came: raising it would claim a threshold the trace ID
+// need not meet.
+func TestSDKParityLeavesAThresholdWithoutRandomness(t *testing.T) {
+	pol := newPolicy(25)
+	var id pcommon.TraceID
+	for _, c := range randomTraceIDs(400, 80) {
+		if pol.keepSDK(c) && !pol.threshold.ShouldSample(sampling.TraceIDToRandomness(c)) {
+			id = c
+			break
+		}
+	}
+	require.False(t, id.IsEmpty(), "a trace the SDK rule keeps whose ID's randomness is below th:c")
+	reqs := requestsFor([]pcommon.TraceID{id})
+	reqs[0].tracestate = "ot=th:8"
+	td, err := newTestTracesProcessor(t, newConfig(25, ModeSDKParity, nil)).processTraces(context.Background(), krakendBatch(reqs))
+	require.NoError(t, err)
+	for _, span := range spanByID(td) {
+		assert.Equal(t, "ot=th:8", span.TraceState().AsRaw())
 	}
 }

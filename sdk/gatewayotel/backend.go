@@ -52,8 +52,8 @@ type BackendInfo struct {
 //
 // The layer switches come from the backend's override, the endpoint's, or
 // layers.backend. As in KrakenD's default response handling, a backend status
-// of 400 or more is an error of the backend stage. Callers must close the
-// response body, which ends the stage.
+// other than 200 or 201 is an error of the backend stage. Callers must close
+// the response body, which ends the stage.
 func (t *Telemetry) Transport(base http.RoundTripper, b BackendInfo) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -299,7 +299,9 @@ func (b *backendTransport) recordRoundTrip(ctx context.Context, req *http.Reques
 
 // endStage ends the backend stage: its span and krakend.backend.duration.
 func (b *backendTransport) endStage(ctx context.Context, stage trace.Span, start time.Time, status int, err error) {
-	if err == nil && status >= http.StatusBadRequest {
+	// Lura's DefaultHTTPStatusHandler accepts 200 and 201 only
+	// (transport/http/client/status.go).
+	if err == nil && status != http.StatusOK && status != http.StatusCreated {
 		err = errInvalidStatusCode
 	}
 	o := outcomeOf(ctx, status, err)
@@ -315,7 +317,8 @@ func (b *backendTransport) endStage(ctx context.Context, stage trace.Span, start
 }
 
 // errInvalidStatusCode is the error of a backend stage whose backend answered
-// with a status of 400 or more, as KrakenD's default response handling has it.
+// with a status other than 200 or 201, as KrakenD's default response handling
+// has it.
 var errInvalidStatusCode = errors.New("invalid status code")
 
 func requestSize(req *http.Request) (int64, bool) {

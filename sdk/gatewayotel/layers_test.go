@@ -535,3 +535,22 @@ func TestServerPortIsTheBackendsRealPort(t *testing.T) {
 	assert.Equal(t, int64(port), attrMap(sets[0].ToSlice())["server.port"])
 	assert.NotEqual(t, 80, port, strconv.Itoa(port))
 }
+
+func TestABackendStatusOtherThan200Or201IsAnErrorOfTheStage(t *testing.T) {
+	// Lura's DefaultHTTPStatusHandler accepts 200 and 201 only.
+	for _, status := range []int{http.StatusAccepted, http.StatusNoContent} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			r := newRig(t, krakendJSON("", ""))
+			g := newGateway(t, r.tel, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(status)
+			}))
+			g.get(t, "/users/42", nil)
+			st := attrMap(spansByClass(t, r.spans.Ended())[layer.BackendStage].Attributes())
+			assert.Equal(t, "invalid status code", st["error"])
+			assert.Equal(t, int64(500), st["http.response.status_code"])
+			assert.Equal(t, false, st["complete"])
+			m := onlyPointAttrs(t, r, "krakend.backend.duration")
+			assert.Equal(t, true, m["error"])
+		})
+	}
+}

@@ -487,9 +487,12 @@ func (tb *trackedBody) finishRead(err error) {
 		tb.readSpan.SetAttributes(
 			attribute.Int64("http.client.response.read.size", tb.size),
 			attribute.Float64("http.client.response.read.time", d))
+		// KrakenD sets Ok on a read without error (io/tracking.go:64).
 		if err != nil {
 			tb.readSpan.RecordError(err)
 			tb.readSpan.SetStatus(codes.Error, err.Error())
+		} else {
+			tb.readSpan.SetStatus(codes.Ok, "")
 		}
 		tb.readSpan.End(trace.WithTimestamp(end))
 	}

@@ -90,7 +90,7 @@ func TestARequestMakesTheFiveSpansOfTheDesign(t *testing.T) {
 			"http.response.status_code": int64(200), "http.response.body.size": n,
 			"response-duration": nil, "get-conn-duration": nil, "dns-duration": nil, "tls-duration": nil,
 		}},
-		{layer.BackendReadPayload, layer.ReadTrackerSpanName, trace.SpanKindInternal, codes.Unset, map[string]any{
+		{layer.BackendReadPayload, layer.ReadTrackerSpanName, trace.SpanKindInternal, codes.Ok, map[string]any{
 			"krakend.stage": "backend-request", "http.request.method": "GET", "http.route": "/v1/users/:id",
 			"krakend.endpoint.route": "/users/:id", "krakend.endpoint.method": "GET", "url.full": backendURL,
 			"http.client.response.read.size": n, "http.client.response.read.time": nil,

@@ -222,7 +222,7 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		readParent = trace.ContextWithSpan(stageCtx, rt)
 	}
 	resp.Body = &trackedBody{
-		rc: resp.Body, b: b, ctx: ctx, readParent: readParent, urlFull: urlFull,
+		rc: resp.Body, b: b, ctx: ctx, readParent: readParent,
 		stage: stage, start: start, status: status,
 	}
 	return resp, nil
@@ -416,7 +416,6 @@ type trackedBody struct {
 	b          *backendTransport
 	ctx        context.Context
 	readParent context.Context
-	urlFull    string
 
 	mu        sync.Mutex
 	stage     trace.Span
@@ -437,9 +436,10 @@ func (tb *trackedBody) Read(p []byte) (int, error) {
 		tb.reading = true
 		tb.readStart = time.Now()
 		if tb.b.traceRead {
-			attrs := concat(tb.b.rtTraceAttrs, []attribute.KeyValue{attribute.String("url.full", tb.urlFull)})
+			// Only the backend-request's fixed attributes, as KrakenD's
+			// (lura/backend.go:90-99, io/tracking.go:30): no url.full.
 			_, tb.readSpan = tb.b.t.tracer.Start(tb.readParent, ReadTrackerSpanName,
-				trace.WithSpanKind(trace.SpanKindInternal), trace.WithTimestamp(tb.readStart), trace.WithAttributes(attrs...))
+				trace.WithSpanKind(trace.SpanKindInternal), trace.WithTimestamp(tb.readStart), trace.WithAttributes(tb.b.rtTraceAttrs...))
 		}
 	}
 	tb.mu.Unlock()

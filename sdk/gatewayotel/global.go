@@ -80,8 +80,11 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 			}
 			span.SetAttributes(attrs...)
 			// Only a failed write is an error of the global layer: a 5xx
-			// the gateway wrote successfully stays Ok.
+			// the gateway wrote successfully stays Ok. KrakenD also records
+			// the first write error as an exception event
+			// (http/server/traces.go end).
 			if rw.writeErr != nil {
+				span.RecordError(rw.writeErr)
 				span.SetStatus(codes.Error, rw.writeErr.Error())
 			} else {
 				span.SetStatus(codes.Ok, "")

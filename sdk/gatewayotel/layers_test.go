@@ -554,3 +554,23 @@ func TestABackendStatusOtherThan200Or201IsAnErrorOfTheStage(t *testing.T) {
 		})
 	}
 }
+
+// failingWriter is a ResponseWriter whose writes fail.
+type failingWriter struct{ *httptest.ResponseRecorder }
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+func TestAFailedWriteIsAnExceptionOfTheGlobalSpan(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	h := r.tel.GlobalHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("hello"))
+	}), nil)
+	h.ServeHTTP(failingWriter{httptest.NewRecorder()}, httptest.NewRequest(http.MethodGet, "/x", nil))
+
+	s := r.spans.Ended()
+	require.Len(t, s, 1)
+	assert.Equal(t, codes.Error, s[0].Status().Code)
+	assert.Equal(t, "broken pipe", s[0].Status().Description)
+	require.Len(t, s[0].Events(), 1, "KrakenD records the write error (http/server/traces.go end)")
+	assert.Equal(t, "exception", s[0].Events()[0].Name)
+}

@@ -54,8 +54,10 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 		if status == 0 {
 			status = http.StatusOK
 		}
+		// Only a configured endpoint adds attributes here; looking up any
+		// other would cache one Endpoint per method a client sends.
 		var ep *Endpoint
-		if route != "" {
+		if route != "" && t.configured[endpointKey(ColonRoute(route), r.Method)] != nil {
 			ep = t.Endpoint(route, r.Method)
 		}
 		if span != nil {

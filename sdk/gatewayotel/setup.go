@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
@@ -131,6 +132,7 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	}
 	if o.tp == nil {
 		topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(Sampler(cfg.TraceSampleRate))}
+		exporters := 0
 		for _, e := range cfg.Exporters.OTLP {
 			if e.DisableTraces {
 				continue
@@ -141,10 +143,18 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 				return nil, nil, fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err)
 			}
 			topts = append(topts, sdktrace.WithBatcher(exp))
+			exporters++
 		}
-		tp := sdktrace.NewTracerProvider(append(topts, o.traceOpts...)...)
-		shutdowns = append(shutdowns, tp.Shutdown)
-		o.tp = tp
+		if exporters == 0 && len(o.traceOpts) == 0 {
+			// No exporter takes traces: KrakenD's provider is then a noop
+			// one (state/state.go:115-127), so no span records and no
+			// traceparent of an unexported span reaches a backend.
+			o.tp = tracenoop.NewTracerProvider()
+		} else {
+			tp := sdktrace.NewTracerProvider(append(topts, o.traceOpts...)...)
+			shutdowns = append(shutdowns, tp.Shutdown)
+			o.tp = tp
+		}
 	}
 	if o.mp == nil {
 		mopts := []sdkmetric.Option{sdkmetric.WithResource(res)}

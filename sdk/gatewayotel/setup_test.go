@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -175,4 +176,15 @@ func TestColonRoute(t *testing.T) {
 func TestSetupWithoutAConfigurationFails(t *testing.T) {
 	_, _, err := gatewayotel.Setup(context.Background(), nil)
 	assert.Error(t, err)
+}
+
+func TestWithoutATraceExporterBackendsReceiveNoTraceparent(t *testing.T) {
+	cfg := parse(t, krakendJSON(`{"exporters": {"otlp": [{"name": "c", "disable_traces": true}]}}`, "")).OpenTelemetry
+	tel, shutdown, err := gatewayotel.Setup(context.Background(), cfg, gatewayotel.WithMeterProvider(metricnoop.NewMeterProvider()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = shutdown(context.Background()) })
+	backend, headers := echoBackend(t)
+	g := newGateway(t, tel, backend.Config.Handler)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"Traceparent": {incomingTraceparent}}))
+	assert.Empty(t, (<-headers).Get("Traceparent"), "no span is recorded, as with KrakenD's noop provider")
 }

@@ -47,80 +47,89 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 		}
 		rw := &responseWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
-		next.ServeHTTP(rw, r)
-
-		route := routeOf(r)
-		status := rw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		// Only a configured endpoint adds attributes here; looking up any
-		// other would cache one Endpoint per method a client sends.
-		var ep *Endpoint
-		if route != "" && t.configured[endpointKey(ColonRoute(route), r.Method)] != nil {
-			ep = t.Endpoint(route, r.Method)
-		}
-		if span != nil {
-			attrs := make([]attribute.KeyValue, 0, 8)
-			if route != "" {
-				attrs = append(attrs, attribute.String("http.route", route))
+		// A panicking handler still ends its span and counts in the
+		// metrics, and the panic goes on to net/http. KrakenD's global
+		// layer wraps gin, whose Recovery answers a panic with 500.
+		panicked := true
+		defer func() {
+			if panicked && rw.status == 0 {
+				rw.status = http.StatusInternalServerError
 			}
+			route := routeOf(r)
+			status := rw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// Only a configured endpoint adds attributes here; looking up any
+			// other would cache one Endpoint per method a client sends.
+			var ep *Endpoint
+			if route != "" && t.configured[endpointKey(ColonRoute(route), r.Method)] != nil {
+				ep = t.Endpoint(route, r.Method)
+			}
+			if span != nil {
+				attrs := make([]attribute.KeyValue, 0, 8)
+				if route != "" {
+					attrs = append(attrs, attribute.String("http.route", route))
+				}
+				attrs = append(attrs,
+					attribute.Int("http.response.status_code", status),
+					attribute.Int64("http.response.body.size", rw.written))
+				if rw.hijacked {
+					attrs = append(attrs, attribute.Bool("http.connection.hijacked", true))
+				}
+				if rw.hijackErr != nil {
+					attrs = append(attrs, attribute.String("http.connection.error", rw.hijackErr.Error()))
+				}
+				if t.global.ReportHeaders {
+					attrs = append(attrs, headerAttributes("http.response.header.", rw.Header(), t.globalSkipHdr)...)
+				}
+				if ep != nil {
+					attrs = append(attrs, ep.globalTraceAttrs...)
+				}
+				span.SetAttributes(attrs...)
+				// Only a failed write is an error of the global layer: a 5xx
+				// the gateway wrote successfully stays Ok. KrakenD also records
+				// the first write error as an exception event
+				// (http/server/traces.go end).
+				if rw.writeErr != nil {
+					span.RecordError(rw.writeErr)
+					span.SetStatus(codes.Error, rw.writeErr.Error())
+				} else {
+					span.SetStatus(codes.Ok, "")
+				}
+				span.End()
+			}
+			if t.global.DisableMetrics || (route != "" && t.skipped(route)) {
+				return
+			}
+			metricRoute := route
+			switch {
+			case rw.hijacked:
+				metricRoute = "Upgraded Connection"
+			case route == "":
+				metricRoute = strconv.Itoa(status) + " " + http.StatusText(status)
+			}
+			scheme := "http"
+			if r.TLS != nil {
+				scheme = "https"
+			}
+			attrs := make([]attribute.KeyValue, 0, 4+len(t.globalMetricAtt)+2)
 			attrs = append(attrs,
-				attribute.Int("http.response.status_code", status),
-				attribute.Int64("http.response.body.size", rw.written))
-			if rw.hijacked {
-				attrs = append(attrs, attribute.Bool("http.connection.hijacked", true))
-			}
-			if rw.hijackErr != nil {
-				attrs = append(attrs, attribute.String("http.connection.error", rw.hijackErr.Error()))
-			}
-			if t.global.ReportHeaders {
-				attrs = append(attrs, headerAttributes("http.response.header.", rw.Header(), t.globalSkipHdr)...)
-			}
+				attribute.String("http.request.method", metricMethod(r.Method)),
+				attribute.String("url.scheme", scheme),
+				attribute.String("http.route", metricRoute),
+				attribute.Int("http.response.status_code", status))
+			attrs = append(attrs, t.globalMetricAtt...)
 			if ep != nil {
-				attrs = append(attrs, ep.globalTraceAttrs...)
+				attrs = append(attrs, ep.globalMetricAttrs...)
 			}
-			span.SetAttributes(attrs...)
-			// Only a failed write is an error of the global layer: a 5xx
-			// the gateway wrote successfully stays Ok. KrakenD also records
-			// the first write error as an exception event
-			// (http/server/traces.go end).
-			if rw.writeErr != nil {
-				span.RecordError(rw.writeErr)
-				span.SetStatus(codes.Error, rw.writeErr.Error())
-			} else {
-				span.SetStatus(codes.Ok, "")
-			}
-			span.End()
-		}
-		if t.global.DisableMetrics || (route != "" && t.skipped(route)) {
-			return
-		}
-		metricRoute := route
-		switch {
-		case rw.hijacked:
-			metricRoute = "Upgraded Connection"
-		case route == "":
-			metricRoute = strconv.Itoa(status) + " " + http.StatusText(status)
-		}
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		attrs := make([]attribute.KeyValue, 0, 4+len(t.globalMetricAtt)+2)
-		attrs = append(attrs,
-			attribute.String("http.request.method", metricMethod(r.Method)),
-			attribute.String("url.scheme", scheme),
-			attribute.String("http.route", metricRoute),
-			attribute.Int("http.response.status_code", status))
-		attrs = append(attrs, t.globalMetricAtt...)
-		if ep != nil {
-			attrs = append(attrs, ep.globalMetricAttrs...)
-		}
-		set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-		ctx = r.Context()
-		t.inst.serverDuration.Record(ctx, time.Since(start).Seconds(), set)
-		t.inst.serverRespSize.Record(ctx, rw.written, set)
+			set := metric.WithAttributeSet(attribute.NewSet(attrs...))
+			ctx = r.Context()
+			t.inst.serverDuration.Record(ctx, time.Since(start).Seconds(), set)
+			t.inst.serverRespSize.Record(ctx, rw.written, set)
+		}()
+		next.ServeHTTP(rw, r)
+		panicked = false
 	})
 }
 

@@ -574,3 +574,20 @@ func TestAFailedWriteIsAnExceptionOfTheGlobalSpan(t *testing.T) {
 	require.Len(t, s[0].Events(), 1, "KrakenD records the write error (http/server/traces.go end)")
 	assert.Equal(t, "exception", s[0].Events()[0].Name)
 }
+
+func TestAPanickingHandlerStillEndsItsSpan(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom/{id}", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
+	h := r.tel.GlobalHandler(mux, nil)
+	assert.PanicsWithValue(t, http.ErrAbortHandler, func() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/boom/1", nil))
+	}, "the panic goes on to net/http")
+
+	s := r.spans.Ended()
+	require.Len(t, s, 1, "the span is ended")
+	assert.Equal(t, "/boom/:id", attrMap(s[0].Attributes())["http.route"])
+	assert.Equal(t, int64(500), attrMap(s[0].Attributes())["http.response.status_code"])
+	m := onlyPointAttrs(t, r, "http.server.duration")
+	assert.Equal(t, int64(500), m["http.response.status_code"])
+}

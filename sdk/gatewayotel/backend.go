@@ -221,9 +221,15 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if rt != nil {
 		readParent = trace.ContextWithSpan(stageCtx, rt)
 	}
-	resp.Body = &trackedBody{
+	tb := &trackedBody{
 		rc: resp.Body, b: b, ctx: ctx, readParent: readParent,
 		stage: stage, start: start, status: status,
+	}
+	resp.Body = tb
+	// The body of a 101 is the upgraded connection: it must stay writable
+	// (httputil.ReverseProxy refuses a 101 whose body is not).
+	if w, ok := tb.rc.(io.Writer); ok && status == http.StatusSwitchingProtocols {
+		resp.Body = &trackedRWBody{trackedBody: tb, w: w}
 	}
 	return resp, nil
 }
@@ -471,6 +477,15 @@ func (tb *trackedBody) Close() error {
 	tb.b.endStage(tb.ctx, tb.stage, tb.start, tb.status, tb.err)
 	return err
 }
+
+// trackedRWBody is a trackedBody that also writes to the upgraded
+// connection of a 101 response.
+type trackedRWBody struct {
+	*trackedBody
+	w io.Writer
+}
+
+func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 
 // finishRead ends the read tracker once; mu must be held.
 func (tb *trackedBody) finishRead(err error) {

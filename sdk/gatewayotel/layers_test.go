@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -590,4 +591,39 @@ func TestAPanickingHandlerStillEndsItsSpan(t *testing.T) {
 	assert.Equal(t, int64(500), attrMap(s[0].Attributes())["http.response.status_code"])
 	m := onlyPointAttrs(t, r, "http.server.duration")
 	assert.Equal(t, int64(500), m["http.response.status_code"])
+}
+
+func TestASwitchingProtocolsBodyStaysWritable(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString(line)
+		_ = brw.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	rt := r.tel.Transport(nil, gatewayotel.BackendInfo{EndpointRoute: "/ws", URLPattern: "/ws"})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	// httputil.ReverseProxy needs the body of a 101 to be writable.
+	rwc, ok := resp.Body.(io.ReadWriteCloser)
+	require.True(t, ok, "the upgraded connection's body must stay an io.ReadWriteCloser")
+	_, err = rwc.Write([]byte("ping\n"))
+	require.NoError(t, err)
+	got := make([]byte, 5)
+	_, err = io.ReadFull(rwc, got)
+	require.NoError(t, err)
+	assert.Equal(t, "ping\n", string(got))
+	require.NoError(t, rwc.Close())
+	assert.Contains(t, spansByClass(t, r.spans.Ended()), layer.BackendStage, "closing ends the stage")
 }

@@ -189,8 +189,10 @@ func assertXRaySegments(t *testing.T, segs []xraySegment, first uint64) {
 			{stage: "backend-request", name: req.BackendHost, namespace: "remote", parentStage: "backend", method: req.Method, url: backendURL,
 				userAgent: "KrakenD Version 2.13.0", status: req.Status,
 				annotations: map[string]any{"krakend.stage": "backend-request", "http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute}},
-			// The read tracker keeps its span name (no peer.service on it).
-			{stage: "read-tracker", name: "http.client.response.read.tracker", parentStage: "backend-request", method: req.Method, url: backendURL,
+			// The read tracker keeps its span name (no peer.service on it)
+			// and has no URL: KrakenD gives it the backend's fixed
+			// attributes only (http/client/transport.go, io/tracking.go).
+			{stage: "read-tracker", name: "http.client.response.read.tracker", parentStage: "backend-request", method: req.Method,
 				annotations: map[string]any{"krakend.stage": "backend-request", "http.route": req.BackendPattern, "krakend.endpoint.route": req.EndpointRoute}},
 		}
 		for _, tt := range tests {

@@ -94,8 +94,7 @@ func AppendRequestSpans(spans ptrace.SpanSlice, n uint64, r Request) {
 
 	// read tracker (ends last but is exported with its siblings)
 	rt := newSpan(4, layer.ReadTrackerSpanName, ptrace.SpanKindInternal, layer.StageBackendRequest)
-	backendAttrs(rt.Attributes())
-	rt.Attributes().PutStr("url.full", url)
+	backendAttrs(rt.Attributes()) // no url.full: KrakenD puts it on the backend request only
 	rt.Attributes().PutInt("http.client.response.read.size", 512)
 	rt.Attributes().PutDouble("http.client.response.read.time", 0.0004)
 

@@ -30,6 +30,12 @@
 // do: an error gathering several (Lura's multi-error or errors.Join) is
 // canceled when one member is and an error when another is not, where
 // KrakenD's span looks at errors.Is alone (lura/proxy_tracer.go end).
+// Smaller differences: url.full masks a password in the backend URL
+// (URL.Redacted); a request body of unknown length records no size, where
+// KrakenD records 0; an upgraded connection reports 101 and its global span
+// and duration cover the session, where KrakenD ends them at the hijack; a
+// HEAD request served by a GET pattern gets no endpoint's global static
+// attributes.
 //
 // The package imports the OpenTelemetry Go SDK and config/krakend only; it
 // never imports collector packages, so a gateway can embed it cheaply.

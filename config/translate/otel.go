@@ -76,10 +76,10 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		// Each entry is an exporter of its own in the gateway: two that send
 		// a signal to this collector send it twice.
 		for _, sig := range []struct {
-			on            bool
-			first         *string
-			what, switch_ string
-			twice         string
+			on         bool
+			first      *string
+			what, flag string
+			twice      string
 		}{
 			{traces, &t.tracesToCollector, "spans", "disable_traces", "every span twice in the trace backends, and request metrics that count each request twice"},
 			{metrics, &t.metricsToCollector, "metrics", "disable_metrics", "every data point twice at the metrics destinations"},
@@ -89,7 +89,7 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 			case *sig.first == "":
 				*sig.first = path
 			default:
-				t.warn(path, "sends the gateway's %s to this collector, as %s does: %s; keep one entry, or set %s in one", sig.what, *sig.first, sig.twice, sig.switch_)
+				t.warn(path, "sends the gateway's %s to this collector, as %s does: %s; keep one entry, or set %s in one", sig.what, *sig.first, sig.twice, sig.flag)
 			}
 		}
 		t.hasLocal = true

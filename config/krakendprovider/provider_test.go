@@ -229,3 +229,22 @@ func TestSamplingAtTheGatewayComesFromTheURIOrTheEnvironment(t *testing.T) {
 	_, err = retrieve(t, "krakend:"+path, zap.NewNop())
 	assert.ErrorContains(t, err, SamplingEnv+`: unknown sampling "both"`)
 }
+
+// A $ in krakend.json is the gateway's text, not a reference: the collector
+// reads it as written (the translation escapes it), while its own ${env:...}
+// references still expand.
+func TestADollarInKrakenDJSONIsReadLiterally(t *testing.T) {
+	path := writeFile(t, "krakend.json", `{"version": 3, "name": "shop-${env:HOME}", "extra_config": {"telemetry/opentelemetry": {
+	  "layers": {"global": {"traces_static_attributes": [{"key": "price", "value": "$5 and $$"}]}},
+	  "exporters": {"otlp": [{"name": "local", "host": "localhost", "port": 4317}, {"name": "tempo", "host": "tempo"}]}}}}`)
+	t.Setenv("HOME", "/should/not/appear")
+	r, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs:              []string{"krakend:" + path},
+		ProviderFactories: []confmap.ProviderFactory{NewFactory()},
+	})
+	require.NoError(t, err)
+	conf, err := r.Resolve(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "shop-${env:HOME}", conf.Get("receivers::gateway::resource_defaults::service.name"))
+	assert.Equal(t, "$5 and $$", conf.Get("processors::layerfilter::global::traces_static_attributes::price"))
+}

@@ -132,7 +132,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			m.set("format", "json").line("what Zipkin's /api/v2/spans takes")
 			if u.user != "" || u.hasPassword {
 				h := newMap()
-				h.set("Authorization", "Basic ${env:ZIPKIN_BASIC_AUTH}").line("never the literal: set ZIPKIN_BASIC_AUTH")
+				h.set("Authorization", expanded("Basic ${env:ZIPKIN_BASIC_AUTH}")).line("never the literal: set ZIPKIN_BASIC_AUTH")
 				m.set("headers", h).note("collector_url carried credentials: they are not copied")
 				t.env("ZIPKIN_BASIC_AUTH", "base64 of user:password for the Zipkin collector (was the user info of "+path+".collector_url)")
 				t.warn(path+".collector_url", "the user and password in the URL are not copied: set ZIPKIN_BASIC_AUTH to base64(user:password) (and rotate a password that was committed in krakend.json)")
@@ -141,7 +141,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 				t.warn(path, "ip and port named the gateway's own local endpoint in its Zipkin spans: the zipkin exporter has no such setting (it takes the host from the spans' own attributes)")
 			}
 			t.addExporter(&exporterOut{id: t.componentID("zipkin", ""), cfg: m, traces: true, queue: true,
-				from: []string{"from " + path + " (" + u.endpoint + "); traces only, as the OpenCensus exporter"}})
+				from: []string{"from " + path + " (" + string(u.endpoint) + "); traces only, as the OpenCensus exporter"}})
 		}
 	}
 	if x := ex.InfluxDB; x != nil {
@@ -155,8 +155,8 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		if x.Address != "" && x.DB != "" {
 			if u, ok := t.httpURL(path+".address", x.Address, "http://influxdb:8086", "INFLUXDB"); ok {
 				m := newMap()
-				endpoint, how := influxWriteEndpoint(u.endpoint)
-				m.set("endpoint", endpoint).note("from "+path+".address", how)
+				endpoint, how := influxWriteEndpoint(string(u.endpoint))
+				m.set("endpoint", expanded(endpoint)).note("from "+path+".address", how)
 				v1 := newMap()
 				v1.set("enabled", true)
 				v1.set("db", x.DB).note("from " + path + ".db")
@@ -168,7 +168,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 					v1.set("username", user).note("from " + userFrom)
 				}
 				if x.Password.Set() || u.hasPassword {
-					v1.set("password", "${env:INFLUXDB_PASSWORD}").line("never the literal: set INFLUXDB_PASSWORD")
+					v1.set("password", expanded("${env:INFLUXDB_PASSWORD}")).line("never the literal: set INFLUXDB_PASSWORD")
 					t.env("INFLUXDB_PASSWORD", "the InfluxDB password of "+path+" (basic auth, sent only with a username)")
 					t.warn(path, "the password is not copied: set INFLUXDB_PASSWORD in the collector's environment (and rotate a password that was committed in krakend.json)")
 					if user == "" {
@@ -190,7 +190,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 					t.warn(path+".buffer_size", "the OpenCensus client's point buffer; the influxdb exporter has no such setting: sending_queue and batch buffer instead")
 				}
 				t.addExporter(&exporterOut{id: t.componentID("influxdb", ""), cfg: m, metrics: true, queue: true,
-					from: []string{"from " + path + " (" + u.endpoint + "); metrics only: the OpenCensus exporter sent stats, not spans"}})
+					from: []string{"from " + path + " (" + string(u.endpoint) + "); metrics only: the OpenCensus exporter sent stats, not spans"}})
 			}
 		}
 	}
@@ -395,7 +395,9 @@ func redactURL(raw string) string {
 
 // destURL is an http(s) destination with its user info taken out.
 type destURL struct {
-	endpoint    string
+	// endpoint is written as the collector reads it: its own $ escaped,
+	// a credential of its query an ${env:...} reference.
+	endpoint    expanded
 	user        string
 	hasPassword bool
 }
@@ -415,15 +417,19 @@ func (t *translator) httpURL(path, raw, example, envPrefix string) (destURL, boo
 		_, d.hasPassword = u.User.Password()
 		u.User = nil
 	}
-	u.RawQuery = t.queryWithoutSecrets(path, u.RawQuery, envPrefix)
-	d.endpoint = u.String()
+	query := t.queryWithoutSecrets(path, u.RawQuery, envPrefix)
+	u.RawQuery = ""
+	d.endpoint = expanded(literal(u.String()))
+	if query != "" {
+		d.endpoint += "?" + expanded(query)
+	}
 	return d, true
 }
 
 // queryWithoutSecrets replaces the value of each query parameter that names
 // a credential (api_key, token, password, InfluxDB 1.x's p, ...) with an
 // ${env:...} reference, which the collector expands: the value is never
-// written into the YAML.
+// written into the YAML. The rest is escaped (literal).
 func (t *translator) queryWithoutSecrets(path, rawQuery, envPrefix string) string {
 	if rawQuery == "" {
 		return ""
@@ -433,10 +439,11 @@ func (t *translator) queryWithoutSecrets(path, rawQuery, envPrefix string) strin
 		k, v, hasValue := strings.Cut(kv, "=")
 		name, err := url.QueryUnescape(k)
 		if err != nil || !hasValue || v == "" || !credentialParam(name) {
+			parts[i] = literal(kv)
 			continue
 		}
 		env := envPrefix + "_" + envName(name)
-		parts[i] = k + "=${env:" + env + "}"
+		parts[i] = literal(k) + "=${env:" + env + "}"
 		t.env(env, fmt.Sprintf("the %q query parameter of %s", name, path))
 		t.warn(path, "the value of the query parameter %q is not copied: set %s (and rotate a credential that was committed in krakend.json)", name, env)
 	}

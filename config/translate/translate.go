@@ -328,14 +328,14 @@ func (t *translator) listen(host string, port int, what string) {
 func (t *translator) datadogExporter() *ymap {
 	m := newMap()
 	api := newMap()
-	api.set("key", "${env:DD_API_KEY}")
-	api.set("site", "${env:DD_SITE:-datadoghq.com}")
+	api.set("key", expanded("${env:DD_API_KEY}"))
+	api.set("site", expanded("${env:DD_SITE:-datadoghq.com}"))
 	m.set("api", api).note("the exporter sends to Datadog's intake: DD_SITE names your site outside US1 (datadoghq.eu, us5.datadoghq.com, ...)")
 	t.env("DD_API_KEY", "Datadog API key for the datadog exporter")
 	t.env("DD_SITE", "Datadog site outside US1, e.g. datadoghq.eu (default datadoghq.com)")
 	// Without a hostname the exporter asks the cloud metadata services for
 	// one, which holds the start-up for long where there are none.
-	m.set("hostname", "${env:DD_HOSTNAME:-otelcol-gateway}").note("the host Datadog shows for this collector; set DD_HOSTNAME (detecting one blocks start-up outside a cloud)")
+	m.set("hostname", expanded("${env:DD_HOSTNAME:-otelcol-gateway}")).note("the host Datadog shows for this collector; set DD_HOSTNAME (detecting one blocks start-up outside a cloud)")
 	t.env("DD_HOSTNAME", "the host name Datadog shows for this collector (default otelcol-gateway)")
 	return m
 }

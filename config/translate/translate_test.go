@@ -552,7 +552,7 @@ func TestOpenCensusZipkinInfluxDBAndStackdriverMapOntoStockExporters(t *testing.
 		doc.Exporters["influxdb"]["v1_compatibility"])
 	assert.Equal(t, "my-project", doc.Exporters["googlecloud"]["project"])
 	assert.Equal(t, map[string]any{"prefix": "custom.googleapis.com/opencensus/krakend",
-		"resource_filters": []any{map[string]any{"regex": "^(env)$"}}}, doc.Exporters["googlecloud"]["metric"])
+		"resource_filters": []any{map[string]any{"regex": "^(env)$$"}}}, doc.Exporters["googlecloud"]["metric"])
 	assert.NotContains(t, doc.Exporters["googlecloud"], "retry_on_failure")
 	assert.NotContains(t, string(res.YAML), secret)
 	names := []string{}

@@ -15,8 +15,17 @@ func newMap() *ymap { return &ymap{&yaml.Node{Kind: yaml.MappingNode}} }
 
 type entry struct{ k, v *yaml.Node }
 
-// set appends key: v. v is a *ymap, *yaml.Node, string, int, bool, float64
-// or []string.
+// expanded is a value the collector must expand, such as an ${env:...}
+// reference the translation writes; a plain string is written so that the
+// collector reads it literally.
+type expanded string
+
+// literal escapes the $ of a value taken from krakend.json: the collector
+// expands ${...} in every string value (a "$" is written "$$").
+func literal(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+
+// set appends key: v. v is a *ymap, *yaml.Node, string (written literally),
+// expanded, int, bool, float64 or []string.
 func (m *ymap) set(key string, v any) entry {
 	k := &yaml.Node{Kind: yaml.ScalarNode, Value: key}
 	vn := toNode(v)
@@ -77,7 +86,9 @@ func toNode(v any) *yaml.Node {
 	case *ymap:
 		return x.n
 	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: literal(x)}
+	case expanded:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(x)}
 	case int:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(x)}
 	case bool:

@@ -119,7 +119,9 @@ func (e *enricher) fillResource(res pcommon.Resource, peer string) {
 		}
 	}
 	if peer != "" {
-		if _, ok := attrs.Get(serviceInstanceIDKey); !ok {
+		// an empty id, like an empty default, names no instance: replicas
+		// sending it would collide
+		if v, ok := attrs.Get(serviceInstanceIDKey); !ok || (v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
 			attrs.PutStr(serviceInstanceIDKey, peer)
 		}
 	}

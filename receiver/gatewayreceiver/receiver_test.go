@@ -223,6 +223,21 @@ func TestWhatTheGatewaySentWinsOverResourceDefaults(t *testing.T) {
 	assertStr(t, res, "deployment.environment", "test") // empty counts as missing
 }
 
+// OTEL_RESOURCE_ATTRIBUTES=service.instance.id=$HOSTNAME with the variable
+// unset sends an empty id: every replica would share it.
+func TestAnEmptyInstanceIDIsTakenFromThePeer(t *testing.T) {
+	h := startReceiver(t, nil)
+	td := gatewaydata.NewTraces("orders-gateway", 1, gatewaydata.DefaultRequest)
+	td.ResourceSpans().At(0).Resource().Attributes().PutStr("service.instance.id", "")
+	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	resp, body := postOTLP(t, "http://"+h.httpAddr+"/v1/traces", "application/x-protobuf", "", b)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	res := h.traces.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes()
+	assertStr(t, res, "service.instance.id", "127.0.0.1")
+}
+
 func TestMetricsAreMarkedWithoutNewLabels(t *testing.T) {
 	h := startReceiver(t, nil)
 	md := gatewaydata.NewMetrics("", gatewaydata.Metrics, gatewaydata.DefaultRequest)

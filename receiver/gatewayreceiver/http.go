@@ -218,9 +218,11 @@ func (r *gatewayReceiver) writeTransportError(w http.ResponseWriter, req *http.R
 	switch {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		reason = "auth"
-	case code == http.StatusBadRequest && strings.Contains(msg, "exceeds max request body size"):
-		// confighttp's snappy decoder sizes the body before reading it: a
-		// body too large, as for every other encoding
+	case code == http.StatusBadRequest && (strings.Contains(msg, "exceeds max request body size") ||
+		strings.Contains(msg, (&http.MaxBytesError{}).Error())):
+		// confighttp's snappy decoder sizes the body, then reads all of it
+		// before the receiver does: a body too large, decoded or not, as
+		// for every other encoding
 		reason, code = "too_large", http.StatusRequestEntityTooLarge
 	}
 	c := codes.Unknown

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net"
@@ -392,6 +393,12 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, len(bigBody), 64<<10)
 	gz := gzipped(t, valid)
+	// random bytes just under the limit grow past it when compressed
+	random := make([]byte, 64<<10-2)
+	_, err = rand.Read(random)
+	require.NoError(t, err)
+	incompressibleSnappy := snappy.Encode(nil, random)
+	require.Greater(t, len(incompressibleSnappy), 64<<10)
 
 	tests := []struct {
 		name, method, contentType, encoding string
@@ -408,6 +415,7 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 		{"an unknown content encoding", http.MethodPost, "application/x-protobuf", "br2", valid, 400, "unsupported Content-Encoding"},
 		{"a gzip header on a plain body", http.MethodPost, "application/x-protobuf", "gzip", valid, 400, "gzip"},
 		{"a snappy body over the limit", http.MethodPost, "application/x-protobuf", "snappy", snappy.Encode(nil, make([]byte, 1<<20)), 413, "max request body size"},
+		{"a snappy body over the limit before decoding", http.MethodPost, "application/x-protobuf", "snappy", incompressibleSnappy, 413, "too large"},
 		{"a PUT in JSON", http.MethodPut, "application/json", "", valid, 405, "method PUT not allowed"},
 	}
 	for _, tt := range tests {
@@ -450,7 +458,7 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 	}
 	// confighttp refuses an unusable Content-Encoding before the receiver
 	// reads the body: counted all the same
-	assert.Equal(t, map[string]int64{"malformed": 2, "content_type": 1, "method": 2, "too_large": 2, "unreadable": 3}, reasons)
+	assert.Equal(t, map[string]int64{"malformed": 2, "content_type": 1, "method": 2, "too_large": 3, "unreadable": 3}, reasons)
 }
 
 func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {

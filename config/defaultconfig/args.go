@@ -19,7 +19,7 @@ func WithDefaultConfig(args []string) []string {
 			return args
 		case a == "-h" || a == "--help" || a == "-v" || a == "--version" || a == "help":
 			return args
-		case i == 0 && (a == "components" || a == "translate"):
+		case i == 0 && (a == "components" || a == "translate" || a == "featuregate" || a == "completion"):
 			return args
 		}
 	}

@@ -23,6 +23,10 @@ func TestWithDefaultConfig(t *testing.T) {
 		{"help is left alone", []string{"otelcol-gateway", "--help"}, "--help"},
 		{"components is left alone", []string{"otelcol-gateway", "components"}, "components"},
 		{"translate is left alone", []string{"otelcol-gateway", "translate", "k.json"}, "k.json"},
+		// the collector's commands that take no --config refuse the flag
+		{"featuregate is left alone", []string{"otelcol-gateway", "featuregate"}, "featuregate"},
+		{"featuregate with a gate is left alone", []string{"otelcol-gateway", "featuregate", "confmap.enableMergeAppendOption"}, "confmap.enableMergeAppendOption"},
+		{"completion is left alone", []string{"otelcol-gateway", "completion", "bash"}, "bash"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

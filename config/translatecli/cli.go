@@ -37,7 +37,7 @@ Examples:
 ` + Examples + `
 
 Users of KrakenD's flexible configuration translate the rendered file
-(FC_OUT=rendered.json krakend check -c krakend.tmpl -d).
+(FC_ENABLE=1 FC_OUT=rendered.json krakend check -c krakend.tmpl -d).
 
 Flags:
 `

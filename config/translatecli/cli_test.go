@@ -58,6 +58,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components"} {
 		assert.Contains(t, errOut, example, "the help shows an example of each command")
 	}
+	// KrakenD renders a template only with FC_ENABLE=1: without it FC_OUT is ignored
+	assert.Contains(t, errOut, "FC_ENABLE=1 FC_OUT=rendered.json krakend check", "the help's render command works")
 	code, _, errOut = run("/nonexistent.json")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "/nonexistent.json")

@@ -486,7 +486,13 @@ func (t *translator) finish() {
 			t.warn("", "no exporters.otlp[] entry toward the collector carries metrics (each sets disable_metrics): the gateway sends the collector no metrics; enable metrics on one of them")
 		}
 	} else if traces || metrics {
-		t.warn("", "the gateway does not send to the collector yet: replace the exporters this file declares with one exporters.otlp[] entry toward the collector's gateway receiver (%s), e.g. {\"name\": \"collector\", \"host\": \"<collector host>\", \"port\": 4317}", t.receivers[0].grpc)
+		if h := t.likelyCollectorHost(); h != "" {
+			// KrakenD's examples name the collector otel-collector: the
+			// entry is most likely this collector under a name it was not told
+			t.warn("", "the gateway does not send to the collector yet, unless %q is this collector: then translate with --collector-host %s (krakend:...?collector_host=%s, OTELCOL_GATEWAY_COLLECTOR_HOSTS=%s), and that entry becomes the receiver", h, h, h, h)
+		} else {
+			t.warn("", "the gateway does not send to the collector yet: replace the exporters this file declares with one exporters.otlp[] entry toward the collector's gateway receiver (%s), e.g. {\"name\": \"collector\", \"host\": \"<collector host>\", \"port\": 4317}", t.receivers[0].grpc)
+		}
 	}
 	if !traces && !metrics {
 		t.fail("extra_config", krakend.KindUnsupported, "nothing to export: every exporter is disabled or points back at the collector")
@@ -992,4 +998,20 @@ func requestMetricsConfig() *ymap {
 	m.set("histogram", h)
 	m.set("metrics_flush_interval", "15s")
 	return m
+}
+
+// likelyCollectorHost is the host of an exporters.otlp[] entry whose name
+// says collector (otel-collector, otelcol), which the translation took for
+// a destination.
+func (t *translator) likelyCollectorHost() string {
+	if t.cfg.OpenTelemetry == nil {
+		return ""
+	}
+	for _, e := range t.cfg.OpenTelemetry.Exporters.OTLP {
+		h, _ := e.HostName()
+		if l := strings.ToLower(h); strings.Contains(l, "collector") || strings.Contains(l, "otelcol") {
+			return h
+		}
+	}
+	return ""
 }

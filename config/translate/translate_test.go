@@ -1011,3 +1011,23 @@ func TestCredentialsInAURLQueryAreNotCopied(t *testing.T) {
 	assert.Contains(t, envs, "ZIPKIN_API_KEY")
 	assert.Contains(t, envs, "INFLUXDB_P")
 }
+
+// An entry toward "otel-collector" (KrakenD's examples' name) that nobody
+// told the translation is this collector: the warning says how to.
+func TestACollectorLikeHostIsPointedOut(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "otel-collector", "port": 4317}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var found bool
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w.Message, `unless "otel-collector" is this collector: then translate with --collector-host otel-collector`)
+	}
+	assert.True(t, found, "%v", res.Warnings)
+	res, err = Translate(cfg, Options{CollectorHosts: []string{"otel-collector"}})
+	require.NoError(t, err)
+	for _, w := range res.Warnings {
+		assert.NotContains(t, w.Message, "does not send to the collector")
+	}
+}

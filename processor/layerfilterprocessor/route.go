@@ -554,7 +554,15 @@ func routeSegmentKind(s string) segmentKind {
 
 // pathOfURL returns the path of a url.full value: KrakenD's global span
 // writes path and query only; other gateways may write an absolute URL.
+// A URL in the query (`?next=https://app/home`) or path of a relative one
+// is not the request's scheme and host.
 func pathOfURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if u == "" || u[0] == '/' {
+		return u
+	}
 	if i := strings.Index(u, "://"); i >= 0 {
 		rest := u[i+3:]
 		j := strings.IndexByte(rest, '/')
@@ -562,9 +570,6 @@ func pathOfURL(u string) string {
 			return "/"
 		}
 		u = rest[j:]
-	}
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
 	}
 	return u
 }

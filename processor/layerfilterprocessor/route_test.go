@@ -118,6 +118,11 @@ func TestPathOfURL(t *testing.T) {
 		"/users/42":                         "/users/42",
 		"http://api.example.com/users/42?a": "/users/42",
 		"https://api.example.com":           "/",
+		// A URL in the query is no scheme and host of the request's own.
+		"/login?next=https://app.example.com/__health": "/login",
+		"/users/42?u=http://x":                         "/users/42",
+		"/fetch/https://x/y":                           "/fetch/https://x/y",
+		"https://api.example.com?u=http://x/y":         "/",
 	} {
 		assert.Equal(t, want, pathOfURL(in), in)
 	}

@@ -107,6 +107,19 @@ func TestSkipPaths(t *testing.T) {
 	}
 }
 
+// KrakenD's url.full is the path and query; a URL in the query is not the
+// request's path (KrakenD's global layer compares r.URL.Path).
+func TestSkipPathsReadTheRawPathBeforeTheQuery(t *testing.T) {
+	r := reqUser
+	r.rawPath = "/users/42?next=https://app.example.com/__health"
+	out := runTraces(t, `skip_paths: ["/__health"]`, gatewayTraces("gw", r))
+	assert.Equal(t, allFive, spanClasses(out), "a request to /users/42 is not /__health")
+
+	r.rawPath = "/users/42?next=https://app.example.com/"
+	out = runTraces(t, `skip_paths: ["/users/42"]`, gatewayTraces("gw", r))
+	assert.Equal(t, []string{cP, cBS, cRT, cRP}, spanClasses(out), "the global span of /users/42 is skipped, whatever its query")
+}
+
 // KrakenD compares a skip entry with the endpoint pattern as a string at the
 // proxy and backend layers (state/config.go SkipEndpoint, lura/proxy.go,
 // lura/backend.go): `/users/:id` is not `/users/me`, a separate endpoint.

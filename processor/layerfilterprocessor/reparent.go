@@ -121,20 +121,37 @@ func (b *batchIndex) indexKept(td ptrace.Traces) {
 }
 
 func (b *batchIndex) add(p *policy, s ptrace.Span, c layer.Class, r dropReason, m *lookupMemo) {
+	// A parent the exporter marks remote is another process's span, not
+	// one of the gateway's that this policy removed (a gateway that leaves
+	// its global span out itself): nothing waits for it.
+	remote := parentIsRemote(s)
 	if r == keep {
 		// Decided now, while the attributes are at hand.
-		if p.parentMayBeRemovedMemo(c, s.Attributes(), m) {
+		if !remote && p.parentMayBeRemovedMemo(c, s.Attributes(), m) {
 			b.candidates[idKey(s.SpanID())] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: true}
 		}
 		return
 	}
 	k := idKey(s.SpanID())
-	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: p.parentMayBeRemovedMemo(c, s.Attributes(), m)}
+	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: !remote && p.parentMayBeRemovedMemo(c, s.Attributes(), m)}
 	// A read tracker has no children; a skip path removes the children of
 	// what it removes, except under a global span skipped by its raw path.
 	if c != layer.BackendReadPayload && (r != reasonSkipPath || c == layer.GlobalStage) {
 		b.remember = append(b.remember, k)
 	}
+}
+
+// OTLP span flags that say whether a span's parent is remote (proto
+// SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK, SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK).
+const (
+	flagHasIsRemote uint32 = 0x100
+	flagIsRemote    uint32 = 0x200
+)
+
+// parentIsRemote tells whether the span's exporter said its parent is
+// remote; exporters that say nothing leave both bits clear.
+func parentIsRemote(s ptrace.Span) bool {
+	return s.Flags()&(flagHasIsRemote|flagIsRemote) == flagHasIsRemote|flagIsRemote
 }
 
 // heldScope is the resource and scope held spans came with, copied once per

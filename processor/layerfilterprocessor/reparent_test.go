@@ -437,6 +437,39 @@ func TestSkipPathsRemoveWholeRequestsExceptTheGlobalSpanOfARawPath(t *testing.T)
 	})
 }
 
+// A gateway that runs the same configuration already leaves the global span
+// out: the proxy span's parent is then the caller's span, which its exporter
+// marks remote (OTLP span flags). No span of the gateway can be that parent:
+// nothing waits for it.
+func TestASpanWhoseParentIsRemoteDoesNotWait(t *testing.T) {
+	const remoteParent = 0x301 // sampled, has-is-remote, is-remote
+	callerID := pcommon.SpanID{7, 7, 7}
+	src := gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest)
+	inProcess := batches(src, [][]int{{iRead, iRoundTrip, iStage, iProxy}})[0]
+	spans := inProcess.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	spans.At(3).SetParentSpanID(callerID)
+	spans.At(3).SetFlags(remoteParent)
+
+	t.Run("a kept proxy span", func(t *testing.T) {
+		h := newHarness(t, "global: {disable_traces: true}")
+		td := ptrace.NewTraces()
+		inProcess.CopyTo(td)
+		h.consume(t, td)
+		require.Equal(t, 4, h.sink.SpanCount(), "handed on at once")
+		assert.Zero(t, h.metric(t, metricHeld))
+		assert.Equal(t, callerID, findSpans(h.sink.AllTraces()[0], layer.ProxyStage)[0].ParentSpanID())
+	})
+	t.Run("a removed proxy span's child", func(t *testing.T) {
+		h := newHarness(t, "global: {disable_traces: true}\nproxy: {disable_traces: true}")
+		td := ptrace.NewTraces()
+		inProcess.CopyTo(td)
+		h.consume(t, td)
+		require.Equal(t, 3, h.sink.SpanCount(), "handed on at once")
+		assert.Zero(t, h.metric(t, metricHeld))
+		assert.Equal(t, []pcommon.SpanID{callerID}, stageParents(h.sink.AllTraces()[0]))
+	})
+}
+
 // --- bounds, shutdown, and a child after its parent ------------------------------
 
 // orphanStage returns request n's backend stage span and its children: with

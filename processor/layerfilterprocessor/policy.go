@@ -61,6 +61,24 @@ func newHeaderSet(names []string) headerSet {
 	return s
 }
 
+// withUnderscoreSpellings adds, for each header name with a -, its
+// spelling with _: semantic conventions before 1.21 wrote header attribute
+// keys that way (http.request.header.x_api_key), and other instrumentation
+// passing through the collector still does. A credential is redacted
+// whichever way it is spelled.
+func withUnderscoreSpellings(names []string) []string {
+	out := names
+	for _, n := range names {
+		if strings.Contains(n, "-") {
+			if len(out) == len(names) {
+				out = append([]string(nil), names...)
+			}
+			out = append(out, strings.ReplaceAll(n, "-", "_"))
+		}
+	}
+	return out
+}
+
 func (s *headerSet) empty() bool { return len(s.names) == 0 && len(s.byName) == 0 }
 
 // contains tells whether the header attribute key k, whose prefix is
@@ -274,7 +292,7 @@ func compilePolicy(p *Policy) *policy {
 		redact = DefaultRedactHeaders
 	}
 	cp.redact = headerKeys(redact)
-	cp.redactSet = newHeaderSet(redact)
+	cp.redactSet = newHeaderSet(withUnderscoreSpellings(redact))
 
 	if len(p.Endpoints) > 0 {
 		cp.endpoints = map[string][]endpointPolicy{}

@@ -526,3 +526,17 @@ func TestStaticAttributesAreNotRewrittenWhenAlreadyThere(t *testing.T) {
 	assert.Equal(t, before, g.Attributes().Len())
 	assert.Equal(t, pcommon.ValueTypeStr, func() pcommon.ValueType { v, _ := g.Attributes().Get("env"); return v.Type() }())
 }
+
+// Semantic conventions before 1.21 spelled header keys with _ for -
+// (http.request.header.x_api_key): a credential is redacted either way.
+func TestRedactionCoversTheUnderscoreSpelling(t *testing.T) {
+	td := gatewayTraces("gw", reqUser)
+	g := findSpans(td, layer.GlobalStage)[0]
+	g.Attributes().PutStr("http.request.header.x_api_key", "old-style-key")
+	g.Attributes().PutStr("http.response.header.set_cookie", "sid=1")
+	g.Attributes().PutStr("http.request.header.x_request_id", "req-2")
+	g = findSpans(runTraces(t, "", td), layer.GlobalStage)[0]
+	assert.Equal(t, redactedValue, strAttr(t, g.Attributes(), "http.request.header.x_api_key"))
+	assert.Equal(t, redactedValue, strAttr(t, g.Attributes(), "http.response.header.set_cookie"))
+	assert.Equal(t, "req-2", strAttr(t, g.Attributes(), "http.request.header.x_request_id"), "only credentials")
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.yaml.in/yaml/v3"
@@ -719,24 +720,13 @@ func TestBackendOverrideWithAPlaceholderInsideASegmentValidates(t *testing.T) {
 	  {"url_pattern": "/v1/users/{id}", "host": ["http://users"],
 	   "extra_config": {"telemetry/opentelemetry": {"backend": {"traces": {"disable_stage": false, "round_trip": false, "read_payload": false}}}}}]}],
 	  "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
-	cfg, err := krakend.Parse([]byte(src), "k.json")
-	require.NoError(t, err)
-	res, err := Translate(cfg, Options{})
-	require.NoError(t, err)
-	var doc struct {
-		Processors map[string]map[string]any `yaml:"processors"`
-	}
-	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-	lf := doc.Processors["layerfilter"]
+	procs, _ := translateProcessors(t, src, Options{})
+	lf := procs["layerfilter"]
 	require.NotNil(t, lf)
 	bes, _ := lf["backends"].([]any)
 	require.Len(t, bes, 2)
 	assert.Equal(t, "/v1/users/{id}.json", bes[0].(map[string]any)["url_pattern"])
-
-	f := layerfilterprocessor.NewFactory()
-	lfc := f.CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
-	assert.NoError(t, xconfmap.Validate(lfc), "the translated layerfilter configuration is valid")
+	assertComponentConfigValid(t, layerfilterprocessor.NewFactory(), lf)
 }
 
 // KrakenD's sampler is parent-based: it keeps every trace a caller sampled.
@@ -837,24 +827,14 @@ func TestEndpointsSharingARouteShareOneSamplingRoute(t *testing.T) {
 	  {"endpoint": "/users/{name}", "method": "POST", "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.75}}}},
 	  {"endpoint": "/users/{id}", "method": "PUT", "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 0.5}}}}],
 	  "extra_config": {"telemetry/opentelemetry": {"trace_sample_rate": 0.5, "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
-	cfg, err := krakend.Parse([]byte(src), "k.json")
-	require.NoError(t, err)
-	res, err := Translate(cfg, Options{})
-	require.NoError(t, err)
-	var doc struct {
-		Processors map[string]map[string]any `yaml:"processors"`
-	}
-	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-	s := doc.Processors["sampling"]
+	procs, ws := translateProcessors(t, src, Options{})
+	s := procs["sampling"]
 	assert.Equal(t, map[string]any{"/users/:id": 75}, s["routes"])
-	sc := samplingprocessor.NewFactory().CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(s).Unmarshal(sc))
-	assert.NoError(t, xconfmap.Validate(sc))
-	var warned bool
-	for _, w := range res.Warnings {
-		warned = warned || strings.HasPrefix(w.Path, "endpoints[1]") && strings.Contains(w.Message, "higher rate")
-	}
-	assert.True(t, warned, "says the route keeps the higher rate: %v", res.Warnings)
+	assertComponentConfigValid(t, samplingprocessor.NewFactory(), s)
+	assert.Equal(t, []string{
+		`endpoints[1].extra_config["telemetry/opentelemetry"].exporters_override.trace_sample_rate`,
+		`endpoints[2].extra_config["telemetry/opentelemetry"].exporters_override.trace_sample_rate`,
+	}, warningPaths(ws, "higher rate"), "each endpoint whose rate differs says the route keeps the higher rate")
 }
 
 // A skip_paths entry that is no path (no leading /, or a query) matched
@@ -863,29 +843,14 @@ func TestEndpointsSharingARouteShareOneSamplingRoute(t *testing.T) {
 func TestSkipPathsThatAreNoPathAreLeftOut(t *testing.T) {
 	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"skip_paths": ["__health", "/__health", "/status?full=1"],
 	  "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
-	cfg, err := krakend.Parse([]byte(src), "k.json")
-	require.NoError(t, err)
-	res, err := Translate(cfg, Options{})
-	require.NoError(t, err)
-	var doc struct {
-		Processors map[string]map[string]any `yaml:"processors"`
-	}
-	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-	lf := doc.Processors["layerfilter"]
+	procs, ws := translateProcessors(t, src, Options{})
+	lf := procs["layerfilter"]
 	assert.Equal(t, []any{"/__health"}, lf["skip_paths"])
-	lfc := layerfilterprocessor.NewFactory().CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
-	assert.NoError(t, xconfmap.Validate(lfc))
-	var paths []string
-	for _, w := range res.Warnings {
-		if strings.Contains(w.Message, "left out") {
-			paths = append(paths, w.Path)
-		}
-	}
+	assertComponentConfigValid(t, layerfilterprocessor.NewFactory(), lf)
 	assert.Equal(t, []string{
 		`extra_config["telemetry/opentelemetry"].skip_paths[0]`,
 		`extra_config["telemetry/opentelemetry"].skip_paths[2]`,
-	}, paths)
+	}, warningPaths(ws, "left out"))
 }
 
 // A blank skip_headers entry (written like skip_paths' [""]) skips nothing
@@ -895,30 +860,15 @@ func TestBlankSkipHeadersAreLeftOut(t *testing.T) {
 	  "layers": {"global": {"report_headers": true, "skip_headers": [""]}, "proxy": {"skip_headers": ["x-a", " "]},
 	    "backend": {"traces": {"report_headers": true, "skip_headers": [""]}}},
 	  "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
-	cfg, err := krakend.Parse([]byte(src), "k.json")
-	require.NoError(t, err)
-	res, err := Translate(cfg, Options{})
-	require.NoError(t, err)
-	var doc struct {
-		Processors map[string]map[string]any `yaml:"processors"`
-	}
-	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-	lf := doc.Processors["layerfilter"]
-	lfc := layerfilterprocessor.NewFactory().CreateDefaultConfig()
-	require.NoError(t, confmap.NewFromStringMap(lf).Unmarshal(lfc))
-	assert.NoError(t, xconfmap.Validate(lfc))
+	procs, ws := translateProcessors(t, src, Options{})
+	lf := procs["layerfilter"]
+	assertComponentConfigValid(t, layerfilterprocessor.NewFactory(), lf)
 	assert.Equal(t, []any{"x-a"}, lf["proxy"].(map[string]any)["skip_headers"])
-	var paths []string
-	for _, w := range res.Warnings {
-		if strings.Contains(w.Message, "blank header name") {
-			paths = append(paths, w.Path)
-		}
-	}
 	assert.Equal(t, []string{
 		`extra_config["telemetry/opentelemetry"].layers.global.skip_headers[0]`,
 		`extra_config["telemetry/opentelemetry"].layers.proxy.skip_headers[1]`,
 		`extra_config["telemetry/opentelemetry"].layers.backend.traces.skip_headers[0]`,
-	}, paths)
+	}, warningPaths(ws, "blank header name"))
 }
 
 // Two exporters.otlp[] entries toward the collector: one listener serves
@@ -972,6 +922,41 @@ func TestTwoEntriesTowardTheCollector(t *testing.T) {
 			`extra_config["telemetry/opentelemetry"].exporters.otlp[2]: sends the gateway's metrics`,
 		}, twice(ws))
 	})
+}
+
+// translateProcessors translates src and returns the YAML's processors and
+// the warnings.
+func translateProcessors(t *testing.T, src string, opts Options) (map[string]map[string]any, []Warning) {
+	t.Helper()
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, opts)
+	require.NoError(t, err)
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+	return doc.Processors, res.Warnings
+}
+
+// assertComponentConfigValid loads a translated section into the real
+// component's configuration and validates it, as the collector will.
+func assertComponentConfigValid(t *testing.T, f component.Factory, section map[string]any) {
+	t.Helper()
+	cfg := f.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(section).Unmarshal(cfg))
+	assert.NoError(t, xconfmap.Validate(cfg), "the translated %s configuration is valid", f.Type())
+}
+
+// warningPaths lists the paths of the warnings whose message contains s.
+func warningPaths(ws []Warning, s string) []string {
+	var paths []string
+	for _, w := range ws {
+		if strings.Contains(w.Message, s) {
+			paths = append(paths, w.Path)
+		}
+	}
+	return paths
 }
 
 func getPath(t *testing.T, m map[string]any, keys ...string) any {

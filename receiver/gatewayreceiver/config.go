@@ -17,7 +17,9 @@ type Config struct {
 
 	// ResourceDefaults are resource attributes set on every resource that
 	// lacks them or has them empty (service.name, service.version,
-	// deployment.environment, ...). What the gateway sent always wins.
+	// deployment.environment, ...). What the gateway sent always wins,
+	// except a service.name starting with unknown_service: the SDK's
+	// placeholder for a service nobody named.
 	ResourceDefaults map[string]string `mapstructure:"resource_defaults"`
 
 	// InstanceIDFromPeer sets service.instance.id to the sending peer's IP

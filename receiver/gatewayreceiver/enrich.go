@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sort"
+	"strings"
 
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
@@ -18,7 +19,14 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver/internal/metadata"
 )
 
-const serviceInstanceIDKey = "service.instance.id"
+const (
+	serviceInstanceIDKey = "service.instance.id"
+	serviceNameKey       = "service.name"
+	// unknownServicePrefix starts the service.name the OpenTelemetry SDKs
+	// make up when none was configured (Go: "unknown_service:<process>"):
+	// a placeholder for "unset", so a configured default replaces it.
+	unknownServicePrefix = "unknown_service"
+)
 
 type signalIndex int
 
@@ -49,6 +57,19 @@ type enricher struct {
 }
 
 type resourceDefault struct{ key, value string }
+
+// unset tells whether the gateway left the attribute out, empty, or, for
+// service.name, as the SDK's placeholder.
+func (d resourceDefault) unset(attrs pcommon.Map) bool {
+	v, ok := attrs.Get(d.key)
+	if !ok {
+		return true
+	}
+	if v.Type() != pcommon.ValueTypeStr {
+		return false
+	}
+	return v.Str() == "" || (d.key == serviceNameKey && strings.HasPrefix(v.Str(), unknownServicePrefix))
+}
 
 func newEnricher(cfg *Config, set component.TelemetrySettings) (*enricher, error) {
 	e := &enricher{instanceFromPeer: cfg.InstanceIDFromPeer, scopes: cfg.GatewayScopes}
@@ -114,7 +135,7 @@ func peerHost(ctx context.Context) string {
 func (e *enricher) fillResource(res pcommon.Resource, peer string) {
 	attrs := res.Attributes()
 	for _, d := range e.defaults {
-		if v, ok := attrs.Get(d.key); !ok || (v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
+		if d.unset(attrs) {
 			attrs.PutStr(d.key, d.value)
 		}
 	}

@@ -224,6 +224,27 @@ func TestWhatTheGatewaySentWinsOverResourceDefaults(t *testing.T) {
 	assertStr(t, res, "deployment.environment", "test") // empty counts as missing
 }
 
+// The Go OTel SDK names a service nobody named unknown_service:<process>:
+// that placeholder means unset, so the configured default replaces it.
+func TestTheSDKsUnknownServicePlaceholderTakesTheDefaultServiceName(t *testing.T) {
+	h := startReceiver(t, nil)
+	for i, name := range []string{"unknown_service:krakend", "unknown_service", "orders-gateway"} {
+		td := gatewaydata.NewTraces(name, uint64(i+1), gatewaydata.DefaultRequest)
+		td.ResourceSpans().At(0).Resource().Attributes().PutStr("deployment.environment", "unknown_service:x")
+		b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		require.NoError(t, err)
+		resp, body := postOTLP(t, "http://"+h.httpAddr+"/v1/traces", "application/x-protobuf", "", b)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	}
+	got := h.traces.AllTraces()
+	require.Len(t, got, 3)
+	for i, want := range []string{"default-gateway", "default-gateway", "orders-gateway"} {
+		res := got[i].ResourceSpans().At(0).Resource().Attributes()
+		assertStr(t, res, "service.name", want)
+		assertStr(t, res, "deployment.environment", "unknown_service:x") // the placeholder is service.name's alone
+	}
+}
+
 // OTEL_RESOURCE_ATTRIBUTES=service.instance.id=$HOSTNAME with the variable
 // unset sends an empty id: every replica would share it.
 func TestAnEmptyInstanceIDIsTakenFromThePeer(t *testing.T) {

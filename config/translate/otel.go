@@ -44,7 +44,11 @@ func (t *translator) fromOpenTelemetry(o *krakend.OpenTelemetry) {
 		t.warn(ns+".layers.global.disable_propagation", "only the gateway can stop reading incoming trace headers; keep it in krakend.json")
 	}
 	if g.SemanticConvention != "" {
-		t.warn(ns+".layers.global.semantic_convention", "%q changes the metric names the gateway emits; the collector receives whatever the gateway sends", g.SemanticConvention)
+		// The receiver must know: the names alone do not tell which
+		// counters the gateway ties to detailed_connection.
+		t.semanticConvention = g.SemanticConvention
+		t.semanticConventionFrom = ns + ".layers.global.semantic_convention"
+		t.warn(t.semanticConventionFrom, "%q renames the gateway's HTTP metrics (http.server.request.duration, http.client.request.duration, ...); the collector passes them on under those names, so dashboards built on the default names (Datadog's KrakenD integration) do not find them", g.SemanticConvention)
 	}
 
 	for i, e := range o.Exporters.OTLP {

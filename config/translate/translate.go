@@ -170,13 +170,17 @@ type translator struct {
 	res  Result
 	errs krakend.Errors
 
-	resource      *ymap
-	receivers     []*receiverOut
-	exporters     []*exporterOut
-	layerfilter   *ymap
-	layerNotes    []string
-	sampling      *ymap
-	samplingNotes []string
+	resource  *ymap
+	receivers []*receiverOut
+	// semanticConvention is layers.global.semantic_convention ("" or
+	// "1.27"), which every receiver is told; semanticConventionFrom is its
+	// JSON path.
+	semanticConvention, semanticConventionFrom string
+	exporters                                  []*exporterOut
+	layerfilter                                *ymap
+	layerNotes                                 []string
+	sampling                                   *ymap
+	samplingNotes                              []string
 	// sdkParityPercentage is the sampler's percentage when it samples by
 	// the gateway's own rule alone (sdk_parity, no per-route rates).
 	sdkParityPercentage *float64
@@ -602,6 +606,10 @@ func (t *translator) render() ([]byte, error) {
 		m.set("resource_defaults", t.resource).note("set only where the gateway left the key empty")
 		m.set("instance_id_from_peer", true).note("keeps replicas apart (service.instance.id) when the gateway sets none")
 		m.set("gateway_scopes", []string{gatewayScope})
+		if t.semanticConvention != "" {
+			m.set("semantic_convention", t.semanticConvention).note(fmt.Sprintf(
+				"from %s: the gateway then emits the started/failed/canceled/timedout counters and no-content-length only with detailed_connection, and the layerfilter's detailed_connection governs them", t.semanticConventionFrom))
+		}
 		recv.set(r.id, m).note(r.notes...)
 		recvIDs = append(recvIDs, r.id)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
+	"github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -1014,5 +1015,43 @@ func TestACollectorLikeHostIsPointedOut(t *testing.T) {
 	require.NoError(t, err)
 	for _, w := range res.Warnings {
 		assert.NotContains(t, w.Message, "does not send to the collector")
+	}
+}
+
+// Under semantic_convention "1.27" the gateway emits the round-trip
+// counters only with detailed_connection: every receiver is told, so that
+// the layer filter's detailed_connection governs them; without it, nothing
+// is written.
+func TestSemanticConventionIsToldToEveryReceiver(t *testing.T) {
+	translateReceivers := func(t *testing.T, global string) (map[string]map[string]any, []Warning) {
+		t.Helper()
+		src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {
+			"exporters": {"otlp": [{"name": "local", "host": "localhost", "port": 4317},
+				{"name": "other_port", "host": "localhost", "port": 14317}]},
+			"layers": {"global": {` + global + `}}}}}`
+		cfg, err := krakend.Parse([]byte(src), "k.json")
+		require.NoError(t, err)
+		res, err := Translate(cfg, Options{})
+		require.NoError(t, err)
+		var doc struct {
+			Receivers map[string]map[string]any `yaml:"receivers"`
+		}
+		require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+		require.Len(t, doc.Receivers, 2)
+		return doc.Receivers, res.Warnings
+	}
+
+	recv, ws := translateReceivers(t, `"semantic_convention": "1.27"`)
+	for id, section := range recv {
+		assert.Equal(t, "1.27", section["semantic_convention"], id)
+		assertComponentConfigValid(t, gatewayreceiver.NewFactory(), section)
+	}
+	assert.Equal(t, []string{`extra_config["telemetry/opentelemetry"].layers.global.semantic_convention`},
+		warningPaths(ws, "renames"), "the names still differ from the defaults dashboards read")
+	assert.Empty(t, warningPaths(ws, "receives whatever the gateway sends"))
+
+	recv, _ = translateReceivers(t, `"semantic_convention": ""`)
+	for id, section := range recv {
+		assert.NotContains(t, section, "semantic_convention", id)
 	}
 }

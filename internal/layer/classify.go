@@ -119,6 +119,35 @@ var metricClasses = map[string]Class{
 	"http.client.response.read.errors":    BackendReadPayload, // registered, never incremented
 }
 
+// SemanticConvention127 is the one semantic_convention value KrakenD knows
+// besides "" (its default names), read from the service-level layers.global.
+const SemanticConvention127 = "1.27"
+
+// roundTripCountersDetailedIn127 are the round-trip instruments that
+// semantic_convention "1.27" registers only with detailed_connection
+// (krakend-otel http/client/transport_metrics.go): under that naming
+// detailed_connection governs them, not round_trip alone.
+var roundTripCountersDetailedIn127 = []string{
+	"http.client.request.started.count",
+	"http.client.request.failed.count",
+	"http.client.request.canceled.count",
+	"http.client.request.timedout.count",
+	"http.client.response.no-content-length",
+}
+
+// metricClasses127 is metricClasses for a gateway with semantic_convention
+// "1.27", built once so that classifying costs one map look-up either way.
+var metricClasses127 = func() map[string]Class {
+	m := make(map[string]Class, len(metricClasses))
+	for name, c := range metricClasses {
+		m[name] = c
+	}
+	for _, name := range roundTripCountersDetailedIn127 {
+		m[name] = BackendDetailedConnection
+	}
+	return m
+}()
+
 // MetricNames returns every metric name the classification knows, for tests
 // and documentation.
 func MetricNames() []string {
@@ -136,9 +165,20 @@ func ClassifyMetricName(name string) Class {
 	return metricClasses[name]
 }
 
+// ClassifyMetricNameFor is ClassifyMetricName for a gateway configured with
+// semanticConvention ("" or "1.27"; any other value is KrakenD's default
+// naming, as in the gateway). The names alone cannot tell the naming: the
+// counters that "1.27" ties to detailed_connection keep their names.
+func ClassifyMetricNameFor(semanticConvention, name string) Class {
+	if semanticConvention == SemanticConvention127 {
+		return metricClasses127[name]
+	}
+	return metricClasses[name]
+}
+
 // ClassifyMetric reads the receiver's mark, falling back to the name when the
 // metric comes from a gateway scope and carries no mark (data that did not
-// pass through the gateway receiver).
+// pass through the gateway receiver; the default naming is assumed then).
 func ClassifyMetric(scopeName string, m pmetric.Metric) Class {
 	if v, ok := m.Metadata().Get(MetadataKey); ok {
 		if c, ok := ParseClass(v.Str()); ok {

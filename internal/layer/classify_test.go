@@ -99,6 +99,26 @@ func TestClassifyEveryMetricName(t *testing.T) {
 	assert.Equal(t, layer.Unclassified, layer.ClassifyMetricName("http.server.active_requests"))
 }
 
+// KrakenD's semantic_convention "1.27" registers these counters only with
+// detailed_connection; its default naming on every round trip.
+func TestUnderSemanticConvention127TheRoundTripCountersAreDetailedConnection(t *testing.T) {
+	for _, name := range []string{
+		"http.client.request.started.count", "http.client.request.failed.count",
+		"http.client.request.canceled.count", "http.client.request.timedout.count",
+		"http.client.response.no-content-length",
+	} {
+		assert.Equal(t, layer.BackendDetailedConnection, layer.ClassifyMetricNameFor("1.27", name), name)
+		assert.Equal(t, layer.BackendRoundTrip, layer.ClassifyMetricNameFor("", name), name)
+		assert.Equal(t, layer.BackendRoundTrip, layer.ClassifyMetricNameFor("1.26", name), "%s: any other value is the default naming", name)
+	}
+	for _, spec := range append(append([]gatewaydata.MetricSpec{}, gatewaydata.Metrics127...),
+		gatewaydata.MetricSpec{Name: "http.client.request.dns.duration", Class: layer.BackendDetailedConnection},
+		gatewaydata.MetricSpec{Name: "krakend.backend.duration", Class: layer.BackendStage},
+		gatewaydata.MetricSpec{Name: "http.client.response.read.size", Class: layer.BackendReadPayload}) {
+		assert.Equal(t, spec.Class, layer.ClassifyMetricNameFor("1.27", spec.Name), spec.Name)
+	}
+}
+
 func names(specs []gatewaydata.MetricSpec) []string {
 	out := make([]string, len(specs))
 	for i, s := range specs {

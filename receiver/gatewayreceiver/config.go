@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
 )
 
 // Config is the gateway receiver's configuration. The protocols block is the
@@ -30,6 +32,14 @@ type Config struct {
 	// GatewayScopes are the instrumentation scopes whose metrics are gateway
 	// metrics, and whose spans may have their stage inferred.
 	GatewayScopes []string `mapstructure:"gateway_scopes"`
+
+	// SemanticConvention is the gateway's layers.global.semantic_convention
+	// ("" or "1.27"). The metric names alone do not tell it, and under
+	// "1.27" KrakenD emits the started/failed/canceled/timedout counters and
+	// no-content-length only with detailed_connection: they are marked
+	// backend.detailed_connection then, so that the layer filter's
+	// detailed_connection governs them as the gateway's does.
+	SemanticConvention string `mapstructure:"semantic_convention"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -47,6 +57,10 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Protocols.HTTP.HasValue() {
 		errs = append(errs, validateURLPaths(cfg.Protocols.HTTP.Get())...)
+	}
+	if cfg.SemanticConvention != "" && cfg.SemanticConvention != layer.SemanticConvention127 {
+		errs = append(errs, fmt.Errorf("semantic_convention: %q is not supported: the gateway knows only %q (or \"\" for its default names)",
+			cfg.SemanticConvention, layer.SemanticConvention127))
 	}
 	for i, s := range cfg.GatewayScopes {
 		if strings.TrimSpace(s) == "" {

@@ -41,6 +41,7 @@ func TestConfigLoads(t *testing.T) {
 		assert.Equal(t, map[string]string{"service.name": "my-gateway", "deployment.environment": "prod"}, cfg.ResourceDefaults)
 		assert.False(t, cfg.InstanceIDFromPeer)
 		assert.Equal(t, []string{"io.krakend.krakend-otel", "my.gateway"}, cfg.GatewayScopes)
+		assert.Equal(t, "1.27", cfg.SemanticConvention)
 	})
 	t.Run("http alone is enough", func(t *testing.T) {
 		cfg, err := loadConfig(t, "http_only")
@@ -58,6 +59,7 @@ func TestConfigRefusesInvalidValues(t *testing.T) {
 		// either would make the HTTP mux panic when the receiver starts
 		{"invalid_shared_path", `protocols.http.metrics_url_path: "/otlp" is already traces_url_path`},
 		{"invalid_pattern_path", `protocols.http.logs_url_path: "/v1/{x" is a URL path`},
+		{"invalid_semantic_convention", `semantic_convention: "1.26" is not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,7 @@ type enricher struct {
 	defaults         []resourceDefault
 	instanceFromPeer bool
 	scopes           []string
+	semConv          string
 
 	items    metric.Int64Counter
 	inferred metric.Int64Counter
@@ -72,7 +73,7 @@ func (d resourceDefault) unset(attrs pcommon.Map) bool {
 }
 
 func newEnricher(cfg *Config, set component.TelemetrySettings) (*enricher, error) {
-	e := &enricher{instanceFromPeer: cfg.InstanceIDFromPeer, scopes: cfg.GatewayScopes}
+	e := &enricher{instanceFromPeer: cfg.InstanceIDFromPeer, scopes: cfg.GatewayScopes, semConv: cfg.SemanticConvention}
 	for k, v := range cfg.ResourceDefaults {
 		if v != "" {
 			e.defaults = append(e.defaults, resourceDefault{k, v})
@@ -204,7 +205,7 @@ func (e *enricher) enrichMetrics(ctx context.Context, md pmetric.Metrics) {
 				m := ms.At(k)
 				c := layer.Unclassified
 				if gateway {
-					c = layer.ClassifyMetricName(m.Name())
+					c = layer.ClassifyMetricNameFor(e.semConv, m.Name())
 				}
 				if c != layer.Unclassified {
 					layer.MarkMetric(m, c)

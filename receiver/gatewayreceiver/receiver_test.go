@@ -298,6 +298,39 @@ func TestMetricsAreMarkedWithoutNewLabels(t *testing.T) {
 	})
 }
 
+// With semantic_convention "1.27" KrakenD registers the started/failed/
+// canceled/timedout counters and no-content-length only with
+// detailed_connection (http/client/transport_metrics.go): the receiver marks
+// them so, and the layer filter's detailed_connection then governs them.
+func TestUnderSemanticConvention127TheRoundTripCountersAreDetailedConnection(t *testing.T) {
+	h := startReceiver(t, nil, func(cfg *Config) {
+		require.NoError(t, confmapFromMap(map[string]any{"semantic_convention": "1.27"}).Unmarshal(cfg))
+	})
+	counters := []string{
+		"http.client.request.started.count", "http.client.request.failed.count",
+		"http.client.request.canceled.count", "http.client.request.timedout.count",
+		"http.client.response.no-content-length",
+	}
+	specs := append([]gatewaydata.MetricSpec{}, gatewaydata.Metrics127...)
+	for _, name := range counters {
+		specs = append(specs, gatewaydata.MetricSpec{Name: name, Class: layer.BackendDetailedConnection})
+	}
+	specs = append(specs, gatewaydata.MetricSpec{Name: "http.client.request.dns.duration", Histogram: true, Class: layer.BackendDetailedConnection})
+	b, err := pmetricotlp.NewExportRequestFromMetrics(gatewaydata.NewMetrics("", specs, gatewaydata.DefaultRequest)).MarshalProto()
+	require.NoError(t, err)
+	resp, body := postOTLP(t, "http://"+h.httpAddr+"/v1/metrics", "application/x-protobuf", "", b)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	ms := h.metrics.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	require.Equal(t, len(specs), ms.Len())
+	for i, spec := range specs {
+		assert.Equal(t, spec.Class, layer.ClassifyMetric(layer.ScopeName, ms.At(i)), spec.Name)
+	}
+	assertItems(t, h.tel, "metrics", map[string]int64{
+		"global": 2, "backend.round_trip": 3, "backend.detailed_connection": 6,
+	})
+}
+
 func attrCount(m pmetric.Metric) int {
 	switch m.Type() {
 	case pmetric.MetricTypeHistogram:

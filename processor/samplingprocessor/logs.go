@@ -13,8 +13,9 @@ type logsProcessor struct {
 
 // processLogs keeps a record with a trace ID when its trace is kept, and
 // every record without one. A log record has no tracestate, so in
-// consistent mode the trace ID alone decides (an arriving `th` on the
-// trace's spans is not visible here).
+// consistent mode the trace ID alone decides: an arriving `th` or `rv` on
+// the trace's spans is not visible here, and with an `rv` spans and
+// records can be decided differently (README, "Limits, honestly").
 func (lp *logsProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	if lp.passThrough() {
 		lp.telemetry.ProcessorSamplingLogRecordsKept.Add(ctx, int64(ld.LogRecordCount()), lp.addOpts...)

@@ -2,8 +2,10 @@ package samplingprocessor
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -60,6 +62,49 @@ func TestLogsFollowTheirTrace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A log record has no tracestate, so in consistent mode it cannot see the
+// `rv` an earlier stage wrote on its trace's spans (this processor's
+// sdk_parity mode writes one): the trace ID's own randomness decides the
+// record, the explicit rv decides the spans, and the two can disagree
+// either way. This documents that limit (README, "Limits, honestly").
+func TestConsistentLogsDecideByTraceIDWhereTheirSpansCarryAnEarlierStagesRV(t *testing.T) {
+	ids := randomTraceIDs(200, 47)
+	td := krakendBatch(requestsFor(ids))
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < spans.Len(); i++ {
+		// the opposite of the trace ID's randomness: at 50 % spans and
+		// logs disagree on nearly every trace
+		rv := maxRandomness - sampling.TraceIDToRandomness(spans.At(i).TraceID()).Unsigned()
+		spans.At(i).TraceState().FromRaw(fmt.Sprintf("ot=rv:%014x", rv))
+	}
+	spansKept := keptSpans(t, newConfig(50, ModeConsistent, nil), []ptrace.Traces{td})
+
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, id := range ids {
+		lrs.AppendEmpty().SetTraceID(id)
+	}
+	s, err := newSampler(componenttest.NewNopTelemetrySettings(), newConfig(50, ModeConsistent, nil))
+	require.NoError(t, err)
+	out, err := (&logsProcessor{sampler: s}).processLogs(context.Background(), ld)
+	require.NoError(t, err)
+	logKept := map[pcommon.TraceID]bool{}
+	rec := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < rec.Len(); i++ {
+		logKept[rec.At(i).TraceID()] = true
+	}
+
+	byTraceID := expectedKept(ModeConsistent, 50, ids)
+	disagree := 0
+	for _, id := range ids {
+		require.Equal(t, byTraceID[id], logKept[id], "the record of trace %s is decided by its trace ID", id)
+		if logKept[id] != (spansKept[id] == 5) {
+			disagree++
+		}
+	}
+	require.Greater(t, disagree, len(ids)*9/10, "records and spans disagree where rv and the trace ID do")
 }
 
 func TestLogsRoutes(t *testing.T) {

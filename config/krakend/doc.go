@@ -10,6 +10,12 @@
 // an *Error naming the file, the JSON path (or line and column for syntax) and
 // the reason on one line; several are returned together as Errors.
 //
+// A service-level namespace written `null` is not an absent one: KrakenD keeps
+// the key and decodes null into an empty configuration (telemetry on, every
+// default, no exporter), so it is refused like `{}`, with a reason that says
+// so. A null override in an endpoint's or backend's extra_config overrides
+// nothing, as in the gateway.
+//
 // Only the telemetry namespaces are checked strictly: unknown keys there are
 // errors (with a did-you-mean), while other KrakenD features are ignored. Keys
 // starting with `@`, `$`, `_` or `#` are comments and accepted everywhere.

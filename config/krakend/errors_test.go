@@ -66,6 +66,10 @@ func TestParseErrors(t *testing.T) {
 		{"a static attribute key must be a string", otel(okExporters + `, "layers": {"backend": {"metrics": {"static_attributes": [{"key": "a", "value": "b"}, {"key": "c", "value": "d"}, {"key": 3, "value": "x"}]}}}`), KindType, otelNS + ".layers.backend.metrics.static_attributes[2].key", "", "expected a string, got number 3"},
 		{"skip_paths must be strings", otel(okExporters + `, "skip_paths": ["/a", 2]`), KindType, otelNS + ".skip_paths[1]", "", "expected a string"},
 		{"a namespace must be an object", `{"version": 3, "extra_config": {"telemetry/opentelemetry": []}}`, KindType, otelNS, "", "expected an object, got an array"},
+		{"a null opentelemetry namespace is the gateway's empty one, which sends nothing", `{"version": 3, "extra_config": {"telemetry/opentelemetry": null}}`, KindRequired, otelNS, "", "null: the gateway reads it as an empty configuration"},
+		{"a null opencensus namespace is the gateway's empty one, which sends nothing", `{"version": 3, "extra_config": {"telemetry/opencensus": null}}`, KindRequired, ocNS, "", "null: the gateway reads it as an empty configuration"},
+		{"a null opencensus namespace under its older name too", `{"version": 3, "extra_config": {"github_com/devopsfaith/krakend-opencensus": null}}`, KindRequired, `extra_config["github_com/devopsfaith/krakend-opencensus"]`, "", "null: the gateway reads it as an empty configuration"},
+		{"a null opentelemetry namespace beside opencensus is still refused", `{"version": 3, "extra_config": {"telemetry/opentelemetry": null, "telemetry/opencensus": {"exporters": {"logger": {}}}}}`, KindRequired, otelNS, "", "remove the key to turn it off"},
 		{"sample_rate must be an integer", oc(`"sample_rate": 2.5, "exporters": {"logger": {"spans": true}}`), KindType, ocNS + ".sample_rate", "", "expected an integer, got number 2.5"},
 
 		// unknown fields, did-you-mean, legacy names

@@ -2,6 +2,7 @@ package krakend
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -102,6 +103,12 @@ func (d *decoder) serviceExtra(n *node, path, rootName string, cfg *Config) {
 	for i, k := range n.keys {
 		v, p := n.vals[i], child(path, k)
 		if v.kind == kindNull {
+			if slices.Contains(telemetryNamespaces, k) {
+				// KrakenD keeps the key and decodes null into an empty
+				// config (krakend-otel config/lura.go, krakend-opencensus
+				// parseCfg): telemetry on, every default, no exporter.
+				d.fail(v, p, KindRequired, "null: the gateway reads it as an empty configuration (telemetry on, no exporter) and would send nothing; write an object with exporters, or remove the key to turn it off")
+			}
 			continue
 		}
 		switch k {

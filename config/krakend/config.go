@@ -1,5 +1,11 @@
 package krakend
 
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
 // Namespaces of the root extra_config that this package reads.
 const (
 	NamespaceOpenTelemetry    = "telemetry/opentelemetry"
@@ -113,9 +119,37 @@ type OTLPExporter struct {
 	CustomMetricReportingPeriod int
 }
 
-// HostName returns the host without scheme or path, and the scheme ("" when
-// none was written).
+// HostName returns the host without scheme, credentials, port or path, and
+// the scheme ("" when none was written). An IPv6 literal keeps its brackets
+// when it was written with them ("[::1]"), and is returned whole when it was
+// not ("::1").
 func (e OTLPExporter) HostName() (host, scheme string) {
+	hp, scheme, _ := e.authority()
+	return stripPort(hp), scheme
+}
+
+// HostHasPath reports a host written with a scheme and a path. The gateway
+// formats "%s:%d" before parsing the URL (krakend-otel
+// exporter/otelcollector/otelcollector.go:66), so the port lands in the path
+// and the SDK's default port is used instead of `port`. (With a port of its
+// own before the path, that port is used.)
+func (e OTLPExporter) HostHasPath() bool {
+	hp, scheme, rest := e.authority()
+	return scheme != "" && stripPort(hp) == hp && len(rest) > 1 && rest[0] == '/'
+}
+
+// HostIsBareIPv6 reports an IPv6 literal written without brackets ("::1",
+// "http://fd00::1"): the gateway appends ":port" to it, which makes no
+// address.
+func (e OTLPExporter) HostIsBareIPv6() bool {
+	h, _ := e.HostName()
+	return strings.Count(h, ":") > 1 && h[0] != '['
+}
+
+// authority splits Host into what names the server (host, maybe with a
+// port), the scheme, and what follows (path, query or fragment). Credentials
+// before an @ after a scheme are dropped, as url.Parse does in the gateway.
+func (e OTLPExporter) authority() (hostport, scheme, rest string) {
 	h := e.Host
 	for _, s := range []string{"http://", "https://"} {
 		if len(h) >= len(s) && equalFold(h[:len(s)], s) {
@@ -124,46 +158,69 @@ func (e OTLPExporter) HostName() (host, scheme string) {
 			break
 		}
 	}
-	for i := 0; i < len(h); i++ {
-		if h[i] == '/' || h[i] == '?' || h[i] == '#' {
-			h = h[:i]
-			break
-		}
+	if i := strings.IndexAny(h, "/?#"); i >= 0 {
+		h, rest = h[:i], h[i:]
 	}
-	// A port written into host is dropped by the gateway too, which appends
-	// its own `:port` (otelcollector.go builds "%s:%d").
-	if i := lastColon(h); i >= 0 && h[len(h)-1] != ']' {
-		h = h[:i]
+	if i := strings.LastIndexByte(h, '@'); i >= 0 && scheme != "" {
+		h = h[i+1:]
 	}
-	return h, scheme
+	return h, scheme, rest
 }
 
-// HostHasPath reports a host written with a scheme and a path. The gateway
-// formats "%s:%d" before parsing the URL (krakend-otel
-// exporter/otelcollector/otelcollector.go:66), so the port lands in the path
-// and the SDK's default port is used instead of `port`.
-func (e OTLPExporter) HostHasPath() bool {
-	h, scheme := e.HostName()
-	if scheme == "" {
-		return false
+// stripPort drops a port written into a host: the gateway appends its own
+// `:port` (otelcollector.go builds "%s:%d"). A bare IPv6 literal has more
+// than one colon and no port to drop.
+func stripPort(hp string) string {
+	if strings.HasPrefix(hp, "[") {
+		if i := strings.IndexByte(hp, ']'); i >= 0 {
+			return hp[:i+1]
+		}
+		return hp
 	}
-	rest := e.Host[len(scheme)+3:]
-	return len(rest) > len(h) && rest[len(h)] == '/' && len(rest) > len(h)+1
+	if strings.Count(hp, ":") == 1 {
+		return hp[:strings.IndexByte(hp, ':')]
+	}
+	return hp
 }
 
-func lastColon(s string) int {
-	colons := 0
-	idx := -1
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			colons++
-			idx = i
+// hostProblem says why Host names no server, or "" when it does. The value
+// itself is left out of the reason: a URL may carry credentials.
+func (e OTLPExporter) hostProblem() string {
+	hp, _, _ := e.authority()
+	const brackets = "an IPv6 address is written in brackets, [fd00::1], optionally followed by :port"
+	if strings.HasPrefix(hp, "[") {
+		end := strings.IndexByte(hp, ']')
+		if end < 0 {
+			return "the IPv6 address has no closing `]`: " + brackets
+		}
+		if a, err := netip.ParseAddr(hp[1:end]); err != nil || !a.Is6() {
+			return "brackets hold an IPv6 address, and this is none: " + brackets + "; a name or IPv4 address is written without them"
+		}
+		if after := hp[end+1:]; after != "" && (after[0] != ':' || !isPort(after[1:])) {
+			return "only `:port` may follow the closing `]` of an IPv6 address"
+		}
+		return ""
+	}
+	switch strings.Count(hp, ":") {
+	case 0:
+	case 1:
+		if !isPort(hp[strings.IndexByte(hp, ':')+1:]) {
+			return "the port written after `:` must be a number 1..65535 (the gateway appends `port` itself; write it there)"
+		}
+	default:
+		if _, err := netip.ParseAddr(hp); err != nil {
+			return "neither a host:port nor an IPv6 address: " + brackets
 		}
 	}
-	if colons == 1 { // host:port; more colons is an IPv6 literal
-		return idx
+	if strings.ContainsAny(hp, "[]") {
+		return "brackets hold an IPv6 address: " + brackets
 	}
-	return -1
+	return ""
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && s[0] != '+' && s[0] != '-' && n >= 1 && n <= 65535
 }
 
 func equalFold(a, b string) bool {

@@ -112,6 +112,9 @@ func TestOTLPHostName(t *testing.T) {
 		{"tempo:4317", "tempo", ""},
 		{"[::1]", "[::1]", ""},
 		{"::1", "::1", ""},
+		{"[::1]:4317", "[::1]", ""},
+		{"http://[fd00::1]:4318/v1/traces", "[fd00::1]", "http"},
+		{"fd00::1", "fd00::1", ""},
 	}
 	for _, tt := range tests {
 		h, s := OTLPExporter{Host: tt.host}.HostName()

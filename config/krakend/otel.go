@@ -139,6 +139,9 @@ func (d *decoder) otlpExporter(n *node, path string) (OTLPExporter, *node) {
 			if d.str(v, p, &x.Host) && x.Host == "" {
 				x.Host = defaultOTLPHost
 			}
+			if why := x.hostProblem(); why != "" {
+				d.fail(v, p, KindRange, "%s", why)
+			}
 		},
 		"port":            func(v *node, p string) { d.port(v, p, &x.Port, defaultOTLPPort) },
 		"use_http":        func(v *node, p string) { d.boolean(v, p, &x.UseHTTP) },

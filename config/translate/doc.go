@@ -12,7 +12,8 @@
 // # Where the gateway sent, and where the collector sends
 //
 // An `exporters.otlp[]` entry whose host is the collector itself (localhost,
-// 127.0.0.1, ::1, 0.0.0.0, or a name in Options.CollectorHosts) is where the
+// 127.0.0.1, ::1, 0.0.0.0 or ::, IPv6 with or without brackets, or a name in
+// Options.CollectorHosts) is where the
 // gateway already delivers to the collector: it becomes a listen endpoint of
 // the `gateway` receiver, gRPC or HTTP after `use_http`, on the entry's port
 // (4317 by default even with use_http, as the gateway does). The first gRPC
@@ -20,7 +21,9 @@
 // ports get `gateway/<name>`. Every other entry is a destination the gateway
 // used to reach directly: it becomes an `otlp_grpc/<name>` (gRPC, plaintext like
 // the gateway) or `otlp_http/<name>` exporter toward the same host and port, so
-// that the collector forwards where the gateway used to send. When no entry
+// that the collector forwards where the gateway used to send (an IPv6 address
+// as [addr]:port; one written without brackets is warned about, since the
+// gateway appends :port to it). When no entry
 // points at the collector, the receiver listens on 0.0.0.0:4317 (gRPC) and
 // 0.0.0.0:4318 (HTTP) and a warning says how to point the gateway at it.
 //

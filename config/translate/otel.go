@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -76,6 +77,9 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 	if e.HostHasPath() {
 		t.warn(path+".host", "the path is dropped, and so is the port: the gateway appends :%d after the path, so it really sends to the SDK's default port; the collector uses port %d as written", e.Port, e.Port)
 	}
+	if e.HostIsBareIPv6() {
+		t.warn(path+".host", "an IPv6 address without brackets: the gateway appends :%d to it, which makes no address it can send to; write [%s]. The collector reads it as %s", e.Port, host, hostPort(host, e.Port))
+	}
 	if t.isCollectorHost(host) {
 		// Each entry is an exporter of its own in the gateway: two that send
 		// a signal to this collector send it twice.
@@ -100,8 +104,10 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		t.deliversTraces = t.deliversTraces || traces
 		t.deliversMetrics = t.deliversMetrics || metrics
 		bind := host
-		if bind == "" || bind == "0.0.0.0" || !isLoopback(bind) {
-			bind = "0.0.0.0" // a name of the collector: reachable over the network
+		if a, ok := ipLiteral(host); ok && isLoopback(host) {
+			bind = a.String() // one spelling, so that listeners compare
+		} else if !isLoopback(bind) {
+			bind = "0.0.0.0" // a name of the collector, or a wildcard: reachable over the network
 		}
 		proto := "grpc"
 		if e.UseHTTP {
@@ -138,12 +144,27 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 	t.addExporter(&exporterOut{id: id, cfg: m, traces: traces, metrics: metrics, queue: true, from: []string{from}})
 }
 
+// isLoopback: localhost, 127.0.0.1 or ::1, however the address is written
+// ([::1], 0:0:0:0:0:0:0:1, ::ffff:127.0.0.1).
 func isLoopback(h string) bool {
-	switch strings.ToLower(strings.Trim(h, "[]")) {
-	case "localhost", "127.0.0.1", "::1":
+	if strings.EqualFold(h, "localhost") {
 		return true
 	}
-	return false
+	a, ok := ipLiteral(h)
+	return ok && (a == netip.AddrFrom4([4]byte{127, 0, 0, 1}) || a == netip.IPv6Loopback())
+}
+
+// ipLiteral reads an IP address written with or without brackets, IPv4 in
+// IPv6 as IPv4.
+func ipLiteral(h string) (netip.Addr, bool) {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
 
 func signalWords(traces, metrics bool) string {

@@ -19,7 +19,7 @@ import (
 type Options struct {
 	// CollectorHosts are extra host names that denote the collector itself
 	// (for example its service name in docker compose), besides localhost,
-	// 127.0.0.1, ::1 and 0.0.0.0.
+	// 127.0.0.1, ::1, 0.0.0.0 and :: (IP addresses however written).
 	CollectorHosts []string
 	// DisableHealthCheck leaves out the health_check extension.
 	DisableHealthCheck bool
@@ -295,8 +295,10 @@ func (t *translator) componentID(typ, name string) string {
 }
 
 func (t *translator) isCollectorHost(h string) bool {
-	switch strings.ToLower(strings.Trim(h, "[]")) {
-	case "", "localhost", "127.0.0.1", "::1", "0.0.0.0":
+	if h == "" || strings.EqualFold(h, "localhost") || isLoopback(h) {
+		return true
+	}
+	if a, ok := ipLiteral(h); ok && a.IsUnspecified() {
 		return true
 	}
 	for _, c := range t.opts.CollectorHosts {

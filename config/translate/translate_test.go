@@ -1055,3 +1055,58 @@ func TestSemanticConventionIsToldToEveryReceiver(t *testing.T) {
 		assert.NotContains(t, section, "semantic_convention", id)
 	}
 }
+
+// An IPv6 literal in an exporters.otlp[] host, with or without brackets, a
+// scheme or a port of its own, is one address: toward a loopback or
+// unspecified address it is this collector's receiver, elsewhere the
+// exporter's endpoint, written [addr]:port.
+func TestIPv6HostsInOTLPEntries(t *testing.T) {
+	for name, tt := range map[string]struct {
+		entry    string
+		receiver string // the gateway receiver's endpoint, "" for a destination
+		protocol string
+		exporter string // the destination exporter's id
+		endpoint string
+		bare     bool // an IPv6 literal without brackets, which the gateway cannot use
+	}{
+		"::1 is this collector":                        {entry: `"host": "::1", "port": 4317`, receiver: "[::1]:4317", protocol: "grpc", bare: true},
+		"[::1] is this collector":                      {entry: `"host": "[::1]", "port": 4317`, receiver: "[::1]:4317", protocol: "grpc"},
+		"[::1] with a port of its own":                 {entry: `"host": "[::1]:4317"`, receiver: "[::1]:4317", protocol: "grpc"},
+		"http://[::1] with a port and a path":          {entry: `"host": "http://[::1]:4318/v1/traces", "port": 4318, "use_http": true`, receiver: "[::1]:4318", protocol: "http"},
+		"::1 written in full is this collector":        {entry: `"host": "0:0:0:0:0:0:0:1"`, receiver: "[::1]:4317", protocol: "grpc", bare: true},
+		"the unspecified :: is this collector":         {entry: `"host": "::"`, receiver: "0.0.0.0:4317", protocol: "grpc", bare: true},
+		"fd00::1 is a gRPC destination":                {entry: `"host": "fd00::1", "port": 4317`, exporter: "otlp_grpc/o", endpoint: "[fd00::1]:4317", bare: true},
+		"[fd00::1]:4317 is a gRPC destination":         {entry: `"host": "[fd00::1]:4317"`, exporter: "otlp_grpc/o", endpoint: "[fd00::1]:4317"},
+		"http://[fd00::1] is an OTLP/HTTP destination": {entry: `"host": "http://[fd00::1]", "port": 4318, "use_http": true`, exporter: "otlp_http/o", endpoint: "http://[fd00::1]:4318"},
+		"https://[fd00::1]:4318/ keeps its scheme":     {entry: `"host": "https://[fd00::1]:4318/", "port": 4318, "use_http": true`, exporter: "otlp_http/o", endpoint: "https://[fd00::1]:4318"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "o", ` + tt.entry + `}], "prometheus": [{"name": "p"}]}}}}`
+			cfg, err := krakend.Parse([]byte(src), "k.json")
+			require.NoError(t, err)
+			res, err := Translate(cfg, Options{})
+			require.NoError(t, err)
+			checkCollectorShape(t, res.YAML)
+			var doc struct {
+				Receivers map[string]any            `yaml:"receivers"`
+				Exporters map[string]map[string]any `yaml:"exporters"`
+			}
+			require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+			bareWarnings := warningPaths(res.Warnings, "an IPv6 address without brackets")
+			if tt.bare {
+				assert.Equal(t, []string{`extra_config["telemetry/opentelemetry"].exporters.otlp[0].host`}, bareWarnings)
+			} else {
+				assert.Empty(t, bareWarnings)
+			}
+			if tt.receiver != "" {
+				assert.Equal(t, tt.receiver, getPath(t, doc.Receivers, "gateway", "protocols", tt.protocol, "endpoint"))
+				for id := range doc.Exporters {
+					assert.False(t, strings.HasPrefix(id, "otlp"), "toward this collector, not a destination: %s", id)
+				}
+				return
+			}
+			require.Contains(t, doc.Exporters, tt.exporter)
+			assert.Equal(t, tt.endpoint, doc.Exporters[tt.exporter]["endpoint"])
+		})
+	}
+}

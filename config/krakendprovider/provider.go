@@ -13,7 +13,9 @@
 // or comma-separated), and from the environment variable
 // OTELCOL_GATEWAY_COLLECTOR_HOSTS (comma-separated), as `translate
 // --collector-host` takes them. OTELCOL_GATEWAY_QUEUE_DIR puts the exporters'
-// sending queues on disk there, as `translate --queue-dir` does.
+// sending queues on disk there, as `translate --queue-dir` does; an
+// overlay's exporters follow through `storage: ${krakend:?queue_storage}`
+// (QueueStorageURI), which is the same storage then and none otherwise.
 // `?destination=datadog` (or OTELCOL_GATEWAY_DESTINATIONS=datadog) adds a
 // destination krakend.json cannot name, as `translate --destination` does.
 // `?sampling=gateway` (or OTELCOL_GATEWAY_SAMPLING=gateway) leaves sampling
@@ -78,7 +80,20 @@ type provider struct {
 	logger *zap.Logger
 }
 
+// QueueStorageURI is what an overlay writes as its exporter's
+// sending_queue.storage, `${krakend:?queue_storage}`: the translation's
+// storage extension when QueueDirEnv puts the queues on disk, else nothing
+// (an in-memory queue). Overlays are plain YAML merged by the collector,
+// which the translation never sees; this is how their queues follow.
+const QueueStorageURI = Scheme + ":?queue_storage"
+
 func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
+	if uri == QueueStorageURI {
+		if os.Getenv(QueueDirEnv) == "" {
+			return confmap.NewRetrieved(nil)
+		}
+		return confmap.NewRetrieved(translate.QueueStorage)
+	}
 	u, err := parseURI(uri, os.Getenv(CollectorHostsEnv), os.Getenv(DestinationsEnv), os.Getenv(SamplingEnv))
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.uber.org/zap"
@@ -247,4 +248,80 @@ func TestADollarInKrakenDJSONIsReadLiterally(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "shop-${env:HOME}", conf.Get("receivers::gateway::resource_defaults::service.name"))
 	assert.Equal(t, "$5 and $$", conf.Get("processors::layerfilter::global::traces_static_attributes::price"))
+}
+
+// envProvider is the collector's env provider, enough of it for the
+// overlays: ${env:NAME} and ${env:NAME:-default}.
+type envProvider struct{}
+
+func (envProvider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
+	name, def, _ := strings.Cut(strings.TrimPrefix(uri, "env:"), ":-")
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		v = def
+	}
+	return confmap.NewRetrievedFromYAML([]byte(v))
+}
+func (envProvider) Scheme() string                 { return "env" }
+func (envProvider) Shutdown(context.Context) error { return nil }
+
+// OTELCOL_GATEWAY_QUEUE_DIR puts every queue on disk, the overlays'
+// exporters' too: a crash must not lose what the collector acknowledged
+// for Tempo, Datadog or Azure Monitor either. Without it they stay in
+// memory, and the configuration names no storage.
+func TestTheQueueDirectoryReachesTheOverlaysExporters(t *testing.T) {
+	path := writeFile(t, "krakend.json", krakendJSON)
+	overlays := map[string][]string{
+		"tempo.yaml":        {"otlp_grpc/tempo"},
+		"datadog.yaml":      {"datadog"},
+		"azuremonitor.yaml": {"azuremonitor"},
+	}
+	resolve := func(t *testing.T, overlay string) *confmap.Conf {
+		t.Helper()
+		r, err := confmap.NewResolver(confmap.ResolverSettings{
+			URIs: []string{"krakend:" + path, "file:" + filepath.Join("..", "overlays", overlay)},
+			ProviderFactories: []confmap.ProviderFactory{
+				NewFactory(), fileprovider.NewFactory(),
+				confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
+			},
+		})
+		require.NoError(t, err)
+		conf, err := r.Resolve(context.Background())
+		require.NoError(t, err)
+		return conf
+	}
+	for overlay, exporters := range overlays {
+		t.Run(overlay+" on disk", func(t *testing.T) {
+			t.Setenv(QueueDirEnv, t.TempDir())
+			conf := resolve(t, overlay)
+			require.True(t, conf.IsSet("extensions::file_storage/queue"), "the translation declares the storage")
+			for _, id := range exporters {
+				assert.Equal(t, "file_storage/queue", conf.Get("exporters::"+id+"::sending_queue::storage"), "%s: the overlay's queue is on disk too", id)
+				assert.Equal(t, "file_storage/queue", queueStorage(t, conf, id).String())
+			}
+		})
+		t.Run(overlay+" in memory", func(t *testing.T) {
+			t.Setenv(QueueDirEnv, "")
+			conf := resolve(t, overlay)
+			assert.False(t, conf.IsSet("extensions::file_storage/queue"))
+			for _, id := range exporters {
+				require.True(t, conf.IsSet("exporters::"+id+"::sending_queue"), id)
+				assert.Nil(t, conf.Get("exporters::"+id+"::sending_queue::storage"), "%s: no storage, an in-memory queue", id)
+				assert.Nil(t, queueStorage(t, conf, id), "%s: the exporter reads no storage", id)
+			}
+		})
+	}
+}
+
+// queueStorage reads sending_queue.storage as the exporters' queue
+// configuration does (a *component.ID).
+func queueStorage(t *testing.T, conf *confmap.Conf, exporter string) *component.ID {
+	t.Helper()
+	sub, err := conf.Sub("exporters::" + exporter + "::sending_queue")
+	require.NoError(t, err)
+	var q struct {
+		Storage *component.ID `mapstructure:"storage"`
+	}
+	require.NoError(t, sub.Unmarshal(&q, confmap.WithIgnoreUnused()))
+	return q.Storage
 }

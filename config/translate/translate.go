@@ -15,6 +15,10 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
 )
 
+// QueueStorage is the extension that holds the sending queues on disk when
+// Options.QueueDirectory is set.
+const QueueStorage = "file_storage/queue"
+
 // Options tune what the translation produces around the krakend.json content.
 type Options struct {
 	// CollectorHosts are extra host names that denote the collector itself
@@ -129,7 +133,7 @@ const (
 	connectorRequestMetrics = "requestmetrics"
 	connectorDatadog        = "datadog/stats"
 	// extensionQueueStorage holds the persistent sending queues.
-	extensionQueueStorage = "file_storage/queue"
+	extensionQueueStorage = QueueStorage
 )
 
 // DefaultRedactHeaders is the layerfilter's list of credential headers whose

@@ -25,7 +25,7 @@ const Examples = `  otelcol-gateway translate /etc/krakend/krakend.json         
   otelcol-gateway --config 'krakend:/etc/krakend/krakend.json?destination=datadog'   # plus Datadog (DD_API_KEY)
   otelcol-gateway                                               # run the embedded default`
 
-const usage = `Usage: otelcol-gateway translate [flags] krakend.json
+const usage = `Usage: otelcol-gateway translate [flags] krakend.json [flags]
 
 Prints the collector configuration that the gateway's krakend.json translates
 into, with comments saying where each part came from. Warnings (what the
@@ -59,13 +59,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		fmt.Fprintln(stderr, "translate: expected exactly one krakend.json argument")
 		fs.Usage()
 		return 2
@@ -80,7 +81,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "translate: --sampling: %v\n", err)
 		return 2
 	}
-	cfg, err := krakend.Load(fs.Arg(0))
+	cfg, err := krakend.Load(files[0])
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -106,6 +107,50 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseInterleaved parses flags before and after the file names (the flag
+// package alone stops at the first one, so `translate krakend.json -o
+// out.yaml` would take -o for a second file) and returns the file names.
+// After `--` every argument is a file name.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if stoppedAtDashDash(fs, args[:len(args)-len(rest)]) {
+			return append(files, rest...), nil
+		}
+		if len(rest) == 0 {
+			return files, nil
+		}
+		files = append(files, rest[0])
+		args = rest[1:]
+	}
+}
+
+// stoppedAtDashDash tells whether Parse ended on a `--` of its own rather
+// than on one given as a flag's value (`-o --`): it walks the arguments Parse
+// consumed as Parse did, skipping the value of each flag that takes one.
+func stoppedAtDashDash(fs *flag.FlagSet, consumed []string) bool {
+	for i := 0; i < len(consumed); i++ {
+		a := consumed[i]
+		if a == "--" {
+			return true
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return false
 }
 
 // printErrors writes the first problem on the first line, as callers that

@@ -109,3 +109,55 @@ func TestSamplingAtTheGatewayAndAnUnknownPlaceIsAUsageError(t *testing.T) {
 	assert.Empty(t, out)
 	assert.True(t, strings.HasPrefix(errOut, `translate: --sampling: unknown sampling "edge"`), errOut)
 }
+
+// Flags may come after the file, as in most commands; after `--` everything
+// is a file name, even one that starts with a dash.
+func TestFlagsAfterTheFile(t *testing.T) {
+	file := filepath.Join(fixtures, "krakend-otel-example-front-3otlp.json")
+	t.Run("-o after the file writes the file", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "collector.yaml")
+		code, out, errOut := run(file, "-o", dst)
+		require.Equal(t, 0, code, errOut)
+		assert.Empty(t, out)
+		b, err := os.ReadFile(dst)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "receivers:")
+	})
+	t.Run("flags on both sides of the file", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "collector.yaml")
+		code, _, errOut := run("--sampling", "gateway", file, "--collector-host=otel-collector", "-o", dst)
+		require.Equal(t, 0, code, errOut)
+		b, err := os.ReadFile(dst)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "receivers:")
+	})
+	t.Run("a flag after the file is still checked", func(t *testing.T) {
+		code, _, errOut := run(file, "--sampling", "both")
+		assert.Equal(t, 2, code)
+		assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "--sampling")
+	})
+	t.Run("after -- a dash is a file name", func(t *testing.T) {
+		code, _, errOut := run("--", "-o")
+		assert.Equal(t, 1, code, "a file that does not exist, not a usage error: %s", errOut)
+		assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "-o")
+	})
+	t.Run("-- as the value of -o is a file name for -o", func(t *testing.T) {
+		abs, err := filepath.Abs(file)
+		require.NoError(t, err)
+		dir := t.TempDir()
+		t.Chdir(dir)
+		code, _, errOut := run("-o", "--", abs)
+		require.Equal(t, 0, code, errOut)
+		_, err = os.Stat(filepath.Join(dir, "--"))
+		assert.NoError(t, err)
+	})
+	t.Run("two files are a usage error", func(t *testing.T) {
+		code, _, errOut := run(file, "-o", filepath.Join(t.TempDir(), "c.yaml"), file)
+		assert.Equal(t, 2, code)
+		assert.True(t, strings.HasPrefix(errOut, "translate: expected exactly one krakend.json argument"), errOut)
+	})
+	t.Run("a flag after -- is a second file", func(t *testing.T) {
+		code, _, _ := run(file, "--", "-o", "x.yaml")
+		assert.Equal(t, 2, code)
+	})
+}

@@ -7,7 +7,9 @@
 //
 // Translation is a pure function. What the collector cannot do (a switch that
 // only the gateway honours, such as disable_propagation) becomes a Warning and
-// a comment, never silence; what cannot be mapped honestly is an error.
+// a comment, never silence; what cannot be mapped honestly is an error (a
+// static attribute key containing `::`, for one: the collector reads `::` in
+// a configuration key as a path separator, so the key cannot be written).
 //
 // # Where the gateway sent, and where the collector sends
 //

@@ -905,6 +905,12 @@ func (t *translator) attrMap(path string, attrs []krakend.Attribute) *yaml.Node 
 			t.warn(p, "%s is the gateway's layer marker: as a static attribute the gateway writes it over the stage of some spans (global, backend-request): the collector's receiver restores a value that names no stage, a stage name puts those spans in the wrong layer, and the collector's layer filter refuses the key; left out", stageKey)
 			continue
 		}
+		if strings.Contains(a.Key, "::") {
+			// confmap.KeyDelimiter: the key would become nested maps, and
+			// the layer filter would refuse to start on them.
+			t.fail(p+".key", krakend.KindUnsupported, "contains `::`, which the collector's configuration reads as a path separator: the key would become nested maps and the collector would not start; use a key without `::` (for example with . or _)")
+			continue
+		}
 		if v, dup := seen[a.Key]; dup {
 			t.warn(p, "key %q appears twice: the last value wins", a.Key)
 			v.Value = a.Value

@@ -337,6 +337,24 @@ func TestTranslateRefusals(t *testing.T) {
 			wantWhy:  `port 4317 is also used by extra_config["telemetry/opentelemetry"].exporters.otlp[0].port`,
 		},
 		{
+			name:     "a static attribute key with :: is refused: the collector would read nested maps",
+			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}]}, "layers": {"global": {"traces_static_attributes": [{"key": "team", "value": "x"}, {"key": "k8s::ns", "value": "x"}]}}}}}`,
+			wantPath: `extra_config["telemetry/opentelemetry"].layers.global.traces_static_attributes[1].key`,
+			wantWhy:  "contains `::`, which the collector's configuration reads as a path separator",
+		},
+		{
+			name:     "a backend's static attribute key with :: is refused at its own path",
+			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}]}, "layers": {"backend": {"metrics": {"static_attributes": [{"key": "a::", "value": "x"}]}, "traces": {}}}}}}`,
+			wantPath: `extra_config["telemetry/opentelemetry"].layers.backend.metrics.static_attributes[0].key`,
+			wantWhy:  "contains `::`",
+		},
+		{
+			name:     "an endpoint's static attribute key with :: is refused at its own path",
+			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}]}}}, "endpoints": [{"endpoint": "/a", "extra_config": {"telemetry/opentelemetry": {"global": {"metrics_static_attributes": [{"key": "::b", "value": "x"}]}}}}]}`,
+			wantPath: `endpoints[0].extra_config["telemetry/opentelemetry"].global.metrics_static_attributes[0].key`,
+			wantWhy:  "contains `::`",
+		},
+		{
 			name:     "a configuration that exports nothing is refused",
 			json:     `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"prometheus": [{"name": "a", "disable_metrics": true}]}}}}`,
 			wantPath: "extra_config",
@@ -1109,4 +1127,17 @@ func TestIPv6HostsInOTLPEntries(t *testing.T) {
 			assert.Equal(t, tt.endpoint, doc.Exporters[tt.exporter]["endpoint"])
 		})
 	}
+}
+
+// Why a static attribute key must not contain "::": the collector's
+// configuration reads it as a key path, so a map keyed "a::b" is a map "a"
+// holding "b", and the layer filter, which takes string values, refuses to
+// start.
+func TestTheCollectorReadsDoubleColonsInAKeyAsNesting(t *testing.T) {
+	ret, err := confmap.NewRetrievedFromYAML([]byte("global:\n  traces_static_attributes:\n    \"a::b\": x\n"))
+	require.NoError(t, err)
+	conf, err := ret.AsConf()
+	require.NoError(t, err)
+	err = conf.Unmarshal(layerfilterprocessor.NewFactory().CreateDefaultConfig())
+	assert.ErrorContains(t, err, "global.traces_static_attributes[a]", "the collector would not start")
 }

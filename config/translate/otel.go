@@ -109,12 +109,13 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		} else if !isLoopback(bind) {
 			bind = "0.0.0.0" // a name of the collector, or a wildcard: reachable over the network
 		}
-		proto := "grpc"
+		proto, protoName := "grpc", "gRPC"
 		if e.UseHTTP {
-			proto = "http"
-			if scheme == "https" {
-				t.warn(path+".host", "the gateway sends OTLP/HTTP over TLS here; the receiver listens without TLS until you add a tls block under protocols.http")
-			}
+			proto, protoName = "http", "HTTP"
+		}
+		if scheme == "https" {
+			// https:// means TLS over gRPC too (otelcollector.go)
+			t.warn(path+".host", "the gateway sends OTLP/%s over TLS here (https://); the receiver listens without TLS until you add a tls block under protocols.%s", protoName, proto)
 		}
 		t.receiverFor(proto, hostPort(bind, e.Port), e.Name, path+".port",
 			fmt.Sprintf("%s from %s (%q, host %s, port %d): where the gateway already sends %s", proto, path, e.Name, e.Host, e.Port, signals))
@@ -133,11 +134,16 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 	} else {
 		id = t.componentID("otlp_grpc", e.Name)
 		m.set("endpoint", hostPort(host, e.Port))
+		// The gateway's gRPC exporter is plaintext unless host starts with
+		// https://, then TLS with the system roots (krakend-otel
+		// exporter/otelcollector/otelcollector.go, grpcExporterWithOptions).
 		tls := newMap()
-		tls.set("insecure", true)
-		m.set("tls", tls).note("the gateway's gRPC OTLP is always plaintext; set insecure: false if the destination serves TLS")
 		if scheme == "https" {
-			t.warn(path+".host", "https:// with gRPC: the gateway still sent plaintext; the collector keeps plaintext (tls.insecure: true) until you change it")
+			tls.set("insecure", false)
+			m.set("tls", tls).note("TLS with the system's roots, as the gateway sent it (https:// in host); add ca_file for a private CA")
+		} else {
+			tls.set("insecure", true)
+			m.set("tls", tls).note("plaintext, as the gateway sent it (no https:// in host); set insecure: false if the destination serves TLS")
 		}
 	}
 	m.set("compression", "none").note("as the gateway sent it: krakend-otel's OTLP exporters set no compressor (gzip only with OTEL_EXPORTER_OTLP_COMPRESSION); gzip would cost about a tenth of the collector's CPU, set it for a remote or metered link")

@@ -1141,3 +1141,46 @@ func TestTheCollectorReadsDoubleColonsInAKeyAsNesting(t *testing.T) {
 	err = conf.Unmarshal(layerfilterprocessor.NewFactory().CreateDefaultConfig())
 	assert.ErrorContains(t, err, "global.traces_static_attributes[a]", "the collector would not start")
 }
+
+// The gateway's gRPC exporter sends plaintext unless host starts with
+// https://, then TLS with the system roots (krakend-otel
+// exporter/otelcollector/otelcollector.go): the translated exporter does the
+// same, and a receiver the gateway reaches over https:// is pointed out,
+// since it listens without TLS.
+func TestGRPCOverHTTPSIsTLSAsTheGatewaySentIt(t *testing.T) {
+	translateOTLP := func(t *testing.T, entry string) (map[string]map[string]any, []Warning) {
+		t.Helper()
+		src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}, {"name": "o", ` + entry + `}]}}}}`
+		cfg, err := krakend.Parse([]byte(src), "k.json")
+		require.NoError(t, err)
+		res, err := Translate(cfg, Options{})
+		require.NoError(t, err)
+		checkCollectorShape(t, res.YAML)
+		var doc struct {
+			Exporters map[string]map[string]any `yaml:"exporters"`
+		}
+		require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+		return doc.Exporters, res.Warnings
+	}
+	for entry, insecure := range map[string]bool{
+		`"host": "https://tempo.example.com", "port": 443`: false,
+		`"host": "http://tempo", "port": 4317`:             true,
+		`"host": "tempo", "port": 4317`:                    true,
+	} {
+		exporters, ws := translateOTLP(t, entry)
+		require.Contains(t, exporters, "otlp_grpc/o", entry)
+		assert.Equal(t, insecure, getPath(t, exporters["otlp_grpc/o"], "tls", "insecure"), entry)
+		assert.Empty(t, warningPaths(ws, "plaintext"), entry)
+		assert.Empty(t, warningPaths(ws, "over TLS"), entry)
+	}
+	exporters, _ := translateOTLP(t, `"host": "https://tempo.example.com", "port": 443`)
+	assert.Equal(t, "tempo.example.com:443", exporters["otlp_grpc/o"]["endpoint"])
+
+	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "https://localhost"}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{`extra_config["telemetry/opentelemetry"].exporters.otlp[0].host`}, warningPaths(res.Warnings, "OTLP/gRPC over TLS"))
+	assert.Empty(t, warningPaths(res.Warnings, "OTLP/HTTP"))
+}

@@ -609,7 +609,7 @@ func (t *translator) render() ([]byte, error) {
 			protos.set("http", h)
 		}
 		m.set("protocols", protos)
-		m.set("resource_defaults", t.resource).note("set only where the gateway left the key empty")
+		m.set("resource_defaults", t.resource).note("set only where the gateway left the key empty (service.name also over the SDK's unknown_service placeholder)")
 		m.set("instance_id_from_peer", true).note("keeps replicas apart (service.instance.id) when the gateway sets none")
 		m.set("gateway_scopes", []string{gatewayScope})
 		if t.semanticConvention != "" {

@@ -128,14 +128,29 @@ func (e OTLPExporter) HostName() (host, scheme string) {
 	return stripPort(hp), scheme
 }
 
-// HostHasPath reports a host written with a scheme and a path. The gateway
-// formats "%s:%d" before parsing the URL (krakend-otel
-// exporter/otelcollector/otelcollector.go:66), so the port lands in the path
-// and the SDK's default port is used instead of `port`. (With a port of its
-// own before the path, that port is used.)
+// HostHasPath reports a host written with a scheme and a path (a query, or
+// just a trailing slash). The gateway formats "%s:%d" before parsing the URL
+// (krakend-otel exporter/otelcollector/otelcollector.go:66), so the port
+// lands in the path and the SDK's default port is used instead of `port`.
+// (With a port of its own before the path, that port is used: HostPort.)
 func (e OTLPExporter) HostHasPath() bool {
 	hp, scheme, rest := e.authority()
-	return scheme != "" && stripPort(hp) == hp && len(rest) > 1 && rest[0] == '/'
+	return scheme != "" && stripPort(hp) == hp && rest != ""
+}
+
+// HostPort returns a port written into host ("tempo:4318",
+// "http://[fd00::1]:4318/v1"), 0 when there is none, and whether the gateway
+// sends to it. The gateway appends its own ":port": after a scheme and a
+// path, that lands in the path and the host's port is used; anywhere else it
+// makes no address ("tempo:4318:4317").
+func (e OTLPExporter) HostPort() (port int, used bool) {
+	hp, scheme, rest := e.authority()
+	p := hp[len(stripPort(hp)):]
+	if len(p) < 2 || p[0] != ':' || !isPort(p[1:]) {
+		return 0, false
+	}
+	port, _ = strconv.Atoi(p[1:])
+	return port, scheme != "" && rest != ""
 }
 
 // HostIsBareIPv6 reports an IPv6 literal written without brackets ("::1",

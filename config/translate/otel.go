@@ -73,7 +73,22 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		t.warn(path+".custom_metric_reporting_period", "%d s is the gateway's push period for this exporter; the collector forwards metrics as they arrive", e.CustomMetricReportingPeriod)
 	}
 	host, scheme := e.HostName()
+	// what the notes show of host: no credentials, path or query
+	shownHost := host
+	if scheme != "" {
+		shownHost = scheme + "://" + host
+	}
 	signals := signalWords(traces, metrics)
+	if written, used := e.HostPort(); written != 0 {
+		// The port the user wrote beside the address wins: where the
+		// gateway sends when it can, and what it meant when it cannot.
+		if !used {
+			t.warn(path+".host", "a port in host: the gateway appends :%d to it (%s:%d:%d), which is no address, so it sends nothing from this entry; write the port in `port` alone. The collector uses port %d", e.Port, host, written, e.Port, written)
+		} else if written != e.Port {
+			t.warn(path+".host", "the gateway sends to port %d written in host (its :%d lands in the path), not to `port`; the collector uses %d too", written, e.Port, written)
+		}
+		e.Port = written
+	}
 	if e.HostHasPath() {
 		t.warn(path+".host", "the path is dropped, and so is the port: the gateway appends :%d after the path, so it really sends to the SDK's default port; the collector uses port %d as written", e.Port, e.Port)
 	}
@@ -118,13 +133,13 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 			t.warn(path+".host", "the gateway sends OTLP/%s over TLS here (https://); the receiver listens without TLS until you add a tls block under protocols.%s", protoName, proto)
 		}
 		t.receiverFor(proto, hostPort(bind, e.Port), e.Name, path+".port",
-			fmt.Sprintf("%s from %s (%q, host %s, port %d): where the gateway already sends %s", proto, path, e.Name, e.Host, e.Port, signals))
+			fmt.Sprintf("%s from %s (%q, host %s, port %d): where the gateway already sends %s", proto, path, e.Name, shownHost, e.Port, signals))
 		return
 	}
 
 	m := newMap()
 	var id string
-	from := fmt.Sprintf("from %s (%q, host %s, port %d): the gateway sent %s there directly", path, e.Name, e.Host, e.Port, signals)
+	from := fmt.Sprintf("from %s (%q, host %s, port %d): the gateway sent %s there directly", path, e.Name, shownHost, e.Port, signals)
 	if e.UseHTTP {
 		if scheme == "" {
 			scheme = "http" // the gateway sends plaintext when host has no scheme

@@ -1184,3 +1184,62 @@ func TestGRPCOverHTTPSIsTLSAsTheGatewaySentIt(t *testing.T) {
 	assert.Equal(t, []string{`extra_config["telemetry/opentelemetry"].exporters.otlp[0].host`}, warningPaths(res.Warnings, "OTLP/gRPC over TLS"))
 	assert.Empty(t, warningPaths(res.Warnings, "OTLP/HTTP"))
 }
+
+// A port written into host: the gateway appends :port after it, so with a
+// scheme and a path it sends to the host's port, and anywhere else to no
+// address at all (krakend-otel exporter/otelcollector/otelcollector.go
+// builds "%s:%d" before url.Parse). The collector uses the host's port, and
+// says so where it differs from what the gateway does.
+func TestAPortWrittenInHost(t *testing.T) {
+	for name, tt := range map[string]struct {
+		entry, endpoint, warning string
+	}{
+		"after a path the gateway sends to it": {`"host": "http://tempo:4318/v1", "use_http": true`, "http://tempo:4318", "lands in the path"},
+		"after a trailing slash too":           {`"host": "https://tempo:443/", "port": 4317`, "tempo:443", "lands in the path"},
+		"the same as port, nothing to say":     {`"host": "http://tempo:4317/v1", "port": 4317`, "tempo:4317", ""},
+		"without a path it makes no address":   {`"host": "tempo:4318", "port": 4317`, "tempo:4318", "tempo:4318:4317), which is no address"},
+		"with a scheme and no path neither":    {`"host": "http://tempo:4318"`, "tempo:4318", "which is no address"},
+		"an IPv6 address's port":               {`"host": "[fd00::1]:4318"`, "[fd00::1]:4318", "[fd00::1]:4318:4317), which is no address"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}, {"name": "o", ` + tt.entry + `}]}}}}`
+			cfg, err := krakend.Parse([]byte(src), "k.json")
+			require.NoError(t, err)
+			res, err := Translate(cfg, Options{})
+			require.NoError(t, err)
+			checkCollectorShape(t, res.YAML)
+			var doc struct {
+				Exporters map[string]map[string]any `yaml:"exporters"`
+			}
+			require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+			var endpoints []any
+			for _, e := range doc.Exporters {
+				endpoints = append(endpoints, e["endpoint"])
+			}
+			assert.Contains(t, endpoints, tt.endpoint)
+			const hostPath = `extra_config["telemetry/opentelemetry"].exporters.otlp[1].host`
+			if tt.warning == "" {
+				assert.NotContains(t, warningPaths(res.Warnings, "port"), hostPath)
+			} else {
+				assert.Equal(t, []string{hostPath}, warningPaths(res.Warnings, tt.warning))
+			}
+		})
+	}
+}
+
+// Credentials in an OTLP host reach neither the YAML nor a warning: the
+// notes show the scheme and the host alone.
+func TestCredentialsInAnOTLPHostAreNotCopied(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [
+		{"name": "c", "host": "http://gw:s3cret-a@localhost/x?token=s3cret-b"},
+		{"name": "o", "host": "https://user:s3cret-c@tempo.example.com/v1?token=s3cret-d", "port": 443}]}}}}`
+	cfg, err := krakend.Parse([]byte(src), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	assert.NotContains(t, string(res.YAML), "s3cret")
+	for _, w := range res.Warnings {
+		assert.NotContains(t, w.Message, "s3cret")
+	}
+	assert.Contains(t, string(res.YAML), "host https://tempo.example.com, port 443")
+}

@@ -293,14 +293,20 @@ func propagators(names []string) (propagation.TextMapPropagator, error) {
 }
 
 // exporterEndpoint returns host:port as the gateway builds it, and whether
-// the exporter uses TLS (and with which configuration).
+// the exporter uses TLS (and with which configuration). A port written in
+// host wins, as in the translation: where the gateway sends when it can
+// (after a path), what was meant where it cannot.
 func exporterEndpoint(e krakend.OTLPExporter, tlsCfg *tls.Config) (string, *tls.Config) {
 	host, scheme := e.HostName()
+	port := e.Port
+	if written, _ := e.HostPort(); written != 0 {
+		port = written
+	}
 	var endpoint string
 	if strings.HasPrefix(host, "[") { // an IPv6 literal keeps its brackets
-		endpoint = host + ":" + strconv.Itoa(e.Port)
+		endpoint = host + ":" + strconv.Itoa(port)
 	} else {
-		endpoint = net.JoinHostPort(host, strconv.Itoa(e.Port))
+		endpoint = net.JoinHostPort(host, strconv.Itoa(port))
 	}
 	if tlsCfg == nil && scheme == "https" {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -1,0 +1,29 @@
+package gatewayotel
+
+import (
+	"testing"
+
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+)
+
+// The exporter's address is the translation's: a port written in host wins
+// over `port`, an IPv6 literal keeps its brackets, https:// means TLS.
+func TestExporterEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		port int
+		want string
+		tls  bool
+	}{
+		{"otel-collector", 4317, "otel-collector:4317", false},
+		{"http://tempo:4318/v1", 4317, "tempo:4318", false},
+		{"tempo:4318", 4317, "tempo:4318", false},
+		{"https://[fd00::1]:4318/", 4317, "[fd00::1]:4318", true},
+		{"[::1]", 4317, "[::1]:4317", false},
+	} {
+		got, tlsCfg := exporterEndpoint(krakend.OTLPExporter{Host: tt.host, Port: tt.port}, nil)
+		if got != tt.want || (tlsCfg != nil) != tt.tls {
+			t.Errorf("%s port %d: got %s (TLS %v), want %s (TLS %v)", tt.host, tt.port, got, tlsCfg != nil, tt.want, tt.tls)
+		}
+	}
+}

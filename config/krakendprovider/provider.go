@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.uber.org/zap"
@@ -78,18 +79,26 @@ const QueueDirEnv = "OTELCOL_GATEWAY_QUEUE_DIR"
 
 type provider struct {
 	logger *zap.Logger
+	// queueStorageDeclared: a krakend: URI of this configuration was
+	// translated with QueueDirEnv set, so the storage extension exists.
+	queueStorageDeclared atomic.Bool
 }
 
 // QueueStorageURI is what an overlay writes as its exporter's
 // sending_queue.storage, `${krakend:?queue_storage}`: the translation's
-// storage extension when QueueDirEnv puts the queues on disk, else nothing
-// (an in-memory queue). Overlays are plain YAML merged by the collector,
-// which the translation never sees; this is how their queues follow.
+// storage extension when a krakend: URI of the same configuration declared
+// it (QueueDirEnv set), else nothing (an in-memory queue). Overlays are
+// plain YAML merged by the collector, which the translation never sees;
+// this is how their queues follow. The collector retrieves every --config
+// before it expands references, so the order of the URIs does not matter;
+// a file written by `translate --queue-dir` declares the storage without
+// this provider knowing, and its overlays' queues stay in memory rather
+// than name a storage that may not exist.
 const QueueStorageURI = Scheme + ":?queue_storage"
 
 func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
 	if uri == QueueStorageURI {
-		if os.Getenv(QueueDirEnv) == "" {
+		if !p.queueStorageDeclared.Load() {
 			return confmap.NewRetrieved(nil)
 		}
 		return confmap.NewRetrieved(translate.QueueStorage)
@@ -102,9 +111,13 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	if err != nil {
 		return nil, oneLine(err)
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: u.hosts, QueueDirectory: os.Getenv(QueueDirEnv), Destinations: u.destinations, Sampling: u.sampling})
+	queueDir := os.Getenv(QueueDirEnv)
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: u.hosts, QueueDirectory: queueDir, Destinations: u.destinations, Sampling: u.sampling})
 	if err != nil {
 		return nil, oneLine(err)
+	}
+	if queueDir != "" {
+		p.queueStorageDeclared.Store(true)
 	}
 	for _, w := range res.Warnings {
 		p.logger.Warn("krakend.json: "+w.Message, zap.String("path", w.Path), zap.String("file", u.path))

@@ -325,3 +325,42 @@ func queueStorage(t *testing.T, conf *confmap.Conf, exporter string) *component.
 	require.NoError(t, sub.Unmarshal(&q, confmap.WithIgnoreUnused()))
 	return q.Storage
 }
+
+// A configuration that does not come through a krakend: URI (a file written
+// by translate, or any YAML) declares no storage this provider knows of: an
+// overlay's queue stays in memory with the variable set, rather than name a
+// storage extension the collector would not find at start.
+func TestTheQueueDirectoryWithoutAKrakenDURILeavesTheOverlaysInMemory(t *testing.T) {
+	t.Setenv(QueueDirEnv, t.TempDir())
+	translated := writeFile(t, "collector.yaml", "receivers: {}\n")
+	r, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs: []string{"file:" + translated, "file:" + filepath.Join("..", "overlays", "tempo.yaml")},
+		ProviderFactories: []confmap.ProviderFactory{
+			NewFactory(), fileprovider.NewFactory(),
+			confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
+		},
+	})
+	require.NoError(t, err)
+	conf, err := r.Resolve(context.Background())
+	require.NoError(t, err)
+	require.True(t, conf.IsSet("exporters::otlp_grpc/tempo::sending_queue"))
+	assert.Nil(t, queueStorage(t, conf, "otlp_grpc/tempo"))
+}
+
+// The order of --config does not matter: the overlay before the krakend:
+// URI still finds the storage.
+func TestTheQueueDirectoryReachesAnOverlayGivenFirst(t *testing.T) {
+	t.Setenv(QueueDirEnv, t.TempDir())
+	path := writeFile(t, "krakend.json", krakendJSON)
+	r, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs: []string{"file:" + filepath.Join("..", "overlays", "tempo.yaml"), "krakend:" + path},
+		ProviderFactories: []confmap.ProviderFactory{
+			NewFactory(), fileprovider.NewFactory(),
+			confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
+		},
+	})
+	require.NoError(t, err)
+	conf, err := r.Resolve(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "file_storage/queue", queueStorage(t, conf, "otlp_grpc/tempo").String())
+}

@@ -244,6 +244,9 @@ type reparenter struct {
 	heldQ       []*heldSpan             // hold order, for expiry
 	heldHead    int
 	nHeld       int
+	// closed is set when shutdown has released the hold: nothing would
+	// release a span held after it.
+	closed bool
 
 	stop, stopped chan struct{}
 }
@@ -323,11 +326,19 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 					s.SetParentSpanID(id)
 				}
 				if unknown && mayGo && r.maxWait > 0 && !idx.isKept(tid, id) {
-					if from == nil {
-						from = newHeldScope(rs, ss)
+					if !r.closed {
+						if from == nil {
+							from = newHeldScope(rs, ss)
+						}
+						r.hold(s, from, spanKey{tid, id}, now, changed, &st)
+						return true
 					}
-					r.hold(s, from, spanKey{tid, id}, now, changed, &st)
-					return true
+					// After shutdown nothing would release it: handed on as it
+					// is, as shutdown hands on what was held. Refusing the
+					// batch would lose nothing only if the sender retried, and
+					// it would retry into a processor that is going away.
+					st.unresolved[releaseShutdown]++
+					return false
 				}
 				if changed {
 					st.reparented++
@@ -624,6 +635,9 @@ func (r *reparenter) start(context.Context, component.Host) error {
 	if r.maxWait == 0 || r.stop != nil {
 		return nil
 	}
+	r.mu.Lock()
+	r.closed = false
+	r.mu.Unlock()
 	r.stop, r.stopped = make(chan struct{}), make(chan struct{})
 	go r.run(r.stop, r.stopped)
 	return nil
@@ -644,7 +658,7 @@ func (r *reparenter) run(stop <-chan struct{}, stopped chan<- struct{}) {
 }
 
 // shutdown stops the expiry and hands on everything still held: held data
-// is never lost.
+// is never lost. Spans of a batch that comes later are not held.
 func (r *reparenter) shutdown(ctx context.Context) error {
 	if r.stop != nil {
 		close(r.stop)
@@ -660,6 +674,7 @@ func (r *reparenter) flush(ctx context.Context, all bool) error {
 	var st settlement
 	r.mu.Lock()
 	if all {
+		r.closed = true
 		r.releaseAll(releaseShutdown, &st)
 	} else {
 		r.expire(r.now().UnixNano(), &st)

@@ -551,6 +551,21 @@ func TestShutdownHandsOnEverythingHeld(t *testing.T) {
 	assert.Zero(t, h.metric(t, metricHeld))
 }
 
+// Nothing releases a span held after shutdown (the expiry task has
+// stopped): a batch that comes then is handed on whole, as if its spans'
+// wait had run out.
+func TestABatchAfterShutdownIsHandedOnWithoutWaiting(t *testing.T) {
+	h := newHarness(t, "proxy: {disable_traces: true}")
+	require.NoError(t, h.proc.Shutdown(context.Background()))
+	src := orphanStage(1)
+	wantParent := stageParents(src)[0]
+	h.consume(t, src)
+	require.Equal(t, 3, h.sink.SpanCount(), "the stage span is handed on at once")
+	assert.Equal(t, []pcommon.SpanID{wantParent}, stageParents(h.sink.AllTraces()[0]), "as it is")
+	assert.Zero(t, h.metric(t, metricHeld))
+	assert.Equal(t, int64(1), h.metric(t, metricUnresolved, reason("shutdown")))
+}
+
 func TestAChildAfterItsRemovedParentIsReparentedWithoutWaiting(t *testing.T) {
 	// The read tracker ends after its backend-request: with round_trip off,
 	// the removed parent may come first, in an earlier batch.

@@ -56,6 +56,9 @@ type spanNode struct {
 	// mayGo: whether the span's parent may be removed too, so that the
 	// chain may go on beyond what is known.
 	mayGo bool
+	// remoteBits: what the span's flags say of its parent, which a child
+	// re-parented past it takes with that parent.
+	remoteBits uint32
 }
 
 // batchIndex holds what one batch's re-parenting resources need: the
@@ -133,7 +136,7 @@ func (b *batchIndex) add(p *policy, s ptrace.Span, c layer.Class, r dropReason, 
 		return
 	}
 	k := idKey(s.SpanID())
-	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: !remote && p.parentMayBeRemovedMemo(c, s.Attributes(), m)}
+	b.nodes[k] = spanNode{trace: s.TraceID(), parent: s.ParentSpanID(), mayGo: !remote && p.parentMayBeRemovedMemo(c, s.Attributes(), m), remoteBits: s.Flags() & remoteMask}
 	// A read tracker has no children; a skip path removes the children of
 	// what it removes, except under a global span skipped by its raw path.
 	if c != layer.BackendReadPayload && (r != reasonSkipPath || c == layer.GlobalStage) {
@@ -146,12 +149,20 @@ func (b *batchIndex) add(p *policy, s ptrace.Span, c layer.Class, r dropReason, 
 const (
 	flagHasIsRemote uint32 = 0x100
 	flagIsRemote    uint32 = 0x200
+	remoteMask             = flagHasIsRemote | flagIsRemote
 )
 
 // parentIsRemote tells whether the span's exporter said its parent is
 // remote; exporters that say nothing leave both bits clear.
 func parentIsRemote(s ptrace.Span) bool {
-	return s.Flags()&(flagHasIsRemote|flagIsRemote) == flagHasIsRemote|flagIsRemote
+	return s.Flags()&remoteMask == remoteMask
+}
+
+// setParent gives a span a new parent with what is known of it: the flags
+// of the removed span whose parent it was say whether it is remote.
+func setParent(s ptrace.Span, id pcommon.SpanID, remoteBits uint32) {
+	s.SetParentSpanID(id)
+	s.SetFlags(s.Flags()&^remoteMask | remoteBits)
 }
 
 // heldScope is the resource and scope held spans came with, copied once per
@@ -187,10 +198,11 @@ type heldSpan struct {
 }
 
 type removedEntry struct {
-	trace  pcommon.TraceID
-	parent pcommon.SpanID
-	mayGo  bool
-	at     int64
+	trace      pcommon.TraceID
+	parent     pcommon.SpanID
+	mayGo      bool
+	remoteBits uint32
+	at         int64
 }
 
 type removedAt struct {
@@ -318,12 +330,12 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 					return false
 				}
 				tid := s.TraceID()
-				id, unknown, mayGo, changed := r.resolve(idx, tid, parent)
+				id, remoteBits, unknown, mayGo, changed := r.resolve(idx, tid, parent)
 				if unknown && !changed {
 					mayGo = idx.candidate(tid, s.SpanID())
 				}
 				if changed {
-					s.SetParentSpanID(id)
+					setParent(s, id, remoteBits)
 				}
 				if unknown && mayGo && r.maxWait > 0 && !idx.isKept(tid, id) {
 					if !r.closed {
@@ -358,23 +370,24 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 }
 
 // resolve follows parent up the removed spans known from the batch and
-// from earlier ones. It returns the first ID that is not a removed span;
-// unknown when that ID is in neither, with mayGo telling, when the walk
+// from earlier ones. It returns the first ID that is not a removed span,
+// with, when the walk passed a removed span, that span's remote flags;
+// unknown when the ID is in neither, with mayGo telling, when the walk
 // passed a removed span, whether that span's parent may be removed too.
-func (r *reparenter) resolve(idx *batchIndex, tid pcommon.TraceID, parent pcommon.SpanID) (id pcommon.SpanID, unknown, mayGo, changed bool) {
+func (r *reparenter) resolve(idx *batchIndex, tid pcommon.TraceID, parent pcommon.SpanID) (id pcommon.SpanID, remoteBits uint32, unknown, mayGo, changed bool) {
 	for range maxChain {
 		if n, ok := idx.removed(tid, parent); ok {
-			parent, mayGo, changed = n.parent, n.mayGo, true
+			parent, remoteBits, mayGo, changed = n.parent, n.remoteBits, n.mayGo, true
 		} else if e, ok := r.removed[idKey(parent)]; ok && e.trace == tid {
-			parent, mayGo, changed = e.parent, e.mayGo, true
+			parent, remoteBits, mayGo, changed = e.parent, e.remoteBits, e.mayGo, true
 		} else {
-			return parent, true, mayGo, changed
+			return parent, remoteBits, true, mayGo, changed
 		}
 		if parent.IsEmpty() {
-			return parent, false, false, true
+			return parent, remoteBits, false, false, true
 		}
 	}
-	return parent, false, false, changed
+	return parent, remoteBits, false, false, changed
 }
 
 // prepare tells whether the batch's kept spans need a look: when it
@@ -405,7 +418,7 @@ func (r *reparenter) prepare(td ptrace.Traces, idx *batchIndex) bool {
 // chainOpen tells whether n's parent chain ends at an unknown span that may
 // have been removed.
 func (r *reparenter) chainOpen(idx *batchIndex, n spanNode) bool {
-	_, unknown, mayGo, changed := r.resolve(idx, n.trace, n.parent)
+	_, _, unknown, mayGo, changed := r.resolve(idx, n.trace, n.parent)
 	return unknown && (mayGo || (!changed && n.mayGo))
 }
 
@@ -425,13 +438,13 @@ func (r *reparenter) wake(td ptrace.Traces, idx *batchIndex, st *settlement) {
 	for _, k := range awaited {
 		list := r.waiting[k]
 		delete(r.waiting, k)
-		id, unknown, mayGo, changed := r.resolve(idx, k.trace, k.span)
+		id, remoteBits, unknown, mayGo, changed := r.resolve(idx, k.trace, k.span)
 		if unknown && idx.isKept(k.trace, id) {
 			unknown = false
 		}
 		for _, h := range list {
 			if changed {
-				h.span.SetParentSpanID(id)
+				setParent(h.span, id, remoteBits)
 				h.rewritten = true
 			}
 			if unknown && mayGo {
@@ -552,7 +565,7 @@ func (r *reparenter) remember(k uint64, n spanNode, now int64) {
 	for len(r.removedQ)-r.removedHead >= r.maxRemoved {
 		r.forgetOldest()
 	}
-	r.removed[k] = removedEntry{trace: n.trace, parent: n.parent, mayGo: n.mayGo, at: now}
+	r.removed[k] = removedEntry{trace: n.trace, parent: n.parent, mayGo: n.mayGo, remoteBits: n.remoteBits, at: now}
 	r.removedQ = append(r.removedQ, removedAt{k, now})
 }
 

@@ -470,6 +470,82 @@ func TestASpanWhoseParentIsRemoteDoesNotWait(t *testing.T) {
 	})
 }
 
+// A span's OTLP flags say whether its parent is remote (0x100: known,
+// 0x200: remote). A span given a new parent takes what the removed span's
+// flags say of that parent, the removed span's own parent.
+func TestAReparentedSpanTakesTheRemoteFlagsOfItsNewParent(t *testing.T) {
+	const (
+		localParent   = 0x101 // sampled, has-is-remote
+		remoteParent  = 0x301 // sampled, has-is-remote, is-remote
+		unknownParent = 0x001 // sampled, nothing said
+	)
+	callerID := pcommon.SpanID{7, 7, 7}
+	all := []int{iRead, iRoundTrip, iStage, iProxy, iGlobal}
+	tests := []struct {
+		name        string
+		yaml        string
+		globalFlags uint32 // the global span's parent is the caller's span
+		plan        [][]int
+		child       layer.Class
+		wantParent  func(src ptrace.Traces) pcommon.SpanID
+		wantFlags   uint32
+	}{
+		{
+			name: "to a remote parent, in one batch", yaml: "global: {disable_traces: true}",
+			globalFlags: remoteParent, plan: [][]int{all}, child: layer.ProxyStage,
+			wantParent: func(ptrace.Traces) pcommon.SpanID { return callerID }, wantFlags: remoteParent,
+		},
+		{
+			name: "to a remote parent, the removed span in an earlier batch", yaml: "global: {disable_traces: true}",
+			globalFlags: remoteParent, plan: [][]int{{iGlobal}, {iRead, iRoundTrip, iStage, iProxy}}, child: layer.ProxyStage,
+			wantParent: func(ptrace.Traces) pcommon.SpanID { return callerID }, wantFlags: remoteParent,
+		},
+		{
+			name: "to a remote parent, the child held until the removed span came", yaml: "global: {disable_traces: true}",
+			globalFlags: remoteParent, plan: [][]int{{iRead, iRoundTrip, iStage, iProxy}, {iGlobal}}, child: layer.ProxyStage,
+			wantParent: func(ptrace.Traces) pcommon.SpanID { return callerID }, wantFlags: remoteParent,
+		},
+		{
+			name: "to a local parent, in one batch", yaml: "proxy: {disable_traces: true}",
+			globalFlags: remoteParent, plan: [][]int{all}, child: layer.BackendStage,
+			wantParent: func(src ptrace.Traces) pcommon.SpanID { return gatewaydataSpanID(t, src, iGlobal) }, wantFlags: localParent,
+		},
+		{
+			name: "to a local parent, the child held until the removed span came", yaml: "proxy: {disable_traces: true}",
+			globalFlags: remoteParent, plan: [][]int{{iRead, iRoundTrip, iStage}, {iProxy, iGlobal}}, child: layer.BackendStage,
+			wantParent: func(src ptrace.Traces) pcommon.SpanID { return gatewaydataSpanID(t, src, iGlobal) }, wantFlags: localParent,
+		},
+		{
+			name: "to a parent the removed span's exporter said nothing of", yaml: "global: {disable_traces: true}",
+			globalFlags: unknownParent, plan: [][]int{all}, child: layer.ProxyStage,
+			wantParent: func(ptrace.Traces) pcommon.SpanID { return callerID }, wantFlags: unknownParent,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest)
+			spans := src.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+			for _, s := range spans.All() {
+				s.SetFlags(localParent)
+			}
+			spans.At(iGlobal).SetParentSpanID(callerID)
+			spans.At(iGlobal).SetFlags(tt.globalFlags)
+			h := newHarness(t, tt.yaml)
+			for _, td := range batches(src, tt.plan) {
+				h.consume(t, td)
+			}
+			assert.Zero(t, h.metric(t, metricHeld))
+			var got []ptrace.Span
+			for _, td := range h.sink.AllTraces() {
+				got = append(got, findSpans(td, tt.child)...)
+			}
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.wantParent(src), got[0].ParentSpanID())
+			assert.Equal(t, fmt.Sprintf("%#x", tt.wantFlags), fmt.Sprintf("%#x", got[0].Flags()))
+		})
+	}
+}
+
 // --- bounds, shutdown, and a child after its parent ------------------------------
 
 // orphanStage returns request n's backend stage span and its children: with

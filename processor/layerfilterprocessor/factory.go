@@ -65,7 +65,11 @@ func newTracesProcessor(ctx context.Context, set processor.Settings, cfg *Config
 		opts = append(opts, processorhelper.WithStart(r.start), processorhelper.WithShutdown(r.shutdown))
 	}
 	opts = append(opts, processorhelper.WithCapabilities(processorCapabilities))
-	return processorhelper.NewTraces(ctx, set, cfg, next, f.processTraces, opts...)
+	p, err := processorhelper.NewTraces(ctx, set, cfg, next, f.processTraces, opts...)
+	if err != nil || f.reparent == nil || f.reparent.maxWait == 0 {
+		return p, err
+	}
+	return &holdingTraces{Traces: p, hold: f.reparent}, nil
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {

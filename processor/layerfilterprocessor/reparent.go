@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -32,7 +33,11 @@ import (
 //     as it is;
 //   - removed spans' parent IDs are remembered for max_wait, so a child
 //     that comes after its removed parent (a read tracker ends after its
-//     backend-request) is re-parented at once, without waiting.
+//     backend-request) is re-parented at once, without waiting;
+//   - held spans handed on with a batch that the next consumer refuses are
+//     taken back (the batch's sender retries its own spans only), and the
+//     spans that batch put in the hold are let go (its sender sends them
+//     again).
 //
 // A policy that can remove no parent of a kept span (policy.reparent false)
 // skips all of this.
@@ -173,15 +178,17 @@ type heldScope struct {
 	scope       pcommon.InstrumentationScope
 	scopeURL    string
 	spans       ptrace.SpanSlice
+	batch       uint64 // the delivery's batch number; 0 when not known
 }
 
-func newHeldScope(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) *heldScope {
+func newHeldScope(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, batch uint64) *heldScope {
 	h := &heldScope{
 		resource:    pcommon.NewResource(),
 		resourceURL: rs.SchemaUrl(),
 		scope:       pcommon.NewInstrumentationScope(),
 		scopeURL:    ss.SchemaUrl(),
 		spans:       ptrace.NewSpanSlice(),
+		batch:       batch,
 	}
 	rs.Resource().CopyTo(h.resource)
 	ss.Scope().CopyTo(h.scope)
@@ -190,6 +197,7 @@ func newHeldScope(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) *heldScope {
 
 type heldSpan struct {
 	span      ptrace.Span
+	id        pcommon.SpanID // to find the span in a refused batch
 	from      *heldScope
 	awaiting  spanKey // trace and awaited parent
 	since     int64   // unix nanoseconds
@@ -255,7 +263,11 @@ type reparenter struct {
 	waiting     map[spanKey][]*heldSpan // by trace and awaited parent
 	heldQ       []*heldSpan             // hold order, for expiry
 	heldHead    int
-	nHeld       int
+	// ready: released spans taken back from a refused batch, handed on
+	// with the next batch or by the expiry task; counted in nHeld.
+	ready   []*heldSpan
+	nHeld   int
+	batches uint64 // numbers the deliveries
 	// closed is set when shutdown has released the hold: nothing would
 	// release a span held after it.
 	closed bool
@@ -296,7 +308,15 @@ type settlement struct {
 func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchIndex, policyFor func(pcommon.Resource) *policy) {
 	var st settlement
 	now := r.now().UnixNano()
+	d := deliveryFrom(ctx)
 	r.mu.Lock()
+	var batch uint64
+	if d != nil {
+		r.batches++
+		batch = r.batches
+		d.batch = batch
+	}
+	r.takeReady(&st)
 	// Forget stale removed spans first, settle the held spans whose parent
 	// came before their deadline, then release the ones past it.
 	r.expireRemoved(now)
@@ -312,8 +332,7 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 	if !r.prepare(td, idx) {
 		// Nothing removed that a kept span could point at, nothing to wait for.
 		r.mu.Unlock()
-		appendReleased(td, st.released)
-		r.record(ctx, &st)
+		r.handOn(ctx, td, d, &st)
 		return
 	}
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
@@ -340,7 +359,7 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 				if unknown && mayGo && r.maxWait > 0 && !idx.isKept(tid, id) {
 					if !r.closed {
 						if from == nil {
-							from = newHeldScope(rs, ss)
+							from = newHeldScope(rs, ss, batch)
 						}
 						r.hold(s, from, spanKey{tid, id}, now, changed, &st)
 						return true
@@ -365,8 +384,17 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 		return emptied && rs.ScopeSpans().Len() == 0
 	})
 	r.mu.Unlock()
+	r.handOn(ctx, td, d, &st)
+}
+
+// handOn appends the released spans to the batch, and tells the delivery
+// which they are.
+func (r *reparenter) handOn(ctx context.Context, td ptrace.Traces, d *delivery, st *settlement) {
 	appendReleased(td, st.released)
-	r.record(ctx, &st)
+	if d != nil {
+		d.released = st.released
+	}
+	r.record(ctx, st)
 }
 
 // resolve follows parent up the removed spans known from the batch and
@@ -465,7 +493,7 @@ func (r *reparenter) wake(td ptrace.Traces, idx *batchIndex, st *settlement) {
 func (r *reparenter) hold(s ptrace.Span, from *heldScope, k spanKey, now int64, rewritten bool, st *settlement) {
 	for r.nHeld >= r.maxSpans && r.evictOldest(releaseMaxSpans, st) {
 	}
-	h := &heldSpan{span: from.spans.AppendEmpty(), from: from, awaiting: k, since: now, rewritten: rewritten}
+	h := &heldSpan{span: from.spans.AppendEmpty(), id: s.SpanID(), from: from, awaiting: k, since: now, rewritten: rewritten}
 	s.MoveTo(h.span)
 	r.waiting[k] = append(r.waiting[k], h)
 	r.heldQ = append(r.heldQ, h)
@@ -500,6 +528,13 @@ func (r *reparenter) release(h *heldSpan, st *settlement) {
 }
 
 func (r *reparenter) releaseUnresolved(h *heldSpan, reason releaseReason, st *settlement) {
+	r.unwait(h)
+	r.release(h, st)
+	st.unresolved[reason]++
+}
+
+// unwait takes a held span out of waiting.
+func (r *reparenter) unwait(h *heldSpan) {
 	list := r.waiting[h.awaiting]
 	for i, x := range list {
 		if x == h {
@@ -512,8 +547,17 @@ func (r *reparenter) releaseUnresolved(h *heldSpan, reason releaseReason, st *se
 	} else {
 		r.waiting[h.awaiting] = list
 	}
-	r.release(h, st)
-	st.unresolved[reason]++
+}
+
+// takeReady releases the spans taken back from a refused batch: they wait
+// for nothing but a batch to leave with. Their release was counted when
+// they were first handed on.
+func (r *reparenter) takeReady(st *settlement) {
+	for _, h := range r.ready {
+		r.release(h, st)
+	}
+	clear(r.ready)
+	r.ready = r.ready[:0]
 }
 
 // evictOldest releases the oldest held span as it is; false when none is.
@@ -591,6 +635,7 @@ func compact[T any](q []T, head int) ([]T, int) {
 
 // releaseAll releases every held span as it is.
 func (r *reparenter) releaseAll(reason releaseReason, st *settlement) {
+	r.takeReady(st)
 	for r.evictOldest(reason, st) {
 	}
 	r.heldQ, r.heldHead = compact(r.heldQ, r.heldHead)
@@ -690,6 +735,7 @@ func (r *reparenter) flush(ctx context.Context, all bool) error {
 		r.closed = true
 		r.releaseAll(releaseShutdown, &st)
 	} else {
+		r.takeReady(&st)
 		r.expire(r.now().UnixNano(), &st)
 	}
 	r.mu.Unlock()
@@ -700,8 +746,146 @@ func (r *reparenter) flush(ctx context.Context, all bool) error {
 	td := ptrace.NewTraces()
 	appendReleased(td, st.released)
 	if err := r.next.ConsumeTraces(ctx, td); err != nil {
-		r.logger.Warn("Handing on held spans failed", zap.Int("spans", len(st.released)), zap.Error(err))
+		r.holdAgain(ctx, td, st.released, 0)
 		return err
 	}
 	return nil
+}
+
+// delivery is what settle did to the hold for one batch, for holdAgain if
+// the next consumer refuses the batch.
+type delivery struct {
+	batch    uint64      // numbers the spans the batch put in the hold; 0: not settled
+	released []*heldSpan // held spans handed on with the batch
+}
+
+type deliveryKey struct{}
+
+// holdingTraces is the traces processor when spans may be held: it tells
+// the hold when the next consumer refuses a batch. processorhelper hands
+// the batch on after processTraces returns, so the context carries what
+// settle did; that costs two allocations a batch, none a span.
+type holdingTraces struct {
+	processor.Traces
+	hold *reparenter
+}
+
+func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	d := &delivery{}
+	err := p.Traces.ConsumeTraces(context.WithValue(ctx, deliveryKey{}, d), td)
+	if err != nil && d.batch != 0 {
+		p.hold.holdAgain(ctx, td, d.released, d.batch)
+	}
+	d.released = nil // a queue downstream may keep the context
+	return err
+}
+
+func deliveryFrom(ctx context.Context) *delivery {
+	d, _ := ctx.Value(deliveryKey{}).(*delivery)
+	return d
+}
+
+// holdAgain undoes, when the next consumer refuses td, what handing it on
+// did to the hold. Whoever sent td retries its own spans, not the held
+// spans of earlier batches that left with it: those are taken back into
+// the hold, to leave with the next batch or by the expiry task, their
+// release already counted. The spans td's batch (own, 0 for none) put in
+// the hold are let go: its sender sends them again, and they must not be
+// handed on twice. After shutdown nothing would hand them on again.
+func (r *reparenter) holdAgain(ctx context.Context, td ptrace.Traces, released []*heldSpan, own uint64) {
+	back := takeBack(td, released, own)
+	var st settlement
+	r.mu.Lock()
+	if own != 0 {
+		r.letGo(own, &st)
+	}
+	closed := r.closed
+	if !closed {
+		for _, h := range back {
+			r.ready = append(r.ready, h)
+			r.nHeld++
+			st.heldDelta++
+		}
+	}
+	r.mu.Unlock()
+	r.record(ctx, &st)
+	switch {
+	case closed && len(back) > 0:
+		r.logger.Warn("Held spans in a batch refused after shutdown are dropped", zap.Int("spans", len(back)))
+	case len(back) > 0:
+		r.logger.Debug("Held spans refused; they are handed on again with the next batch", zap.Int("spans", len(back)))
+	}
+}
+
+// letGo takes out of the hold, without handing them on, the spans a
+// refused batch put in it.
+func (r *reparenter) letGo(batch uint64, st *settlement) {
+	for _, h := range r.heldQ[r.heldHead:] {
+		if !h.done && h.from.batch == batch {
+			r.unwait(h)
+			h.done = true
+			r.nHeld--
+			st.heldDelta--
+		}
+	}
+	// Released by another batch whose delivery was refused too.
+	ready := r.ready[:0]
+	for _, h := range r.ready {
+		if h.from.batch == batch {
+			r.nHeld--
+			st.heldDelta--
+			continue
+		}
+		ready = append(ready, h)
+	}
+	clear(r.ready[len(ready):])
+	r.ready = ready
+}
+
+// takeBack moves the released spans found in td, but those of batch own,
+// back into their held slots, and returns them. A span that a consumer
+// after this one removed from td before refusing it stays removed, as it
+// would on a retry. Data marked read-only (handed to several consumers)
+// is copied.
+func takeBack(td ptrace.Traces, released []*heldSpan, own uint64) []*heldSpan {
+	want := make(map[spanKey]*heldSpan, len(released))
+	for _, h := range released {
+		if own == 0 || h.from.batch != own {
+			want[spanKey{h.awaiting.trace, h.id}] = h
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	back := make([]*heldSpan, 0, len(want))
+	take := func(s ptrace.Span) *heldSpan {
+		k := spanKey{s.TraceID(), s.SpanID()}
+		h, ok := want[k]
+		if ok {
+			delete(want, k)
+			back = append(back, h)
+		}
+		return h
+	}
+	readOnly := td.IsReadOnly()
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			if readOnly {
+				for _, s := range ss.Spans().All() {
+					if h := take(s); h != nil {
+						s.CopyTo(h.span)
+					}
+				}
+				continue
+			}
+			ss.Spans().RemoveIf(func(s ptrace.Span) bool {
+				h := take(s)
+				if h != nil {
+					s.MoveTo(h.span)
+				}
+				return h != nil
+			})
+		}
+	}
+	return back
 }

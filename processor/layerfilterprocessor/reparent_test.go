@@ -2,6 +2,7 @@ package layerfilterprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -48,10 +50,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 // harness runs the traces processor as the collector does (processorhelper,
 // Start, Shutdown) into a sink, on a clock the test moves.
 type harness struct {
-	proc  processor.Traces
-	sink  *consumertest.TracesSink
-	tel   *componenttest.Telemetry
-	clock *fakeClock
+	proc   processor.Traces
+	sink   *consumertest.TracesSink
+	refuse *refusingConsumer // in front of sink
+	tel    *componenttest.Telemetry
+	clock  *fakeClock
 }
 
 func newHarness(t *testing.T, yaml string) *harness {
@@ -61,12 +64,57 @@ func newHarness(t *testing.T, yaml string) *harness {
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	h := &harness{sink: new(consumertest.TracesSink), tel: tel, clock: &fakeClock{t: time.Unix(1_700_000_000, 0)}}
+	h.refuse = &refusingConsumer{next: h.sink}
 	var err error
-	h.proc, err = newTracesProcessor(context.Background(), set, loadConfig(t, yaml), h.sink, h.clock.Now)
+	h.proc, err = newTracesProcessor(context.Background(), set, loadConfig(t, yaml), h.refuse, h.clock.Now)
 	require.NoError(t, err)
 	require.NoError(t, h.proc.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, h.proc.Shutdown(context.Background())) })
 	return h
+}
+
+var errRefused = errors.New("refused by the next consumer")
+
+// refusingConsumer refuses the next n batches (what it was given is
+// discarded, as an exporter whose queue is full does), then hands on to
+// next.
+type refusingConsumer struct {
+	mu       sync.Mutex
+	n        int
+	refused  int
+	readOnly bool // marks a refused batch read-only, as a fanout to several consumers does
+	next     consumer.Traces
+}
+
+func (c *refusingConsumer) refuseNext(n int) {
+	c.mu.Lock()
+	c.n = n
+	c.mu.Unlock()
+}
+
+func (c *refusingConsumer) refusals() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused
+}
+
+func (c *refusingConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *refusingConsumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	c.mu.Lock()
+	refuse := c.n > 0
+	if refuse {
+		c.n--
+		c.refused++
+		if c.readOnly {
+			td.MarkReadOnly()
+		}
+	}
+	c.mu.Unlock()
+	if refuse {
+		return errRefused
+	}
+	return c.next.ConsumeTraces(ctx, td)
 }
 
 func (h *harness) consume(t *testing.T, td ptrace.Traces) {
@@ -624,6 +672,80 @@ func TestShutdownHandsOnEverythingHeld(t *testing.T) {
 	assert.Len(t, stageParents(last), 3)
 	requireGatewayResourceAndScope(t, last)
 	assert.Equal(t, int64(3), h.metric(t, metricUnresolved, reason("shutdown")))
+	assert.Zero(t, h.metric(t, metricHeld))
+}
+
+// --- a refusal downstream -------------------------------------------------------
+
+// A held span handed on with a later batch was accepted with an earlier
+// one: when the next consumer refuses the later batch, its sender retries
+// that batch only, so the held span must stay with this processor.
+func TestHeldSpansHandedOnWithARefusedBatchAreNotLost(t *testing.T) {
+	sw := switches{proxyOff: true}
+	src := gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest)
+	children := []int{iRead, iRoundTrip, iStage}
+	parents := []int{iProxy, iGlobal}
+
+	t.Run("the sender retries the refused batch", func(t *testing.T) {
+		h := newHarness(t, sw.yaml())
+		h.consume(t, batches(src, [][]int{children})[0])
+		require.Equal(t, int64(1), h.metric(t, metricHeld), "the stage span waits for the proxy span")
+		h.refuse.refuseNext(1)
+		require.ErrorIs(t, h.proc.ConsumeTraces(context.Background(), batches(src, [][]int{parents})[0]), errRefused,
+			"the sender learns that its batch was refused")
+		h.consume(t, batches(src, [][]int{parents})[0])
+		checkIntegrity(t, src, sinkSpans(h.sink), sw.kept, "after the retry")
+		assert.Zero(t, h.metric(t, metricHeld))
+		assert.Equal(t, int64(1), h.metric(t, metricReparented), "counted once")
+	})
+	t.Run("the refused batch was read-only: the held span is copied back", func(t *testing.T) {
+		h := newHarness(t, sw.yaml())
+		h.refuse.readOnly = true
+		h.consume(t, batches(src, [][]int{children})[0])
+		h.refuse.refuseNext(1)
+		require.ErrorIs(t, h.proc.ConsumeTraces(context.Background(), batches(src, [][]int{parents})[0]), errRefused)
+		h.consume(t, batches(src, [][]int{parents})[0])
+		checkIntegrity(t, src, sinkSpans(h.sink), sw.kept, "after the retry")
+		assert.Zero(t, h.metric(t, metricHeld))
+	})
+	t.Run("the sender gives up: the held span leaves with the next batch", func(t *testing.T) {
+		h := newHarness(t, sw.yaml())
+		h.consume(t, batches(src, [][]int{children})[0])
+		h.refuse.refuseNext(1)
+		require.ErrorIs(t, h.proc.ConsumeTraces(context.Background(), batches(src, [][]int{parents})[0]), errRefused)
+		assert.Equal(t, int64(1), h.metric(t, metricHeld), "taken back")
+		h.consume(t, gatewaydata.NewTraces("gw", 2, gatewaydata.DefaultRequest))
+		got := stageParents(h.sink.AllTraces()[len(h.sink.AllTraces())-1])
+		assert.Contains(t, got, gatewaydataSpanID(t, src, iGlobal), "request 1's stage span, re-parented to its global span")
+		assert.Len(t, got, 2)
+		assert.Zero(t, h.metric(t, metricHeld))
+	})
+	t.Run("the expiry task is refused: it tries again", func(t *testing.T) {
+		h := newHarness(t, sw.yaml()+"reparent: {max_wait: 1s}\n")
+		h.consume(t, batches(src, [][]int{children})[0])
+		h.refuse.refuseNext(1)
+		h.clock.Advance(time.Second)
+		require.Eventually(t, func() bool { return h.sink.SpanCount() == 3 }, 10*time.Second, 5*time.Millisecond,
+			"handed on by a later run of the expiry task")
+		assert.Equal(t, 1, h.refuse.refusals())
+		assert.Zero(t, h.metric(t, metricHeld))
+		assert.Equal(t, int64(1), h.metric(t, metricUnresolved, reason("max_wait")), "counted once")
+	})
+}
+
+// The spans a refused batch put into the hold are its sender's: it sends
+// them again, and they must not be handed on twice.
+func TestSpansHeldFromARefusedBatchAreLetGo(t *testing.T) {
+	sw := switches{proxyOff: true}
+	src := gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest)
+	children := []int{iRead, iRoundTrip, iStage}
+	h := newHarness(t, sw.yaml())
+	h.refuse.refuseNext(1)
+	require.ErrorIs(t, h.proc.ConsumeTraces(context.Background(), batches(src, [][]int{children})[0]), errRefused)
+	assert.Zero(t, h.metric(t, metricHeld), "the stage span is its sender's again")
+	h.consume(t, batches(src, [][]int{children})[0])
+	h.consume(t, batches(src, [][]int{{iProxy, iGlobal}})[0])
+	checkIntegrity(t, src, sinkSpans(h.sink), sw.kept, "after the retry")
 	assert.Zero(t, h.metric(t, metricHeld))
 }
 

@@ -278,7 +278,7 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 	note := fmt.Sprintf("from %s.sample_rate = %d", ns, oc.SampleRate)
 	if !oc.SampleRateSet {
 		note = "sample_rate absent: OpenCensus's default 0 keeps no trace"
-		if ex.Xray != nil || ex.Jaeger != nil || ex.Datadog != nil || (ex.Logger != nil && ex.Logger.Spans) {
+		if t.anyExporterTakesTraces() {
 			t.warn(ns+".sample_rate", "absent: OpenCensus keeps no trace by default (sample_rate 0); translated as 0%%, set it to keep traces")
 		}
 	}
@@ -504,4 +504,15 @@ func influxWriteEndpoint(endpoint string) (string, string) {
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/write"
 	u.RawPath = ""
 	return u.String(), "the address has a path: /write appended, where the OpenCensus client wrote (the exporter posts to a path as is)"
+}
+
+// anyExporterTakesTraces tells whether a translated exporter receives traces,
+// whichever OpenCensus exporter it came from.
+func (t *translator) anyExporterTakesTraces() bool {
+	for _, e := range t.exporters {
+		if e.traces {
+			return true
+		}
+	}
+	return false
 }

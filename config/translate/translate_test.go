@@ -427,6 +427,35 @@ func TestSamplingRules(t *testing.T) {
 	}
 }
 
+// An absent OpenCensus sample_rate keeps no trace: every destination that
+// takes traces is warned about, whichever exporter it is.
+func TestAnAbsentOpenCensusRateIsPointedOutWhereTracesGo(t *testing.T) {
+	tests := []struct {
+		name, exporters string
+		warn            bool
+	}{
+		{"xray takes traces", `"xray": {"region": "r", "use_env": true}`, true},
+		{"jaeger takes traces", `"jaeger": {"endpoint": "http://jaeger:14268/api/traces", "service_name": "gw"}`, true},
+		{"zipkin takes traces", `"zipkin": {"collector_url": "http://zipkin:9411/api/v2/spans", "service_name": "gw"}`, true},
+		{"stackdriver takes traces", `"stackdriver": {"project_id": "p", "metric_prefix": "krakend"}`, true},
+		{"a logger of spans takes traces", `"logger": {"spans": true}`, true},
+		{"prometheus takes no traces", `"prometheus": {"port": 9091}`, false},
+		{"influxdb takes no traces", `"influxdb": {"address": "http://influxdb:8086", "db": "krakend"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := `{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {` + tt.exporters + `}}}}`
+			_, ws := translateProcessors(t, src, Options{})
+			paths := warningPaths(ws, "keeps no trace")
+			if tt.warn {
+				assert.Equal(t, []string{`extra_config["telemetry/opencensus"].sample_rate`}, paths)
+			} else {
+				assert.Empty(t, paths)
+			}
+		})
+	}
+}
+
 func TestUnsampledTracesOnlyWhereTheSamplerIsKnown(t *testing.T) {
 	const otlp = `"exporters": {"otlp": [{"name": "t", "host": "tempo"}, {"name": "m", "host": "mimir", "disable_traces": true}]}`
 	tests := []struct {

@@ -21,6 +21,7 @@ const Examples = `  otelcol-gateway translate /etc/krakend/krakend.json         
   otelcol-gateway validate --config collector.yaml              # check a configuration, run nothing
   otelcol-gateway validate --config krakend:/etc/krakend/krakend.json
   otelcol-gateway components                                    # what this build contains
+  otelcol-gateway --config collector.yaml                       # run on a collector configuration
   otelcol-gateway --config krakend:/etc/krakend/krakend.json    # run on krakend.json directly
   otelcol-gateway --config 'krakend:/etc/krakend/krakend.json?destination=datadog'   # plus Datadog (DD_API_KEY)
   otelcol-gateway                                               # run the embedded default`

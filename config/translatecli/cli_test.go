@@ -55,7 +55,7 @@ func TestUsageErrors(t *testing.T) {
 	assert.True(t, strings.HasPrefix(errOut, "translate: expected exactly one krakend.json argument"))
 	code, _, errOut = run("-h")
 	assert.Equal(t, 0, code)
-	for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components"} {
+	for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components", "otelcol-gateway --config collector.yaml"} {
 		assert.Contains(t, errOut, example, "the help shows an example of each command")
 	}
 	// KrakenD renders a template only with FC_ENABLE=1: without it FC_OUT is ignored

@@ -102,6 +102,7 @@ func TestCommandsThatFailSayWhyOnTheFirstLine(t *testing.T) {
 		{"translate refuses invalid JSON", []string{"translate", invalidJSON}, []string{"invalid.json", "invalid JSON"}},
 		{"translate needs a file", []string{"translate"}, []string{"expected exactly one krakend.json argument"}},
 		{"an unknown subcommand is refused", []string{"bogus"}, []string{"Error:", `unknown command "bogus"`}},
+		{"help on an unknown topic is refused", []string{"help", "nope"}, []string{"Error:", `unknown help topic "nope"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

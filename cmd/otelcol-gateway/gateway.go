@@ -101,6 +101,17 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 	cmd.SetArgs(args)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
+	// cobra's help prints "Unknown help topic" and the usage on stdout and
+	// succeeds: a failure like any other here.
+	if len(args) > 1 && args[0] == "help" {
+		// the commands cobra adds as it executes, so that Find knows them
+		cmd.InitDefaultHelpCmd()
+		cmd.InitDefaultCompletionCmd()
+		if found, _, err := cmd.Find(args[1:]); err != nil || found == cmd {
+			fmt.Fprintf(stderr, "Error: unknown help topic %q\nRun 'otelcol-gateway --help' for usage.\n", strings.Join(args[1:], " "))
+			return 1
+		}
+	}
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintln(stderr, "Error: "+oneLine(err.Error()))
 		if strings.HasPrefix(err.Error(), "unknown command") {

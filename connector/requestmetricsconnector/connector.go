@@ -363,7 +363,7 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
 		d = float64(end-start) / c.unitDivider
 	}
-	s.count += n
+	s.count = addCount(s.count, n)
 	s.sum += d * float64(n)
 	// the first bound >= d (sort.SearchFloat64s, as spanmetrics)
 	lo, hi := 0, len(c.bounds)
@@ -375,7 +375,21 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 			hi = m
 		}
 	}
-	s.buckets[lo] += n
+	s.buckets[lo] = addCount(s.buckets[lo], n)
+}
+
+// maxCount is the most a series counts: its calls point is an int64. An
+// adjusted count is up to 2^56 per span (ot=th:ffffffffffffff, in a
+// tracestate any client can send through the gateway), so 128 such spans
+// would wrap the counter negative, as they do in spanmetrics.
+const maxCount = math.MaxInt64
+
+// addCount adds without passing maxCount.
+func addCount(a, b uint64) uint64 {
+	if b > maxCount || a > maxCount-b {
+		return maxCount
+	}
+	return a + b
 }
 
 const absentHash = 0x6a09e667f3bcc908

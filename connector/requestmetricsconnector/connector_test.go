@@ -3,6 +3,7 @@ package requestmetricsconnector
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -355,6 +356,25 @@ func TestAnAdjustedCountWeighsTheSpan(t *testing.T) {
 		assert.Equal(t, int64(9), calls[k].IntValue())
 		assert.Equal(t, uint64(9), durs[k].Count())
 		assert.Equal(t, 18.0, durs[k].Sum())
+	}
+}
+
+func TestACountStopsAtTheLargestInt64InsteadOfWrappingNegative(t *testing.T) {
+	h := start(t, translatedConfig())
+	s := proxySpan("/a", 200, time.Millisecond)
+	s.state = "ot=th:ffffffffffffff" // each span stands for 2^56
+	spans := make([]spanSpec, 129)
+	for i := range spans {
+		spans[i] = s
+	}
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s", spans...))
+	h.flush(15 * time.Second)
+	calls, durs := points(h.flush(15 * time.Second))
+	require.Len(t, calls, 1)
+	for k := range calls {
+		assert.Equal(t, int64(math.MaxInt64), calls[k].IntValue(), "129 × 2^56 is past the int64 of a calls point")
+		assert.Equal(t, uint64(math.MaxInt64), durs[k].Count())
+		assert.Equal(t, uint64(math.MaxInt64), durs[k].BucketCounts().At(0))
 	}
 }
 

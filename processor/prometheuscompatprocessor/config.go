@@ -22,10 +22,11 @@ type Config struct {
 	// gateway scope, as KrakenD's exporter shows and the collector's does not.
 	ScopeInfo bool `mapstructure:"scope_info"`
 
-	// ServiceNameOnTargetInfo copies service.name (and service.version) into
-	// resource attributes that the exporter keeps on `target_info`
-	// (`service_name`, `service_version`): the stock exporter moves
-	// service.name into `job` and drops it from target_info.
+	// ServiceNameOnTargetInfo copies service.name into a resource attribute
+	// that the exporter keeps on `target_info` (`service_name`): the stock
+	// exporter moves service.name into `job` and drops it from target_info.
+	// (service.version needs no copy: it is on target_info already, as
+	// `service_version`.)
 	ServiceNameOnTargetInfo bool `mapstructure:"service_name_on_target_info"`
 }
 

@@ -338,6 +338,7 @@ func fuzzSamplingSeeds() []ptrace.Traces {
 		"dd=s:1;o:rum",
 		"ot=th:zz",
 		"ot=rv:123",
+		"=,=",
 		strings.Join(members, ","),
 		strings.Join(members[:31], ",") + ",ot=th:4",
 		"vendor=" + strings.Repeat("x", 250) + ",ot=th:8",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processorhelper"
@@ -248,7 +249,9 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 		// Another vendor's tracestate (a traced backend's) gets our ot
 		// entry in front, so that a later OTEP 235 stage reads the same
 		// rv on every span of the trace; an earlier stage's ot entry gets
-		// our th if ours is higher; a full list stays as it came.
+		// our th if ours is higher; a full list stays as it came, and so
+		// does a malformed one: our entry in front would not make it
+		// readable, and would claim a th no reader can find.
 		if e, ok := sc.tracestates[id]; ok && e.policy == pol && e.in == raw {
 			return true, e.out, e.rewrite
 		}
@@ -257,7 +260,7 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 		switch {
 		case hasOTEntry(raw):
 			out, rewrite = pol.sdkOverOT(raw)
-		case strings.Count(raw, ",") < maxTraceStateEntries-1:
+		case strings.Count(raw, ",") < maxTraceStateEntries-1 && wellFormed(raw):
 			out, rewrite = sc.sdkState(id, pol)+","+raw, true
 		}
 		if sc.tracestates == nil {
@@ -286,6 +289,14 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 
 // maxTraceStateEntries is W3C tracestate's limit on list members.
 const maxTraceStateEntries = 32
+
+// wellFormed tells whether a tracestate is a W3C list the OTEP 235 readers
+// accept. Parsed once per trace per batch: the outcome is remembered with
+// the trace's tracestate.
+func wellFormed(raw string) bool {
+	_, err := sampling.NewW3CTraceState(raw)
+	return err == nil
+}
 
 // hasOTEntry tells whether a tracestate has an OpenTelemetry (ot) member.
 func hasOTEntry(raw string) bool {

@@ -144,7 +144,9 @@ func (p *policy) keepConsistent(id pcommon.TraceID, raw string) (keep bool, out 
 	}
 	var b strings.Builder
 	b.Grow(len(raw) + 16)
-	if err := w3c.Serialize(&b); err != nil {
+	if err := w3c.Serialize(&b); err != nil || !wellFormed(b.String()) {
+		// Kept, its tracestate as it came: written, the th would make
+		// it one no reader reads (31 members and no ot entry, or too long).
 		return true, "", false
 	}
 	return true, b.String(), true

@@ -249,9 +249,10 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 		// Another vendor's tracestate (a traced backend's) gets our ot
 		// entry in front, so that a later OTEP 235 stage reads the same
 		// rv on every span of the trace; an earlier stage's ot entry gets
-		// our th if ours is higher; a full list stays as it came, and so
-		// does a malformed one: our entry in front would not make it
-		// readable, and would claim a th no reader can find.
+		// our th if ours is higher. A list the readers could not read
+		// once written stays as it came: a full one, a malformed one (our
+		// entry in front would not make it readable, and would claim a th
+		// no reader can find), one our entry would make too long.
 		if e, ok := sc.tracestates[id]; ok && e.policy == pol && e.in == raw {
 			return true, e.out, e.rewrite
 		}
@@ -260,8 +261,11 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 		switch {
 		case hasOTEntry(raw):
 			out, rewrite = pol.sdkOverOT(raw)
-		case strings.Count(raw, ",") < maxTraceStateEntries-1 && wellFormed(raw):
+		case strings.Count(raw, ",") < maxTraceStateEntries-1:
 			out, rewrite = sc.sdkState(id, pol)+","+raw, true
+		}
+		if rewrite && !wellFormed(out) {
+			out, rewrite = "", false
 		}
 		if sc.tracestates == nil {
 			sc.tracestates = make(map[pcommon.TraceID]tracestateEntry)
@@ -291,8 +295,10 @@ func (tp *tracesProcessor) decide(span ptrace.Span, sc *scratch) (keep bool, sta
 const maxTraceStateEntries = 32
 
 // wellFormed tells whether a tracestate is a W3C list the OTEP 235 readers
-// accept. Parsed once per trace per batch: the outcome is remembered with
-// the trace's tracestate.
+// (this processor, the contrib probabilistic sampler) accept: at most 31
+// members, 1024 characters and an ot value of 256, where W3C allows 32
+// members. Checked on what would be written, once per trace per batch: the
+// outcome is remembered with the trace's tracestate.
 func wellFormed(raw string) bool {
 	_, err := sampling.NewW3CTraceState(raw)
 	return err == nil

@@ -278,17 +278,7 @@ func TestTheQueueDirectoryReachesTheOverlaysExporters(t *testing.T) {
 	}
 	resolve := func(t *testing.T, overlay string) *confmap.Conf {
 		t.Helper()
-		r, err := confmap.NewResolver(confmap.ResolverSettings{
-			URIs: []string{"krakend:" + path, "file:" + filepath.Join("..", "overlays", overlay)},
-			ProviderFactories: []confmap.ProviderFactory{
-				NewFactory(), fileprovider.NewFactory(),
-				confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
-			},
-		})
-		require.NoError(t, err)
-		conf, err := r.Resolve(context.Background())
-		require.NoError(t, err)
-		return conf
+		return resolveAll(t, "krakend:"+path, "file:"+filepath.Join("..", "overlays", overlay))
 	}
 	for overlay, exporters := range overlays {
 		t.Run(overlay+" on disk", func(t *testing.T) {
@@ -313,6 +303,23 @@ func TestTheQueueDirectoryReachesTheOverlaysExporters(t *testing.T) {
 	}
 }
 
+// resolveAll resolves the URIs as the collector does, with the krakend,
+// file and env providers.
+func resolveAll(t *testing.T, uris ...string) *confmap.Conf {
+	t.Helper()
+	r, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs: uris,
+		ProviderFactories: []confmap.ProviderFactory{
+			NewFactory(), fileprovider.NewFactory(),
+			confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
+		},
+	})
+	require.NoError(t, err)
+	conf, err := r.Resolve(context.Background())
+	require.NoError(t, err)
+	return conf
+}
+
 // queueStorage reads sending_queue.storage as the exporters' queue
 // configuration does (a *component.ID).
 func queueStorage(t *testing.T, conf *confmap.Conf, exporter string) *component.ID {
@@ -333,16 +340,7 @@ func queueStorage(t *testing.T, conf *confmap.Conf, exporter string) *component.
 func TestTheQueueDirectoryWithoutAKrakenDURILeavesTheOverlaysInMemory(t *testing.T) {
 	t.Setenv(QueueDirEnv, t.TempDir())
 	translated := writeFile(t, "collector.yaml", "receivers: {}\n")
-	r, err := confmap.NewResolver(confmap.ResolverSettings{
-		URIs: []string{"file:" + translated, "file:" + filepath.Join("..", "overlays", "tempo.yaml")},
-		ProviderFactories: []confmap.ProviderFactory{
-			NewFactory(), fileprovider.NewFactory(),
-			confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
-		},
-	})
-	require.NoError(t, err)
-	conf, err := r.Resolve(context.Background())
-	require.NoError(t, err)
+	conf := resolveAll(t, "file:"+translated, "file:"+filepath.Join("..", "overlays", "tempo.yaml"))
 	require.True(t, conf.IsSet("exporters::otlp_grpc/tempo::sending_queue"))
 	assert.Nil(t, queueStorage(t, conf, "otlp_grpc/tempo"))
 }
@@ -352,15 +350,6 @@ func TestTheQueueDirectoryWithoutAKrakenDURILeavesTheOverlaysInMemory(t *testing
 func TestTheQueueDirectoryReachesAnOverlayGivenFirst(t *testing.T) {
 	t.Setenv(QueueDirEnv, t.TempDir())
 	path := writeFile(t, "krakend.json", krakendJSON)
-	r, err := confmap.NewResolver(confmap.ResolverSettings{
-		URIs: []string{"file:" + filepath.Join("..", "overlays", "tempo.yaml"), "krakend:" + path},
-		ProviderFactories: []confmap.ProviderFactory{
-			NewFactory(), fileprovider.NewFactory(),
-			confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
-		},
-	})
-	require.NoError(t, err)
-	conf, err := r.Resolve(context.Background())
-	require.NoError(t, err)
+	conf := resolveAll(t, "file:"+filepath.Join("..", "overlays", "tempo.yaml"), "krakend:"+path)
 	assert.Equal(t, "file_storage/queue", queueStorage(t, conf, "otlp_grpc/tempo").String())
 }

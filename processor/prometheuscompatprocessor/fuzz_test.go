@@ -177,8 +177,8 @@ func checkScope(t *testing.T, cfg *Config, in, out pmetric.ScopeMetrics) {
 	}
 	var before, after pointCounts
 	for k := 0; k < im.Len(); k++ {
-		before[im.At(k).Type()] += points(im.At(k))
-		after[om.At(k).Type()] += points(om.At(k))
+		before[im.At(k).Type()] += layer.DataPointCount(im.At(k))
+		after[om.At(k).Type()] += layer.DataPointCount(om.At(k))
 	}
 	if before != after {
 		t.Fatalf("scope %q: data points by metric type %v, the input had %v", in.Scope().Name(), after, before)
@@ -196,7 +196,7 @@ func checkScope(t *testing.T, cfg *Config, in, out pmetric.ScopeMetrics) {
 		}
 		// everything but the unit, data points included, byte for byte
 		if !bytes.Equal(metricBytes(t, a), metricBytes(t, b)) {
-			t.Fatalf("scope %q, metric %q (%v, %d points) changed beyond its unit", in.Scope().Name(), a.Name(), a.Type(), points(a))
+			t.Fatalf("scope %q, metric %q (%v, %d points) changed beyond its unit", in.Scope().Name(), a.Name(), a.Type(), layer.DataPointCount(a))
 		}
 	}
 	added := om.Len() - im.Len()
@@ -208,7 +208,7 @@ func checkScope(t *testing.T, cfg *Config, in, out pmetric.ScopeMetrics) {
 		info := om.At(om.Len() - 1)
 		if info.Name() != scopeInfoMetric || info.Type() != pmetric.MetricTypeGauge || info.Unit() != "" ||
 			info.Gauge().DataPoints().Len() != 1 {
-			t.Fatalf("scope %q: added %q (%v, %d points), want one otel_scope_info gauge point", in.Scope().Name(), info.Name(), info.Type(), points(info))
+			t.Fatalf("scope %q: added %q (%v, %d points), want one otel_scope_info gauge point", in.Scope().Name(), info.Name(), info.Type(), layer.DataPointCount(info))
 		}
 		dp := info.Gauge().DataPoints().At(0)
 		if dp.ValueType() != pmetric.NumberDataPointValueTypeInt || dp.IntValue() != 1 || dp.Attributes().Len() != 0 {
@@ -221,22 +221,6 @@ func checkScope(t *testing.T, cfg *Config, in, out pmetric.ScopeMetrics) {
 // pmetric.MetricType (Empty, Gauge, Sum, Histogram, ExponentialHistogram,
 // Summary).
 type pointCounts [6]int
-
-func points(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
-}
 
 // metricBytes is a metric's wire form without its unit: bytes compare NaN
 // values and the order of attributes as they are.

@@ -976,15 +976,27 @@ func TestTwoEntriesTowardTheCollector(t *testing.T) {
 // the warnings.
 func translateProcessors(t *testing.T, src string, opts Options) (map[string]map[string]any, []Warning) {
 	t.Helper()
+	procs, res := translateSection(t, src, opts, "processors")
+	return procs, res.Warnings
+}
+
+// translateSection translates src, checks the YAML's shape, and returns one
+// of its top-level sections (receivers, processors, exporters, ...) by
+// component ID, with the whole result.
+func translateSection(t *testing.T, src string, opts Options, section string) (map[string]map[string]any, *Result) {
+	t.Helper()
 	cfg, err := krakend.Parse([]byte(src), "k.json")
 	require.NoError(t, err)
 	res, err := Translate(cfg, opts)
 	require.NoError(t, err)
-	var doc struct {
-		Processors map[string]map[string]any `yaml:"processors"`
-	}
+	checkCollectorShape(t, res.YAML)
+	var doc map[string]yaml.Node
 	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-	return doc.Processors, res.Warnings
+	var components map[string]map[string]any
+	if node, ok := doc[section]; ok {
+		require.NoError(t, node.Decode(&components))
+	}
+	return components, res
 }
 
 // assertComponentConfigValid loads a translated section into the real
@@ -1076,16 +1088,9 @@ func TestSemanticConventionIsToldToEveryReceiver(t *testing.T) {
 			"exporters": {"otlp": [{"name": "local", "host": "localhost", "port": 4317},
 				{"name": "other_port", "host": "localhost", "port": 14317}]},
 			"layers": {"global": {` + global + `}}}}}`
-		cfg, err := krakend.Parse([]byte(src), "k.json")
-		require.NoError(t, err)
-		res, err := Translate(cfg, Options{})
-		require.NoError(t, err)
-		var doc struct {
-			Receivers map[string]map[string]any `yaml:"receivers"`
-		}
-		require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-		require.Len(t, doc.Receivers, 2)
-		return doc.Receivers, res.Warnings
+		receivers, res := translateSection(t, src, Options{}, "receivers")
+		require.Len(t, receivers, 2)
+		return receivers, res.Warnings
 	}
 
 	recv, ws := translateReceivers(t, `"semantic_convention": "1.27"`)
@@ -1180,16 +1185,8 @@ func TestGRPCOverHTTPSIsTLSAsTheGatewaySentIt(t *testing.T) {
 	translateOTLP := func(t *testing.T, entry string) (map[string]map[string]any, []Warning) {
 		t.Helper()
 		src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}, {"name": "o", ` + entry + `}]}}}}`
-		cfg, err := krakend.Parse([]byte(src), "k.json")
-		require.NoError(t, err)
-		res, err := Translate(cfg, Options{})
-		require.NoError(t, err)
-		checkCollectorShape(t, res.YAML)
-		var doc struct {
-			Exporters map[string]map[string]any `yaml:"exporters"`
-		}
-		require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
-		return doc.Exporters, res.Warnings
+		exporters, res := translateSection(t, src, Options{}, "exporters")
+		return exporters, res.Warnings
 	}
 	for entry, insecure := range map[string]bool{
 		`"host": "https://tempo.example.com", "port": 443`: false,
@@ -1232,17 +1229,9 @@ func TestAPortWrittenInHost(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}, {"name": "o", ` + tt.entry + `}]}}}}`
-			cfg, err := krakend.Parse([]byte(src), "k.json")
-			require.NoError(t, err)
-			res, err := Translate(cfg, Options{})
-			require.NoError(t, err)
-			checkCollectorShape(t, res.YAML)
-			var doc struct {
-				Exporters map[string]map[string]any `yaml:"exporters"`
-			}
-			require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+			exporters, res := translateSection(t, src, Options{}, "exporters")
 			var endpoints []any
-			for _, e := range doc.Exporters {
+			for _, e := range exporters {
 				endpoints = append(endpoints, e["endpoint"])
 			}
 			assert.Contains(t, endpoints, tt.endpoint)

@@ -390,7 +390,35 @@ func TestKubernetesDaemonSetReachedThroughHostIP(t *testing.T) {
 			t.Errorf("%s: the rendered krakend.json sends OTLP to %s:%d, want the node's address (status.hostIP) and 4317", overlay, host, port)
 		}
 		checkResourceAttributes(t, krakend)
+		checkWritableTempDir(t, overlay, tpl, krakend, env)
 	}
+}
+
+// checkWritableTempDir fails when a container on a read-only root file
+// system has no writable volume at its temporary directory ($TMPDIR, else
+// /tmp). KrakenD's flexible configuration (FC_ENABLE=1) writes the rendered
+// template there before it parses it (krakend-flexibleconfig's Parse:
+// os.CreateTemp("", ...)), and refuses to start when it cannot.
+func checkWritableTempDir(t *testing.T, where string, tpl *corev1.PodTemplateSpec, c corev1.Container, env map[string]string) {
+	t.Helper()
+	if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+		return
+	}
+	dir := env["TMPDIR"]
+	if dir == "" {
+		dir = "/tmp"
+	}
+	for _, m := range c.VolumeMounts {
+		if m.ReadOnly || !(m.MountPath == dir || strings.HasPrefix(dir, strings.TrimSuffix(m.MountPath, "/")+"/")) {
+			continue
+		}
+		for _, v := range tpl.Spec.Volumes {
+			if v.Name == m.Name && v.EmptyDir != nil {
+				return
+			}
+		}
+	}
+	t.Errorf("%s: %s has a read-only root file system and no writable emptyDir at %s, where its flexible configuration writes the rendered krakend.json: KrakenD would not start", where, c.Name, dir)
 }
 
 // The gateway sets k8s.* and service.instance.id through the downward API:

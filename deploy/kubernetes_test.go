@@ -126,6 +126,14 @@ func TestKubernetesOverlaysAreConsistent(t *testing.T) {
 							t.Errorf("HorizontalPodAutoscaler %s: container %s has no CPU request", x.Name, c.Name)
 						}
 					}
+					// a replica count in the manifest is reapplied by every
+					// `kubectl apply -k`, scaling the target back to it
+					// under the autoscaler (Kubernetes' HPA docs: remove it)
+					if o, ok := b.find(ref.Kind, ref.Name); ok {
+						if d, ok := o.obj.(*appsv1.Deployment); ok && d.Spec.Replicas != nil {
+							t.Errorf("HorizontalPodAutoscaler %s: %s/%s sets replicas: %d, which every apply would restore under the autoscaler", x.Name, ref.Kind, ref.Name, *d.Spec.Replicas)
+						}
+					}
 				case *policyv1.PodDisruptionBudget:
 					if matchingPods(t, pods, x.Spec.Selector) == 0 {
 						t.Errorf("PodDisruptionBudget %s selects no pod", x.Name)

@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,7 @@ func TestBinaryValidatesCollectorConfigs(t *testing.T) {
 							}
 						}
 						validate(t, bin, rootArgs(c.Args, root), containerEnv(c))
+						checkPorts(t, bin, rootArgs(c.Args, root), containerEnv(c), tpl, c)
 					})
 				}
 			}
@@ -146,6 +149,128 @@ func checkListensAsItself(t *testing.T, bin, krakendJSON, host string, env []str
 	if got := cfg.Receivers["gateway"].Protocols.GRPC.Endpoint; got != "0.0.0.0:4317" {
 		t.Errorf("host %s: the gateway receiver listens on %q, want 0.0.0.0:4317", host, got)
 	}
+}
+
+// checkPorts runs print-config with the container's arguments and fails
+// when a port the container declares is one the collector does not listen
+// on beyond the loopback (a Service, probe or scrape job aimed at it finds
+// nothing), or when the pod's prometheus.io/port annotation names a port
+// that neither the collector serves nor another container declares.
+func checkPorts(t *testing.T, bin string, args, env []string, tpl *corev1.PodTemplateSpec, c corev1.Container) {
+	t.Helper()
+	out := printConfig(t, bin, args, env)
+	var cfg struct {
+		Receivers  map[string]map[string]any `json:"receivers"`
+		Exporters  map[string]map[string]any `json:"exporters"`
+		Extensions map[string]map[string]any `json:"extensions"`
+		Service    struct {
+			Telemetry struct {
+				Metrics struct {
+					Readers []struct {
+						Pull struct {
+							Exporter struct {
+								Prometheus struct {
+									Host string `json:"host"`
+									Port int32  `json:"port"`
+								} `json:"prometheus"`
+							} `json:"exporter"`
+						} `json:"pull"`
+					} `json:"readers"`
+				} `json:"metrics"`
+			} `json:"telemetry"`
+		} `json:"service"`
+	}
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("print-config output: %v\n%s", err, out)
+	}
+	listens := map[int32]string{} // port → what listens there beyond the loopback
+	add := func(what, endpoint string) {
+		host, port, err := net.SplitHostPort(endpoint)
+		if err != nil {
+			t.Errorf("%s: endpoint %q: %v", what, endpoint, err)
+			return
+		}
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil {
+			t.Errorf("%s: endpoint %q: %v", what, endpoint, err)
+			return
+		}
+		listens[int32(n)] = what
+	}
+	for id, rc := range cfg.Receivers {
+		protocols, _ := rc["protocols"].(map[string]any)
+		for proto, pc := range protocols {
+			if m, ok := pc.(map[string]any); ok {
+				if ep, ok := m["endpoint"].(string); ok {
+					add("receiver "+id+" "+proto, ep)
+				}
+			}
+		}
+	}
+	for id, ec := range cfg.Exporters {
+		if componentType(id) == "prometheus" {
+			ep, _ := ec["endpoint"].(string)
+			add("exporter "+id, ep)
+		}
+	}
+	for id, ec := range cfg.Extensions {
+		if ep, ok := ec["endpoint"].(string); ok {
+			add("extension "+id, ep)
+		}
+	}
+	for _, rd := range cfg.Service.Telemetry.Metrics.Readers {
+		if p := rd.Pull.Exporter.Prometheus; p.Port != 0 {
+			add("the collector's own metrics", net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))))
+		}
+	}
+	for _, p := range c.Ports {
+		if _, ok := listens[p.ContainerPort]; !ok {
+			t.Errorf("the container declares port %s %d, on which the collector does not listen (it listens on %v)", p.Name, p.ContainerPort, listens)
+		}
+	}
+	if a, ok := tpl.Annotations["prometheus.io/port"]; ok {
+		n, err := strconv.Atoi(a)
+		if err != nil {
+			t.Errorf("annotation prometheus.io/port %q: %v", a, err)
+		} else if _, ok := listens[int32(n)]; !ok && !declaredElsewhere(tpl, c, int32(n)) {
+			t.Errorf("annotation prometheus.io/port %q: the pod's collector does not serve it (it listens on %v)", a, listens)
+		}
+	}
+}
+
+// declaredElsewhere tells whether a container of tpl other than c declares
+// port n.
+func declaredElsewhere(tpl *corev1.PodTemplateSpec, c corev1.Container, n int32) bool {
+	for _, x := range allContainers(&tpl.Spec) {
+		if x.Name == c.Name {
+			continue
+		}
+		for _, p := range x.Ports {
+			if p.ContainerPort == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// printConfig is print-config's output (stdout alone) for args.
+func printConfig(t *testing.T, bin string, args, env []string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"print-config"}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("print-config %q: %v\n%s", args, err, stderr.String())
+	}
+	return out
 }
 
 type result struct {

@@ -1,10 +1,13 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -194,9 +197,20 @@ func loadKustomization(t *testing.T, dir string) *build {
 		var ops []jsonPatchOp
 		strictYAML(t, kpath+": patch", []byte(p.Patch), &ops)
 		for _, op := range ops {
-			if op.Op != "add" && op.Op != "replace" && op.Op != "remove" || !strings.HasPrefix(op.Path, "/") {
+			if op.Op != "add" && op.Op != "replace" && op.Op != "remove" && op.Op != "test" || !strings.HasPrefix(op.Path, "/") {
 				t.Errorf("%s: patch operation %+v", kpath, op)
 			}
+		}
+		// applied as kustomize would, so that the tests see the patched objects
+		for i := range b.objects {
+			o := &b.objects[i]
+			if o.kind != p.Target.Kind || o.name != p.Target.Name {
+				continue
+			}
+			patched := applyJSONPatch(t, kpath, o.obj, ops)
+			file, images := o.file, o.images
+			*o = decodeManifest(t, file+" (patched by "+kpath+")", patched)
+			o.file, o.images = file, images
 		}
 	}
 	for i := range b.objects {
@@ -222,6 +236,145 @@ func loadKustomization(t *testing.T, dir string) *build {
 		}
 	}
 	return b
+}
+
+// applyJSONPatch applies the add, replace, remove and test operations of a
+// JSON 6902 patch to obj and returns the result as JSON. A path that does
+// not resolve, or a test that does not hold, fails the test, as it fails
+// kustomize.
+func applyJSONPatch(t *testing.T, where string, obj any, ops []jsonPatchOp) []byte {
+	t.Helper()
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatalf("%s: %v", where, err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", where, err)
+	}
+	for _, op := range ops {
+		var value any
+		if op.Value != nil {
+			// a fresh copy per use, in the JSON types the document has
+			v, err := json.Marshal(op.Value)
+			if err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+			if err := json.Unmarshal(v, &value); err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+		}
+		var keys []string
+		for _, k := range strings.Split(op.Path, "/")[1:] {
+			keys = append(keys, strings.ReplaceAll(strings.ReplaceAll(k, "~1", "/"), "~0", "~"))
+		}
+		if op.Op == "test" {
+			got, err := valueAt(doc, keys)
+			if err != nil {
+				t.Fatalf("%s: patch test %s: %v", where, op.Path, err)
+			}
+			if !reflect.DeepEqual(got, value) {
+				t.Fatalf("%s: patch test %s: the value is %v, not %v", where, op.Path, got, value)
+			}
+			continue
+		}
+		doc, err = patchAt(doc, keys, op.Op, value)
+		if err != nil {
+			t.Fatalf("%s: patch %s %s: %v", where, op.Op, op.Path, err)
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatalf("%s: %v", where, err)
+	}
+	return out
+}
+
+// valueAt is the value at keys below node.
+func valueAt(node any, keys []string) (any, error) {
+	for _, key := range keys {
+		switch n := node.(type) {
+		case map[string]any:
+			child, ok := n[key]
+			if !ok {
+				return nil, fmt.Errorf("no %q", key)
+			}
+			node = child
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil, fmt.Errorf("index %q out of %d items", key, len(n))
+			}
+			node = n[i]
+		default:
+			return nil, fmt.Errorf("%q: not an object or an array", key)
+		}
+	}
+	return node, nil
+}
+
+// patchAt applies one operation at keys below node and returns the node.
+func patchAt(node any, keys []string, op string, value any) (any, error) {
+	if len(keys) == 0 {
+		if op == "remove" {
+			return nil, fmt.Errorf("cannot remove the document")
+		}
+		return value, nil
+	}
+	key, last := keys[0], len(keys) == 1
+	switch n := node.(type) {
+	case map[string]any:
+		child, exists := n[key]
+		if last {
+			switch {
+			case op == "add":
+				n[key] = value
+			case !exists:
+				return nil, fmt.Errorf("no %q", key)
+			case op == "replace":
+				n[key] = value
+			default:
+				delete(n, key)
+			}
+			return n, nil
+		}
+		if !exists {
+			return nil, fmt.Errorf("no %q", key)
+		}
+		child, err := patchAt(child, keys[1:], op, value)
+		if err != nil {
+			return nil, err
+		}
+		n[key] = child
+		return n, nil
+	case []any:
+		if last && op == "add" && key == "-" {
+			return append(n, value), nil
+		}
+		i, err := strconv.Atoi(key)
+		if err != nil || i < 0 || i > len(n) || (i == len(n) && !(last && op == "add")) {
+			return nil, fmt.Errorf("index %q out of %d items", key, len(n))
+		}
+		if last {
+			switch op {
+			case "add":
+				return append(n[:i], append([]any{value}, n[i:]...)...), nil
+			case "replace":
+				n[i] = value
+				return n, nil
+			default:
+				return append(n[:i], n[i+1:]...), nil
+			}
+		}
+		child, err := patchAt(n[i], keys[1:], op, value)
+		if err != nil {
+			return nil, err
+		}
+		n[i] = child
+		return n, nil
+	default:
+		return nil, fmt.Errorf("%q: not an object or an array", key)
+	}
 }
 
 // podImages are the container images of a workload's pod template.

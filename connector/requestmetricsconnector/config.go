@@ -3,6 +3,7 @@ package requestmetricsconnector // import "github.com/otelcol-gateway/otelcol-ga
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -59,6 +60,28 @@ type Config struct {
 	Histogram HistogramConfig `mapstructure:"histogram"`
 	// MetricsFlushInterval is how often the metrics are emitted.
 	MetricsFlushInterval time.Duration `mapstructure:"metrics_flush_interval"`
+	// UpstreamSampling weights the spans of a sender that sampled them
+	// without saying so in the tracestate: KrakenD at a trace_sample_rate.
+	// Not in spanmetrics.
+	UpstreamSampling UpstreamSamplingConfig `mapstructure:"upstream_sampling"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// UpstreamSamplingConfig is the sampling a sender applied before the
+// collector, by the OpenTelemetry Go SDK's TraceIDRatioBased rule (KrakenD's
+// trace_sample_rate), which writes no OTEP 235 threshold that would give a
+// span's adjusted count.
+type UpstreamSamplingConfig struct {
+	// Percentage is the sender's sampling percentage, 0 < p <= 100. A span
+	// whose trace ID the rule keeps at p, and that carries no threshold of
+	// its own, counts 100/p requests (stochastically rounded); a span whose
+	// trace ID the rule drops counts 1: the sender kept that trace for
+	// another reason (a caller had sampled it). A sender whose spans show
+	// it did not sample (a root span whose trace ID the rule drops) is
+	// counted 1:1 from then on. 0, the default, weights nothing.
+	Percentage float64 `mapstructure:"percentage"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -133,6 +156,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MetricsFlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("metrics_flush_interval: %v, must be positive", cfg.MetricsFlushInterval))
+	}
+	if p := cfg.UpstreamSampling.Percentage; p < 0 || p > 100 || math.IsNaN(p) {
+		errs = append(errs, fmt.Errorf("upstream_sampling.percentage: %v, must be between 0 (no upstream sampling) and 100", p))
 	}
 	switch cfg.Histogram.Unit {
 	case UnitMilliseconds, UnitSeconds:

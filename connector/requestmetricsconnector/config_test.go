@@ -90,6 +90,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"invalid_unsorted_buckets.yaml", "histogram.explicit.buckets[1]: 5ms, must be greater than buckets[0] (10ms)"},
 		{"invalid_zero_bucket.yaml", "histogram.explicit.buckets[0]: 0s, must be positive"},
 		{"invalid_unknown_field.yaml", "dimensions_cache_size"},
+		{"invalid_upstream_percentage.yaml", "upstream_sampling.percentage: 150, must be between 0 (no upstream sampling) and 100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/samplingrule"
 )
 
 // scopeName is the instrumentation scope of the emitted metrics. It is
@@ -59,6 +61,10 @@ type connectorImp struct {
 	withKind     bool
 	withStatus   bool
 	withInstance bool
+	// upstream is the sender's sampling rule; upstreamWeight what a span
+	// of a trace it keeps stands for (0: no upstream sampling).
+	upstream       samplingrule.SDKRatio
+	upstreamWeight float64
 
 	mu        sync.Mutex
 	resources map[[16]byte]*resourceState
@@ -84,6 +90,10 @@ type resourceState struct {
 	overflow *series
 	lastUsed uint64
 	evicted  bool
+	// unsampledSender: the resource sent a root span whose trace ID the
+	// upstream sampling rule drops, so it does not sample by that rule and
+	// its spans count 1 each.
+	unsampledSender bool
 }
 
 // storedValue is a dimension value a series was created with, kept to
@@ -137,6 +147,10 @@ func newConnector(set component.TelemetrySettings, cfg *Config, clock clockwork.
 		resources:    map[[16]byte]*resourceState{},
 		seed:         maphash.MakeSeed(),
 		rng:          newXorshift(),
+	}
+	if p := cfg.UpstreamSampling.Percentage; p > 0 && p < 100 {
+		c.upstream = samplingrule.NewSDKRatio(p)
+		c.upstreamWeight = 1 / samplingrule.Fraction(p)
 	}
 	for i, d := range cfg.Dimensions {
 		dim := dimension{name: d.Name}
@@ -214,6 +228,9 @@ func (c *connectorImp) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 type adjustedCountCache struct {
 	tracestate string
 	count      uint64
+	// threshold: the tracestate holds an OTEP 235 threshold, which count
+	// is from
+	threshold bool
 }
 
 func (c *connectorImp) aggregate(td ptrace.Traces) {
@@ -229,6 +246,10 @@ func (c *connectorImp) aggregate(td ptrace.Traces) {
 		}
 		res := c.resourceFor(resAttrs)
 		rc := resourceContext{res: res, service: svc.Str(), now: now}
+		if c.upstreamWeight > 0 && !res.unsampledSender {
+			c.checkSender(rs, res)
+			rc.weighted = !res.unsampledSender
+		}
 		for d := range c.dims {
 			if v, ok := resAttrs.Get(c.dims[d].name); ok {
 				rc.vals[d] = v
@@ -261,6 +282,32 @@ type resourceContext struct {
 	scopeIdx  uint32
 	version   string
 	scopeHash uint64
+	// weighted: the spans of traces the upstream sampling rule keeps count
+	// upstreamWeight
+	weighted bool
+}
+
+// checkSender marks the resource as a sender that does not sample by the
+// upstream rule when it sent a root span the rule drops: a sender that
+// samples by it starts no trace the rule drops (a trace it continued from a
+// caller has a parent). Checked before counting, so that the whole batch
+// counts 1:1.
+func (c *connectorImp) checkSender(rs ptrace.ResourceSpans, res *resourceState) {
+	for _, ss := range rs.ScopeSpans().All() {
+		for _, s := range ss.Spans().All() {
+			if s.ParentSpanID().IsEmpty() && !c.upstream.Keeps(s.TraceID()) {
+				res.unsampledSender = true
+				c.logger.Info("requestmetrics: a sender started a trace that upstream_sampling's rule drops, so it does not sample by that rule: its spans count 1 each",
+					zap.String("service.name", serviceName(rs)))
+				return
+			}
+		}
+	}
+}
+
+func serviceName(rs ptrace.ResourceSpans) string {
+	v, _ := rs.Resource().Attributes().Get(serviceNameKey)
+	return v.AsString()
 }
 
 func (c *connectorImp) scopeContext(rc *resourceContext, scope pcommon.InstrumentationScope) {
@@ -352,12 +399,16 @@ func (c *connectorImp) count(rc *resourceContext, span ptrace.Span, cache *adjus
 	}
 
 	n := uint64(1)
+	threshold := false
 	if ts := span.TraceState().AsRaw(); ts != "" {
 		if ts != cache.tracestate {
 			cache.tracestate = ts
-			cache.count = c.adjustedCount(ts)
+			cache.count, cache.threshold = c.adjustedCount(ts)
 		}
-		n = cache.count
+		n, threshold = cache.count, cache.threshold
+	}
+	if !threshold && rc.weighted && c.upstream.Keeps(span.TraceID()) {
+		n = c.round(c.upstreamWeight)
 	}
 	d := float64(0)
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
@@ -697,26 +748,37 @@ func statusCodeStr(s ptrace.StatusCode) string {
 
 // adjustedCount is the span's weight from an OTEP 235 threshold in its
 // tracestate (ot=th:…), stochastically rounded, as spanmetrics computes it
-// (internal/metrics/adjusted_count.go); 1 without one.
-func (c *connectorImp) adjustedCount(tracestate string) uint64 {
+// (internal/metrics/adjusted_count.go); 1 and false without one.
+func (c *connectorImp) adjustedCount(tracestate string) (uint64, bool) {
 	if !strings.Contains(tracestate, "ot=") {
-		return 1
+		return 1, false
 	}
 	w3c, err := sampling.NewW3CTraceState(tracestate)
 	if err != nil {
-		return 1
+		return 1, false
 	}
 	th, ok := w3c.OTelValue().TValueThreshold()
 	if !ok {
-		return 1
+		return 1, false
 	}
 	den := sampling.MaxAdjustedCount - th.Unsigned()
 	if den == 0 {
-		return 1
+		return 1, true
 	}
 	q, r := sampling.MaxAdjustedCount/den, sampling.MaxAdjustedCount%den
 	if r != 0 && c.rng.next()%den < r {
 		q++
 	}
-	return q
+	return q, true
+}
+
+// round rounds a weight to a count, up with the probability of its
+// fraction, so that the counts add up to the weights on average.
+func (c *connectorImp) round(w float64) uint64 {
+	q := math.Floor(w)
+	n := uint64(q)
+	if f := w - q; f > 0 && float64(c.rng.next()>>11)/(1<<53) < f {
+		n++
+	}
+	return n
 }

@@ -89,6 +89,8 @@ type spanSpec struct {
 	duration time.Duration
 	attrs    map[string]any
 	state    string
+	trace    pcommon.TraceID
+	parent   pcommon.SpanID
 }
 
 func traces(resource map[string]any, scope string, spans ...spanSpec) ptrace.Traces {
@@ -107,6 +109,8 @@ func traces(resource map[string]any, scope string, spans ...spanSpec) ptrace.Tra
 		sp.SetStartTimestamp(st)
 		sp.SetEndTimestamp(st + pcommon.Timestamp(s.duration))
 		sp.TraceState().FromRaw(s.state)
+		sp.SetTraceID(s.trace)
+		sp.SetParentSpanID(s.parent)
 		_ = sp.Attributes().FromRaw(s.attrs)
 	}
 	return td
@@ -356,6 +360,87 @@ func TestAnAdjustedCountWeighsTheSpan(t *testing.T) {
 		assert.Equal(t, int64(9), calls[k].IntValue())
 		assert.Equal(t, uint64(9), durs[k].Count())
 		assert.Equal(t, 18.0, durs[k].Sum())
+	}
+}
+
+// Trace IDs that KrakenD's rule at 25 % keeps and drops: it keeps when
+// BigEndian(id[8:16])>>1 < 0.25·2^63.
+var (
+	keptAt25    = pcommon.TraceID{0: 1, 8: 0x1f}
+	droppedAt25 = pcommon.TraceID{0: 2, 8: 0xe0}
+)
+
+// spanOf returns s in the given trace, a child span unless root.
+func spanOf(s spanSpec, trace pcommon.TraceID, root bool) spanSpec {
+	s.trace = trace
+	if !root {
+		s.parent = pcommon.SpanID{1}
+	}
+	return s
+}
+
+func TestUpstreamSamplingWeighsTheSpansOfTracesItsRuleKeeps(t *testing.T) {
+	cfg := translatedConfig()
+	cfg.UpstreamSampling.Percentage = 25
+	h := start(t, cfg)
+	s := proxySpan("/a", 200, 2*time.Second)
+	th := spanOf(s, keptAt25, false)
+	th.state = "ot=th:8" // a threshold of its own (50 %) wins
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s",
+		spanOf(s, keptAt25, true),     // the gateway's root: 4
+		spanOf(s, keptAt25, false),    // its child: 4
+		spanOf(s, droppedAt25, false), // a caller's trace, kept for the caller: 1
+		th,                            // 2
+	))
+	h.flush(15 * time.Second)
+	calls, durs := points(h.flush(15 * time.Second))
+	require.Len(t, calls, 1)
+	for k := range calls {
+		assert.Equal(t, int64(11), calls[k].IntValue())
+		assert.Equal(t, uint64(11), durs[k].Count())
+		assert.Equal(t, 22.0, durs[k].Sum())
+	}
+}
+
+func TestASenderThatStartsATraceTheRuleDropsIsCountedOneToOne(t *testing.T) {
+	cfg := translatedConfig()
+	cfg.UpstreamSampling.Percentage = 25
+	h := start(t, cfg)
+	s := proxySpan("/a", 200, time.Second)
+	other := map[string]any{"service.name": "sends-everything"}
+	sampling := map[string]any{"service.name": "samples"}
+	// Its root comes after the first span of a kept trace: the whole batch
+	// counts 1:1.
+	h.consume(traces(other, "s", spanOf(s, keptAt25, false), spanOf(s, droppedAt25, true)))
+	h.consume(traces(other, "s", spanOf(s, keptAt25, true)))
+	h.consume(traces(sampling, "s", spanOf(s, keptAt25, true)))
+	h.flush(15 * time.Second)
+	calls, _ := points(h.flush(15 * time.Second))
+	byService := map[string]int64{}
+	for k, p := range calls {
+		svc, _, _ := strings.Cut(k, " ")
+		byService[svc] += p.IntValue()
+	}
+	assert.Equal(t, map[string]int64{"sends-everything": 3, "samples": 4}, byService)
+}
+
+func TestAWeightWithAFractionIsRoundedToItOnAverage(t *testing.T) {
+	cfg := translatedConfig()
+	cfg.UpstreamSampling.Percentage = 30 // 3⅓ requests a span
+	h := start(t, cfg)
+	const n = 30_000
+	spans := make([]spanSpec, n)
+	for i := range spans {
+		spans[i] = spanOf(proxySpan("/a", 200, time.Millisecond), keptAt25, false) // kept at 30 % too
+	}
+	h.consume(traces(map[string]any{"service.name": "gw"}, "s", spans...))
+	h.flush(15 * time.Second)
+	calls, _ := points(h.flush(15 * time.Second))
+	require.Len(t, calls, 1)
+	for k := range calls {
+		// Each span counts 3 or 4, 4 with probability 1/3: the sum's
+		// standard deviation is sqrt(n·2/9) ≈ 82.
+		assert.InDelta(t, float64(n)*10/3, float64(calls[k].IntValue()), 5*82)
 	}
 }
 

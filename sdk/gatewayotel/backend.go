@@ -28,12 +28,14 @@ type BackendInfo struct {
 	// ({id} or :id form; an empty method is GET).
 	EndpointRoute  string
 	EndpointMethod string
-	// URLPattern is the backend's url_pattern ({id} or :id form).
+	// URLPattern is the backend's url_pattern ({id} or :id form). As in
+	// KrakenD, a {placeholder}'s name is reported lower-cased:
+	// /v1/users/{userId} names the spans /v1/users/:userid.
 	URLPattern string
 	// Method is the configured backend method; empty means the endpoint's.
 	Method string
 	// ClientName is the clientname attribute of round-trip metrics; empty
-	// means the URL pattern.
+	// means the URL pattern as reported (KrakenD's only value).
 	ClientName string
 }
 
@@ -59,7 +61,7 @@ func (t *Telemetry) Transport(base http.RoundTripper, b BackendInfo) http.RoundT
 		base = http.DefaultTransport
 	}
 	ep := t.Endpoint(b.EndpointRoute, b.EndpointMethod)
-	pattern := ColonRoute(b.URLPattern)
+	pattern := backendRoute(b.URLPattern)
 	method := b.Method
 	if method == "" {
 		method = ep.method
@@ -74,7 +76,7 @@ func (t *Telemetry) Transport(base http.RoundTripper, b BackendInfo) http.RoundT
 			layer = *ep.conf.Telemetry.Backend
 		}
 		for _, be := range ep.conf.Backends {
-			if ColonRoute(be.URLPattern) == pattern && be.Telemetry != nil && be.Telemetry.Backend != nil {
+			if backendRoute(be.URLPattern) == pattern && be.Telemetry != nil && be.Telemetry.Backend != nil {
 				layer = *be.Telemetry.Backend
 				break
 			}

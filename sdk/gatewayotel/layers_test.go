@@ -627,3 +627,44 @@ func TestASwitchingProtocolsBodyStaysWritable(t *testing.T) {
 	require.NoError(t, rwc.Close())
 	assert.Contains(t, spansByClass(t, r.spans.Ended()), layer.BackendStage, "closing ends the stage")
 }
+
+// Lura writes a backend's {userId} as {{.UserId}} (config/config.go
+// initBackendURLMappings) and krakend-otel reports it as :userid
+// (config/path_pattern.go:10-16, lowering the whole name); the endpoint
+// keeps its case (Lura's GetEndpointPath writes :userId).
+func TestABackendPlaceholderIsReportedLowerCased(t *testing.T) {
+	endpoints := `[{"endpoint": "/users/{userId}", "method": "GET",
+		"backend": [{"url_pattern": "/v1/users/{userId}", "extra_config": {"telemetry/opentelemetry": {"backend": {
+			"metrics": {"round_trip": true}, "traces": {"round_trip": true, "read_payload": true, "static_attributes": [{"key": "override", "value": "yes"}]}}}}}]}]`
+	r := newRig(t, krakendJSON("", endpoints))
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	t.Cleanup(backend.Close)
+	rt := r.tel.Transport(nil, gatewayotel.BackendInfo{EndpointRoute: "/users/{userId}", URLPattern: "/v1/users/{userId}"})
+	_, err := r.tel.Proxy(context.Background(), "/users/{userId}", "GET", func(ctx context.Context) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL+"/v1/users/42", nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return resp.StatusCode, err
+	})
+	require.NoError(t, err)
+
+	got := spansByClass(t, r.spans.Ended())
+	assert.Equal(t, "/users/:userId", got[layer.ProxyStage].Name(), "the endpoint keeps its case")
+	for _, c := range []layer.Class{layer.BackendStage, layer.BackendRoundTrip} {
+		assert.Equal(t, "/v1/users/:userid", got[c].Name(), c.String())
+	}
+	for _, c := range []layer.Class{layer.BackendStage, layer.BackendRoundTrip, layer.BackendReadPayload} {
+		a := attrMap(got[c].Attributes())
+		assert.Equal(t, "/v1/users/:userid", a["http.route"], c.String())
+		assert.Equal(t, "/users/:userId", a["krakend.endpoint.route"], c.String())
+	}
+	assert.Equal(t, "yes", attrMap(got[layer.BackendRoundTrip].Attributes())["override"], "the backend's override still applies")
+	sets, _, _ := points(t, r.metrics(t)["http.client.duration"])
+	a := attrMap(sets[0].ToSlice())
+	assert.Equal(t, "/v1/users/:userid", a["http.route"])
+	assert.Equal(t, "/v1/users/:userid", a["clientname"], "KrakenD's clientname is the normalised pattern")
+}

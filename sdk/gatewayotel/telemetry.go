@@ -116,10 +116,20 @@ func endpointKey(route, method string) string {
 	return strings.ToUpper(method) + " " + route
 }
 
-// ColonRoute writes an endpoint or backend pattern in KrakenD's colon form:
+// ColonRoute writes an endpoint pattern in KrakenD's colon form:
 // /users/{id} becomes /users/:id. A pattern already in colon form is
-// returned unchanged.
-func ColonRoute(pattern string) string {
+// returned unchanged. (A backend's url_pattern is reported with its
+// placeholder names lower-cased: see Transport.)
+func ColonRoute(pattern string) string { return colonRoute(pattern, false) }
+
+// backendRoute writes a backend url_pattern as KrakenD reports it: Lura
+// turns {userId} into {{.UserId}} (its config/config.go
+// initBackendURLMappings) and krakend-otel writes that as :userid
+// (config/path_pattern.go:10-16, NormalizeURLPattern lower-cases the whole
+// name). A name written with a colon stays as written.
+func backendRoute(pattern string) string { return colonRoute(pattern, true) }
+
+func colonRoute(pattern string, lower bool) string {
 	if !strings.Contains(pattern, "{") {
 		return pattern
 	}
@@ -140,6 +150,9 @@ func ColonRoute(pattern string) string {
 		if name == "$" {                                      // net/http's end anchor
 			i += end
 			continue
+		}
+		if lower {
+			name = strings.ToLower(name)
 		}
 		b.WriteByte(':')
 		b.WriteString(name)

@@ -102,11 +102,15 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 			if t.global.DisableMetrics || (route != "" && t.skipped(route)) {
 				return
 			}
+			// The matched route first, as KrakenD's EndpointPattern
+			// (http/server/tracking.go:39-47): only an upgrade outside any
+			// endpoint is "Upgraded Connection".
 			metricRoute := route
 			switch {
+			case route != "":
 			case rw.hijacked:
 				metricRoute = "Upgraded Connection"
-			case route == "":
+			default:
 				metricRoute = strconv.Itoa(status) + " " + http.StatusText(status)
 			}
 			scheme := "http"

@@ -668,3 +668,52 @@ func TestABackendPlaceholderIsReportedLowerCased(t *testing.T) {
 	assert.Equal(t, "/v1/users/:userid", a["http.route"])
 	assert.Equal(t, "/v1/users/:userid", a["clientname"], "KrakenD's clientname is the normalised pattern")
 }
+
+// KrakenD names an upgraded connection "Upgraded Connection" only when no
+// endpoint matched: the matched pattern comes first
+// (krakend-otel http/server/tracking.go:39-47).
+func TestAnUpgradedConnectionKeepsItsMatchedRoute(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	upgrade := func(w http.ResponseWriter, _ *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws/{room}", upgrade)
+	routeOf := func(r *http.Request) string {
+		if r.URL.Path == "/plugin/ws" { // served outside any endpoint
+			return ""
+		}
+		return gatewayotel.RouteFromPattern(r)
+	}
+	srv := httptest.NewServer(r.tel.GlobalHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/plugin/ws" {
+			upgrade(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}), routeOf))
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/ws/lobby", "/plugin/ws"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "echo")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+		_ = resp.Body.Close()
+	}
+	require.Eventually(t, func() bool { return len(r.spans.Ended()) == 2 }, 5*time.Second, 10*time.Millisecond)
+
+	sets, _, _ := points(t, r.metrics(t)["http.server.duration"])
+	var routes []any
+	for _, s := range sets {
+		routes = append(routes, attrMap(s.ToSlice())["http.route"])
+	}
+	assert.ElementsMatch(t, []any{"/ws/:room", "Upgraded Connection"}, routes)
+}

@@ -717,3 +717,19 @@ func TestAnUpgradedConnectionKeepsItsMatchedRoute(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []any{"/ws/:room", "Upgraded Connection"}, routes)
 }
+
+// KrakenD upper-cases the method before checking it against the standard
+// ones (krakend-otel http/server/metrics.go:62).
+func TestAGlobalMetricsMethodIsUpperCasedFirst(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	h := r.tel.GlobalHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), func(*http.Request) string { return "/x" })
+	for _, m := range []string{"get", "Post", "PURGE"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, "/x", nil))
+	}
+	sets, _, _ := points(t, r.metrics(t)["http.server.duration"])
+	var methods []any
+	for _, s := range sets {
+		methods = append(methods, attrMap(s.ToSlice())["http.request.method"])
+	}
+	assert.ElementsMatch(t, []any{"GET", "POST", "_OTHER"}, methods)
+}

@@ -221,7 +221,8 @@ func headerAttributes(prefix string, h http.Header, skip map[string]struct{}) []
 }
 
 // standardMethods are the methods metrics keep; any other is _OTHER, so a
-// client cannot grow the number of series.
+// client cannot grow the number of series. As in KrakenD, the method is
+// upper-cased first (http/server/metrics.go:62): "get" counts as GET.
 var standardMethods = map[string]string{
 	"CONNECT": "CONNECT", "DELETE": "DELETE", "GET": "GET", "HEAD": "HEAD", "OPTIONS": "OPTIONS",
 	"PATCH": "PATCH", "POST": "POST", "PUT": "PUT", "TRACE": "TRACE",
@@ -229,6 +230,9 @@ var standardMethods = map[string]string{
 
 func metricMethod(m string) string {
 	if s, ok := standardMethods[m]; ok {
+		return s
+	}
+	if s, ok := standardMethods[strings.ToUpper(m)]; ok {
 		return s
 	}
 	return "_OTHER"

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/propagators/b3"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
@@ -67,8 +69,13 @@ func WithInstanceID(id string) Option { return func(o *options) { o.instanceID =
 func WithServiceVersion(v string) Option { return func(o *options) { o.serviceVersion = v } }
 
 // WithPropagators chooses the propagators by their OTEL_PROPAGATORS names:
-// "tracecontext", "baggage", "b3" (single header) and "b3multi". The default
-// is tracecontext and baggage, as in KrakenD.
+// "tracecontext", "baggage", "b3" (single header), "b3multi" and "none"; any
+// other name makes Setup fail. Without it, the variable OTEL_PROPAGATORS
+// chooses, as in KrakenD (its autoprop.NewTextMapPropagator, otel.go:86):
+// "none" anywhere in it propagates nothing, names this package does not
+// know ("jaeger", "xray", "ottrace", or a typo) are skipped and reported to
+// the OpenTelemetry error handler, and when it is unset or names nothing
+// known, tracecontext and baggage are used.
 func WithPropagators(names ...string) Option {
 	return func(o *options) { o.propagators = append([]string(nil), names...) }
 }
@@ -272,24 +279,65 @@ func randomInstanceID() string {
 
 func propagators(names []string) (propagation.TextMapPropagator, error) {
 	if len(names) == 0 {
-		names = []string{"tracecontext", "baggage"}
+		return envPropagators(), nil
 	}
 	var ps []propagation.TextMapPropagator
 	for _, n := range names {
-		switch strings.ToLower(strings.TrimSpace(n)) {
-		case "tracecontext":
-			ps = append(ps, propagation.TraceContext{})
-		case "baggage":
-			ps = append(ps, propagation.Baggage{})
-		case "b3":
-			ps = append(ps, b3.New(b3.WithInjectEncoding(b3.B3SingleHeader)))
-		case "b3multi":
-			ps = append(ps, b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)))
-		default:
-			return nil, fmt.Errorf("gatewayotel: unknown propagator %q: known ones are tracecontext, baggage, b3 and b3multi", n)
+		p, ok, none := namedPropagator(n)
+		switch {
+		case none:
+			return propagation.NewCompositeTextMapPropagator(), nil
+		case !ok:
+			return nil, fmt.Errorf("gatewayotel: unknown propagator %q: known ones are %s", n, knownPropagators)
 		}
+		ps = append(ps, p)
 	}
 	return propagation.NewCompositeTextMapPropagator(ps...), nil
+}
+
+const knownPropagators = "tracecontext, baggage, b3, b3multi and none"
+
+// envPropagators reads OTEL_PROPAGATORS as KrakenD's autoprop does.
+func envPropagators() propagation.TextMapPropagator {
+	v, set := os.LookupEnv("OTEL_PROPAGATORS")
+	var ps []propagation.TextMapPropagator
+	var unknown []string
+	if set {
+		for _, n := range strings.Split(v, ",") {
+			p, ok, none := namedPropagator(n)
+			switch {
+			case none:
+				return propagation.NewCompositeTextMapPropagator()
+			case !ok:
+				unknown = append(unknown, n)
+				continue
+			}
+			ps = append(ps, p)
+		}
+	}
+	if len(unknown) > 0 {
+		otel.Handle(fmt.Errorf("gatewayotel: OTEL_PROPAGATORS: skipping %q: known ones are %s", strings.Join(unknown, ","), knownPropagators))
+	}
+	if len(ps) == 0 {
+		ps = []propagation.TextMapPropagator{propagation.TraceContext{}, propagation.Baggage{}}
+	}
+	return propagation.NewCompositeTextMapPropagator(ps...)
+}
+
+func namedPropagator(name string) (p propagation.TextMapPropagator, ok, none bool) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "tracecontext":
+		return propagation.TraceContext{}, true, false
+	case "baggage":
+		return propagation.Baggage{}, true, false
+	case "b3":
+		return b3.New(b3.WithInjectEncoding(b3.B3SingleHeader)), true, false
+	case "b3multi":
+		return b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)), true, false
+	case "none":
+		return nil, true, true
+	}
+	return nil, false, false
 }
 
 // exporterEndpoint returns host:port as the gateway builds it, and whether

@@ -188,3 +188,41 @@ func TestWithoutATraceExporterBackendsReceiveNoTraceparent(t *testing.T) {
 	require.Equal(t, http.StatusOK, g.get(t, "/users/42", http.Header{"Traceparent": {incomingTraceparent}}))
 	assert.Empty(t, (<-headers).Get("Traceparent"), "no span is recorded, as with KrakenD's noop provider")
 }
+
+// KrakenD's propagator is autoprop.NewTextMapPropagator() (krakend-otel
+// otel.go:86): OTEL_PROPAGATORS chooses it, "none" propagates nothing, and
+// names it does not know are skipped.
+func TestOTELPropagatorsChoosesThePropagators(t *testing.T) {
+	for _, tt := range []struct {
+		env             string
+		b3, traceparent bool
+	}{
+		{"b3multi", true, false},
+		{"tracecontext,b3", true, true},
+		{"none", false, false},
+		{"tracecontext,none", false, false},
+		{"nonsense", false, true}, // nothing known: the default
+	} {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv("OTEL_PROPAGATORS", tt.env)
+			r := newRig(t, krakendJSON("", ""))
+			backend, headers := echoBackend(t)
+			g := newGateway(t, r.tel, backend.Config.Handler)
+			require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+			h := <-headers
+			assert.Equal(t, tt.b3, h.Get("X-B3-Traceid") != "" || h.Get("B3") != "", "b3")
+			assert.Equal(t, tt.traceparent, h.Get("Traceparent") != "", "traceparent")
+		})
+	}
+
+	t.Run("WithPropagators wins", func(t *testing.T) {
+		t.Setenv("OTEL_PROPAGATORS", "b3multi")
+		r := newRig(t, krakendJSON("", ""), gatewayotel.WithPropagators("tracecontext"))
+		backend, headers := echoBackend(t)
+		g := newGateway(t, r.tel, backend.Config.Handler)
+		require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+		h := <-headers
+		assert.Empty(t, h.Get("X-B3-Traceid"))
+		assert.NotEmpty(t, h.Get("Traceparent"))
+	})
+}

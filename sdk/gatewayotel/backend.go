@@ -239,9 +239,12 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 func (b *backendTransport) roundTripStartAttributes(req *http.Request, urlFull string) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, len(b.rtTraceAttrs)+4)
 	attrs = append(attrs, b.rtTraceAttrs...)
+	// The request's own attributes follow the fixed ones, as in KrakenD
+	// (http/client/transport_traces.go:97-98): the method is the one sent.
 	attrs = append(attrs,
 		attribute.String("url.full", urlFull),
-		attribute.String("server.address", req.URL.Host))
+		attribute.String("server.address", req.URL.Host),
+		attribute.String("http.request.method", req.Method))
 	if n, known := requestSize(req); known {
 		attrs = append(attrs, attribute.Int64("http.request.body.size", n))
 	}

@@ -733,3 +733,24 @@ func TestAGlobalMetricsMethodIsUpperCasedFirst(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []any{"GET", "POST", "_OTHER"}, methods)
 }
+
+// The backend-request span's method is the one sent: krakend-otel sets the
+// request's own attributes (http/attributes.go:23, r.Method) after the
+// configured ones (http/client/transport_traces.go:97-98). The other backend
+// spans keep the configured method.
+func TestTheBackendRequestSpanCarriesTheMethodSent(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	t.Cleanup(backend.Close)
+	rt := r.tel.Transport(nil, gatewayotel.BackendInfo{EndpointRoute: "/users", URLPattern: "/v1/users"})
+	req, _ := http.NewRequest(http.MethodPost, backend.URL+"/v1/users", nil)
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	_, _ = io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+
+	got := spansByClass(t, r.spans.Ended())
+	assert.Equal(t, "POST", attrMap(got[layer.BackendRoundTrip].Attributes())["http.request.method"])
+	assert.Equal(t, "GET", attrMap(got[layer.BackendStage].Attributes())["http.request.method"])
+	assert.Equal(t, "GET", attrMap(got[layer.BackendReadPayload].Attributes())["http.request.method"])
+}

@@ -185,7 +185,9 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		status = resp.StatusCode
 	}
 	canceled := err != nil && (errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled))
-	timedOut := err != nil && !canceled && isTimeout(err)
+	// KrakenD reads the request's context (transport_metrics.go:188-202);
+	// a transport's own timeout (net.Error) counts too.
+	timedOut := err != nil && !canceled && (errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err))
 
 	if rt != nil {
 		if err != nil {

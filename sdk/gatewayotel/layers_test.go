@@ -754,3 +754,29 @@ func TestTheBackendRequestSpanCarriesTheMethodSent(t *testing.T) {
 	assert.Equal(t, "GET", attrMap(got[layer.BackendStage].Attributes())["http.request.method"])
 	assert.Equal(t, "GET", attrMap(got[layer.BackendReadPayload].Attributes())["http.request.method"])
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// KrakenD tells a timeout by the request's context (krakend-otel
+// http/client/transport_metrics.go:188-202), whatever error the transport
+// returned.
+func TestAnExpiredDeadlineCountsAsTimedOutWhateverTheError(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	base := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		<-req.Context().Done()
+		return nil, errors.New("upstream gone")
+	})
+	rt := r.tel.Transport(base, gatewayotel.BackendInfo{EndpointRoute: "/slow", URLPattern: "/slow"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://backend.invalid/slow", nil)
+	_, err := rt.RoundTrip(req)
+	require.Error(t, err)
+
+	c := roundTripCounts(t, r)
+	assert.Equal(t, int64(1), c["http.client.request.timedout.count"])
+	assert.Equal(t, int64(1), c["http.client.request.failed.count"])
+	assert.Zero(t, c["http.client.request.canceled.count"])
+}

@@ -345,6 +345,14 @@ func namedPropagator(name string) (p propagation.TextMapPropagator, ok, none boo
 // host wins, as in the translation: where the gateway sends when it can
 // (after a path), what was meant where it cannot.
 func exporterEndpoint(e krakend.OTLPExporter, tlsCfg *tls.Config) (string, *tls.Config) {
+	// An OTLPExporter built in Go gets KrakenD's defaults for what it
+	// leaves zero (exporter/otelcollector/otelcollector.go:160-165).
+	if e.Host == "" {
+		e.Host = "localhost"
+	}
+	if e.Port == 0 {
+		e.Port = 4317
+	}
 	host, scheme := e.HostName()
 	port := e.Port
 	if written, _ := e.HostPort(); written != 0 {

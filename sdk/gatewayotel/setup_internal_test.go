@@ -20,6 +20,11 @@ func TestExporterEndpoint(t *testing.T) {
 		{"tempo:4318", 4317, "tempo:4318", false},
 		{"https://[fd00::1]:4318/", 4317, "[fd00::1]:4318", true},
 		{"[::1]", 4317, "[::1]:4317", false},
+		// A configuration built in Go, without krakend.Parse's defaults:
+		// KrakenD's own (exporter/otelcollector/otelcollector.go:160-165).
+		{"", 0, "localhost:4317", false},
+		{"collector", 0, "collector:4317", false},
+		{"", 4318, "localhost:4318", false},
 	} {
 		got, tlsCfg := exporterEndpoint(krakend.OTLPExporter{Host: tt.host, Port: tt.port}, nil)
 		if got != tt.want || (tlsCfg != nil) != tt.tls {

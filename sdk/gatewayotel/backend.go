@@ -211,11 +211,14 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		rt.End(trace.WithTimestamp(end))
 	}
 	if b.metricRoundTrip {
-		b.recordRoundTrip(ctx, req, resp, status, end.Sub(start), err, canceled, timedOut, ct)
+		// Each layer records in its own span's context, so that exemplars
+		// point at it (krakend-otel http/client/transport.go:163,
+		// lura/proxy.go:38-42, io/tracking.go:29).
+		b.recordRoundTrip(rtCtx, req, resp, status, end.Sub(start), err, canceled, timedOut, ct)
 	}
 
 	if err != nil {
-		b.endStage(ctx, stage, start, 0, err)
+		b.endStage(stageCtx, stage, start, 0, err)
 		return resp, err
 	}
 	if stage == nil && !b.metricStage && !b.traceRead && !b.metricRead {
@@ -226,7 +229,7 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		readParent = trace.ContextWithSpan(stageCtx, rt)
 	}
 	tb := &trackedBody{
-		rc: resp.Body, b: b, ctx: ctx, readParent: readParent,
+		rc: resp.Body, b: b, ctx: stageCtx, readParent: readParent, readCtx: readParent,
 		stage: stage, start: start, status: status,
 	}
 	resp.Body = tb
@@ -429,6 +432,7 @@ type trackedBody struct {
 	b          *backendTransport
 	ctx        context.Context
 	readParent context.Context
+	readCtx    context.Context // the read tracker's, for the read.* metrics
 
 	mu        sync.Mutex
 	stage     trace.Span
@@ -451,7 +455,7 @@ func (tb *trackedBody) Read(p []byte) (int, error) {
 		if tb.b.traceRead {
 			// Only the backend-request's fixed attributes, as KrakenD's
 			// (lura/backend.go:90-99, io/tracking.go:30): no url.full.
-			_, tb.readSpan = tb.b.t.tracer.Start(tb.readParent, ReadTrackerSpanName,
+			tb.readCtx, tb.readSpan = tb.b.t.tracer.Start(tb.readParent, ReadTrackerSpanName,
 				trace.WithSpanKind(trace.SpanKindInternal), trace.WithTimestamp(tb.readStart), trace.WithAttributes(tb.b.rtTraceAttrs...))
 		}
 	}
@@ -523,9 +527,9 @@ func (tb *trackedBody) finishRead(err error) {
 		if err != nil {
 			set = tb.b.readErrorAttrs
 		}
-		inst.readSize.Add(tb.ctx, tb.size, set)
-		inst.readSizeHist.Record(tb.ctx, tb.size, set)
-		inst.readTime.Add(tb.ctx, d, set)
-		inst.readTimeHist.Record(tb.ctx, d, set)
+		inst.readSize.Add(tb.readCtx, tb.size, set)
+		inst.readSizeHist.Record(tb.readCtx, tb.size, set)
+		inst.readTime.Add(tb.readCtx, d, set)
+		inst.readTimeHist.Record(tb.readCtx, d, set)
 	}
 }

@@ -780,3 +780,32 @@ func TestAnExpiredDeadlineCountsAsTimedOutWhateverTheError(t *testing.T) {
 	assert.Equal(t, int64(1), c["http.client.request.failed.count"])
 	assert.Zero(t, c["http.client.request.canceled.count"])
 }
+
+// krakend-otel records each layer's metrics in the context of that layer's
+// own span, so their exemplars point at it: the proxy and backend stage
+// (lura/proxy.go:38-42), the round trip (http/client/transport.go:163, the
+// request carrying the backend-request span) and the read tracker
+// (io/tracking.go:29,72-76).
+func TestExemplarsPointAtTheirLayersSpan(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	spans := spansByClass(t, r.spans.Ended())
+	m := r.metrics(t)
+	for name, class := range map[string]layer.Class{
+		"http.server.duration":                layer.GlobalStage,
+		"krakend.proxy.duration":              layer.ProxyStage,
+		"krakend.backend.duration":            layer.BackendStage,
+		"http.client.duration":                layer.BackendRoundTrip,
+		"http.client.request.dns.duration":    layer.BackendRoundTrip,
+		"http.client.response.read.time-hist": layer.BackendReadPayload,
+	} {
+		h, ok := m[name].Data.(metricdata.Histogram[float64])
+		require.True(t, ok, name)
+		require.Len(t, h.DataPoints, 1, name)
+		ex := h.DataPoints[0].Exemplars
+		require.Len(t, ex, 1, name)
+		want := spans[class].SpanContext().SpanID()
+		assert.Equal(t, want[:], ex[0].SpanID, "%s: the exemplar is the %s span", name, class)
+	}
+}

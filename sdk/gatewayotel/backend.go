@@ -99,7 +99,7 @@ type backendTransport struct {
 	stageTraceAttrs  []attribute.KeyValue
 	stageMetricAttrs []attribute.KeyValue
 	rtTraceAttrs     []attribute.KeyValue // also the read tracker's
-	rtMetricAttrs    []attribute.KeyValue // without the request method, server and status
+	rtMetricAttrs    []attribute.KeyValue // without the method sent, server and status
 	readMetricAttrs  metric.MeasurementOption
 	readErrorAttrs   metric.MeasurementOption
 }
@@ -132,7 +132,9 @@ func newBackendTransport(t *Telemetry, base http.RoundTripper, ep *Endpoint, pat
 	b.stageTraceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageBackend)}, fixed, traceStatic)
 	b.stageMetricAttrs = concat(fixed, metricStatic)
 	b.rtTraceAttrs = concat([]attribute.KeyValue{attribute.String(StageKey, StageBackendRequest)}, fixed, traceStatic)
-	b.rtMetricAttrs = concat(fixed[1:], []attribute.KeyValue{attribute.String("clientname", client)}, metricStatic)
+	// As KrakenD orders them (http/client/transport_metrics.go:228-253):
+	// the static attributes come before clientname and the method sent.
+	b.rtMetricAttrs = concat(fixed, metricStatic, []attribute.KeyValue{attribute.String("clientname", client)})
 	readAttrs := concat(fixed, metricStatic)
 	b.readMetricAttrs = metric.WithAttributeSet(attribute.NewSet(readAttrs...))
 	b.readErrorAttrs = metric.WithAttributeSet(attribute.NewSet(concat(readAttrs, []attribute.KeyValue{attribute.String("error", "true")})...))
@@ -265,9 +267,9 @@ func (b *backendTransport) roundTripStartAttributes(req *http.Request, urlFull s
 func (b *backendTransport) recordRoundTrip(ctx context.Context, req *http.Request, resp *http.Response, status int, d time.Duration, err error, canceled, timedOut bool, ct *connTimes) {
 	inst := b.t.inst
 	attrs := make([]attribute.KeyValue, 0, len(b.rtMetricAttrs)+4)
-	attrs = append(attrs, attribute.String("http.request.method", req.Method)) // as sent: the gateway chose it
 	attrs = append(attrs, b.rtMetricAttrs...)
 	attrs = append(attrs,
+		attribute.String("http.request.method", req.Method), // as sent: the gateway chose it
 		attribute.String("server.address", req.URL.Hostname()),
 		attribute.Int("server.port", serverPort(req)),
 		attribute.Int("http.response.status_code", status))

@@ -117,16 +117,18 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 			if r.TLS != nil {
 				scheme = "https"
 			}
+			// The service's static attributes, then the endpoint's, then
+			// the fixed ones: the later wins (http/server/metrics.go:79-88).
 			attrs := make([]attribute.KeyValue, 0, 4+len(t.globalMetricAtt)+2)
+			attrs = append(attrs, t.globalMetricAtt...)
+			if ep != nil {
+				attrs = append(attrs, ep.globalMetricAttrs...)
+			}
 			attrs = append(attrs,
 				attribute.String("http.request.method", metricMethod(r.Method)),
 				attribute.String("url.scheme", scheme),
 				attribute.String("http.route", metricRoute),
 				attribute.Int("http.response.status_code", status))
-			attrs = append(attrs, t.globalMetricAtt...)
-			if ep != nil {
-				attrs = append(attrs, ep.globalMetricAttrs...)
-			}
 			set := metric.WithAttributeSet(attribute.NewSet(attrs...))
 			ctx = r.Context()
 			t.inst.serverDuration.Record(ctx, time.Since(start).Seconds(), set)

@@ -809,3 +809,35 @@ func TestExemplarsPointAtTheirLayersSpan(t *testing.T) {
 		assert.Equal(t, want[:], ex[0].SpanID, "%s: the exemplar is the %s span", name, class)
 	}
 }
+
+// A static attribute never replaces what KrakenD sets after it: the global
+// metrics' method, scheme, route and status (http/server/metrics.go:79-88,
+// the endpoint's static attributes before them and the service's as an
+// earlier option), and the round trip's clientname and method
+// (http/client/transport_metrics.go:228-253).
+func TestStaticAttributesDoNotReplaceTheFixedOnes(t *testing.T) {
+	ns := `{"exporters": {"otlp": [{"name": "c"}]}, "layers": {
+		"global": {"metrics_static_attributes": [{"key": "http.route", "value": "static"}, {"key": "url.scheme", "value": "static"}, {"key": "who", "value": "service"}]},
+		"backend": {"traces": {"round_trip": true}, "metrics": {"round_trip": true, "static_attributes": [
+			{"key": "clientname", "value": "static"}, {"key": "http.request.method", "value": "static"}, {"key": "http.response.status_code", "value": "static"}]}}}}`
+	endpoints := `[{"endpoint": "/users/{id}", "method": "GET", "extra_config": {"telemetry/opentelemetry": {
+			"global": {"metrics_static_attributes": [{"key": "http.response.status_code", "value": "static"}, {"key": "who", "value": "endpoint"}]}}},
+		"backend": [{"url_pattern": "/v1/users/{id}"}]}]`
+	r := newRig(t, krakendJSON(ns, endpoints))
+	g := newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	m := r.metrics(t)
+
+	sets, _, _ := points(t, m["http.server.duration"])
+	a := attrMap(sets[0].ToSlice())
+	assert.Equal(t, "/users/:id", a["http.route"])
+	assert.Equal(t, "http", a["url.scheme"])
+	assert.Equal(t, int64(200), a["http.response.status_code"])
+	assert.Equal(t, "endpoint", a["who"], "the endpoint's static attributes come after the service's")
+
+	sets, _, _ = points(t, m["http.client.duration"])
+	a = attrMap(sets[0].ToSlice())
+	assert.Equal(t, "users", a["clientname"])
+	assert.Equal(t, "GET", a["http.request.method"])
+	assert.Equal(t, int64(200), a["http.response.status_code"])
+}

@@ -59,9 +59,10 @@ func newGateway(tel *gatewayotel.Telemetry, backendURL string, cfg Config) *gate
 		for j := 0; j < cfg.Backends; j++ {
 			pattern := fmt.Sprintf("/svc%d/b%d/{id}", i, j)
 			e.patterns = append(e.patterns, pattern)
+			// No ClientName: KrakenD's clientname is the backend's pattern
+			// (krakend-otel lura/backend.go:121).
 			e.backends = append(e.backends, &http.Client{Transport: tel.Transport(base, gatewayotel.BackendInfo{
 				EndpointRoute: route, EndpointMethod: http.MethodGet, URLPattern: pattern,
-				ClientName: fmt.Sprintf("svc%d-b%d", i, j),
 			})})
 		}
 		g.endpoints = append(g.endpoints, e)

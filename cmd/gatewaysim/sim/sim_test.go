@@ -131,6 +131,16 @@ func TestTheTruthFileMatchesWhatTheReceiverGot(t *testing.T) {
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
 				assert.NotEqual(t, layer.Unclassified, layer.ClassifyMetric(sms.At(j).Scope().Name(), m), m.Name())
+				if m.Name() == "http.client.duration" {
+					// KrakenD's clientname is the backend's pattern
+					// (krakend-otel lura/backend.go:121).
+					dps := m.Histogram().DataPoints()
+					for d := 0; d < dps.Len(); d++ {
+						route, _ := dps.At(d).Attributes().Get("http.route")
+						client, _ := dps.At(d).Attributes().Get("clientname")
+						assert.Equal(t, route.Str(), client.Str(), "clientname")
+					}
+				}
 				if m.Name() != "http.server.duration" || m.Type() != pmetric.MetricTypeHistogram {
 					continue
 				}

@@ -841,3 +841,40 @@ func TestStaticAttributesDoNotReplaceTheFixedOnes(t *testing.T) {
 	assert.Equal(t, "GET", a["http.request.method"])
 	assert.Equal(t, int64(200), a["http.response.status_code"])
 }
+
+// With semantic_convention 1.27 KrakenD's instruments carry descriptions
+// (krakend-otel http/server/metrics.go:98-110,
+// http/client/transport_metrics.go:98-139, semconv v1.27.0's for the
+// standard ones); in the default naming they carry none.
+func TestSemanticConvention127Descriptions(t *testing.T) {
+	r := newRig(t, krakendJSON(`{"exporters": {"otlp": [{"name": "c"}]}, "layers": {"global": {"semantic_convention": "1.27"}}}`, ""))
+	g := newGateway(t, r.tel, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.(http.Flusher).Flush() // no Content-Length: no-content-length counts
+		_, _ = io.WriteString(w, backendBody)
+	}))
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	got := r.metrics(t)
+	for name, want := range map[string]string{
+		"http.server.request.duration":           "Duration of HTTP server requests.",
+		"http.server.response.body.size":         "Size of HTTP server response bodies.",
+		"http.client.request.duration":           "Duration of HTTP client requests.",
+		"http.client.request.body.size":          "Size of HTTP client request bodies.",
+		"http.client.response.no-content-length": "Client received responses that do not have 'Content-Length' value set",
+		"http.client.request.get-conn.duration":  "Time spent acquiring a client connection",
+		"http.client.request.dns.duration":       "Time spent resolving the DNS name",
+		"http.client.request.tls.duration":       "Time spent on TLS negotiation and connection",
+		"krakend.proxy.duration":                 "",
+		"http.client.response.read.size":         "",
+	} {
+		if assert.Contains(t, got, name) {
+			assert.Equal(t, want, got[name].Description, name)
+		}
+	}
+
+	r = newRig(t, krakendJSON("", ""))
+	g = newGateway(t, r.tel, nil)
+	require.Equal(t, http.StatusOK, g.get(t, "/users/42", nil))
+	for name, m := range r.metrics(t) {
+		assert.Empty(t, m.Description, name)
+	}
+}

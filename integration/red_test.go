@@ -23,33 +23,15 @@ import (
 // 10 % sampling the counts at the destination equal what the gateway served,
 // while about 10 % of the traces (each whole) reach the trace destination.
 func TestRequestMetricsAreExactAtTenPercentSampling(t *testing.T) {
-	requirePortsFree(t, 13133, 8888)
-	sink, sinkAddr := startOTLPSink(t)
-	grpcPort, promPort := freePort(t), freePort(t)
-	krakendJSON := fmt.Sprintf(`{
-  "version": 3,
-  "name": "orders-gateway",
-  "extra_config": {
-    "telemetry/opentelemetry": {
-      "trace_sample_rate": 0.1,
-      "exporters": {
-        "otlp": [{"name": "collector", "host": "localhost", "port": %d}],
-        "prometheus": [{"name": "prom", "port": %d, "listen_ip": "127.0.0.1"}]
-      }
-    }
-  }
-}`, grpcPort, promPort)
-	path := filepath.Join(t.TempDir(), "krakend.json")
-	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
-	t.Setenv("TEMPO_ENDPOINT", sinkAddr)
-	startCollector(t, "--config", "krakend:"+path, "--config", "../config/overlays/tempo.yaml")
-	waitHTTP(t, "http://127.0.0.1:13133/", http.StatusOK)
-
+	sink, grpcPort, promPort := startREDCollector(t)
 	const requests = 1000
 	truth, err := sim.Run(context.Background(), sim.Config{
 		Endpoint: fmt.Sprintf("127.0.0.1:%d", grpcPort), Requests: requests, Rate: 500,
 		Endpoints: 2, Backends: 1, ErrorRate: 0.05, Service: "orders-gateway", Instance: "replica-a", Seed: 7,
-		SampleRate: 1, // this gateway keeps every trace: the collector samples
+		// This gateway keeps every trace (a Go gateway set to 1 against this
+		// file): the collector samples, and the request metrics see that it
+		// does not sample (it starts traces the rule drops): 1:1.
+		SampleRate: 1,
 	})
 	require.NoError(t, err)
 	require.Equal(t, int64(requests), truth.Requests)
@@ -96,6 +78,63 @@ func TestRequestMetricsAreExactAtTenPercentSampling(t *testing.T) {
 	for id, n := range traces {
 		assert.Equal(t, sumInts(truth.Traces[id]), n, "trace %s arrives whole", id)
 	}
+}
+
+// startREDCollector starts the collector on a krakend.json that samples 10 %
+// of traces, with its Prometheus exporter and a trace sink.
+func startREDCollector(t *testing.T) (sink *otlpSink, grpcPort, promPort int) {
+	t.Helper()
+	requirePortsFree(t, 13133, 8888)
+	sink, sinkAddr := startOTLPSink(t)
+	grpcPort, promPort = freePort(t), freePort(t)
+	krakendJSON := fmt.Sprintf(`{
+  "version": 3,
+  "name": "orders-gateway",
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "trace_sample_rate": 0.1,
+      "exporters": {
+        "otlp": [{"name": "collector", "host": "localhost", "port": %d}],
+        "prometheus": [{"name": "prom", "port": %d, "listen_ip": "127.0.0.1"}]
+      }
+    }
+  }
+}`, grpcPort, promPort)
+	path := filepath.Join(t.TempDir(), "krakend.json")
+	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+	t.Setenv("TEMPO_ENDPOINT", sinkAddr)
+	startCollector(t, "--config", "krakend:"+path, "--config", "../config/overlays/tempo.yaml")
+	waitHTTP(t, "http://127.0.0.1:13133/", http.StatusOK)
+	return sink, grpcPort, promPort
+}
+
+// TestRequestMetricsWeighTheGatewaysOwnSampleBack: a KrakenD that runs the
+// same krakend.json samples 10 % of its traces before the collector sees
+// them; each span of a trace it kept stands for 10 requests.
+func TestRequestMetricsWeighTheGatewaysOwnSampleBack(t *testing.T) {
+	_, grpcPort, promPort := startREDCollector(t)
+	const requests = 3000
+	truth, err := sim.Run(context.Background(), sim.Config{
+		Endpoint: fmt.Sprintf("127.0.0.1:%d", grpcPort), Requests: requests, Rate: 1000,
+		Endpoints: 2, Backends: 1, ErrorRate: 0.05, Service: "orders-gateway", Instance: "replica-a", Seed: 11,
+		SampleRate: 0.1, // as KrakenD samples with this file
+	})
+	require.NoError(t, err)
+	kept := len(truth.Traces)
+	require.Positive(t, kept)
+	require.Less(t, kept, requests/5, "the simulated gateway sampled")
+
+	total := 0.0
+	require.Eventually(t, func() bool {
+		total = 0
+		for _, v := range sumByLabel(getBody(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)),
+			"gateway_spans_calls_total", `krakend_stage="global"`, "http_route") {
+			total += v
+		}
+		return total == float64(10*kept)
+	}, 90*time.Second, time.Second, "each of the %d traces the gateway kept counts 10 requests (got %v)", kept, total)
+	// Binomial bound: 5 standard deviations of 10·Bin(3000, 0.1) around 3000.
+	assert.InDelta(t, requests, total, 5*10*math.Sqrt(requests*0.1*0.9), "the weighted count estimates the requests served")
 }
 
 func sumInts(m map[string]int) int {

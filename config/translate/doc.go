@@ -69,6 +69,10 @@
 // collector samples again (a warning says so, unless disable_propagation is
 // set); Options.Sampling = SamplingGateway leaves sampling to the gateway:
 // the sampler keeps 100 % and no request metrics are counted from spans.
+// Otherwise the request metrics weigh the gateway's own sample back
+// (requestmetrics upstream_sampling at the file's rate: its SDK writes no
+// threshold), except where endpoints sample at rates of their own (a
+// warning).
 //
 // When both namespaces are present, OpenTelemetry wins, with a warning.
 package translate

@@ -295,6 +295,9 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		t.samplingNotes = []string{note}
 		if oc.SampleRate > 0 && oc.SampleRate < 100 {
 			t.warnResampledCallers(ns + ".sample_rate")
+			pct := float64(oc.SampleRate)
+			t.upstreamPercentage = &pct
+			t.upstreamGateway = "the gateway, with the rate carried over as trace_sample_rate,"
 		}
 	}
 

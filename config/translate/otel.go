@@ -300,8 +300,11 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 	s.set("mode", "sdk_parity").note("the gateway's own rule: every trace a gateway at this rate started and kept is kept; those it continued from a caller's sampled traceparent are sampled again")
 	if len(routes.n.Content) > 0 {
 		s.set("routes", routes).note("per endpoint, by the root span's http.route (colon form, as the gateway writes it)")
+		t.upstreamPerRoute = gatewaySamples
 	} else if pct < 100 {
 		t.sdkParityPercentage = &pct
+		t.upstreamPercentage = &pct
+		t.upstreamGateway = "the gateway that runs this file"
 	}
 	t.sampling = s
 	t.samplingNotes = []string{note}

@@ -188,6 +188,15 @@ type translator struct {
 	// sdkParityPercentage is the sampler's percentage when it samples by
 	// the gateway's own rule alone (sdk_parity, no per-route rates).
 	sdkParityPercentage *float64
+	// upstreamPercentage is the rate at which the gateway that runs the
+	// file samples the traces it starts, by the SDK rule, when it is one
+	// rate: the request metrics weigh its spans back to requests.
+	// upstreamPerRoute: the gateway samples some endpoints at rates of
+	// their own, which the request metrics cannot weigh back.
+	upstreamPercentage *float64
+	upstreamPerRoute   bool
+	// upstreamGateway names that gateway in the connector's note.
+	upstreamGateway string
 	// traceStaticKeys are the keys of every traces static attribute.
 	traceStaticKeys map[string]bool
 	// samplesTraces: the sampler drops some traces (a percentage or a route
@@ -658,6 +667,9 @@ func (t *translator) render() ([]byte, error) {
 	}
 	red := t.samplesTraces && len(traceExp) > 0 && (len(countedExp) > 0 || len(promExp) > 0)
 	datadogStats := len(datadogExp) > 0
+	if red && t.upstreamPerRoute {
+		t.warn("", "endpoints sample traces at rates of their own (exporters_override.trace_sample_rate): the gateway sends only those it keeps, and the request metrics counted from spans are not weighted back for them (KrakenD's own metrics count every request)")
+	}
 	if datadogStats && t.gatewaySamplesTraces {
 		t.warn("", "Datadog's APM stats count the spans that reach the collector: with sampling %q, the traces the gateway kept, not every request (the gateway's request metrics stay exact)", SamplingGateway)
 	}
@@ -742,7 +754,7 @@ func (t *translator) render() ([]byte, error) {
 			conns.set(connectorForward, newMap()).note("hands every span on from traces/in to the sampled traces pipeline")
 		}
 		if red {
-			conns.set(connectorRequestMetrics, requestMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
+			conns.set(connectorRequestMetrics, t.requestMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
 		}
 		if datadogStats {
 			conns.set(connectorDatadog, datadogConnectorConfig()).note("Datadog's APM stats from every span before sampling: true hit counts at any sampling percentage")
@@ -997,7 +1009,7 @@ func (t *translator) staticKeyIsCounted() bool {
 // requestMetricsConfig counts gateway spans by what identifies a request at each
 // layer: the endpoint or backend route, method, status and stage. Never by
 // span name: the global span is named by the raw request path.
-func requestMetricsConfig() *ymap {
+func (t *translator) requestMetricsConfig() *ymap {
 	m := newMap()
 	m.set("namespace", "gateway.spans")
 	m.set("include_instrumentation_scope", []string{gatewayScope})
@@ -1017,6 +1029,11 @@ func requestMetricsConfig() *ymap {
 	h.set("explicit", ex).note("the gateway's own time buckets (krakend-otel config/histogram_buckets.go)")
 	m.set("histogram", h)
 	m.set("metrics_flush_interval", "15s")
+	if p := t.upstreamPercentage; p != nil {
+		u := newMap()
+		u.set("percentage", *p)
+		m.set("upstream_sampling", u).note(fmt.Sprintf("%s sends %s %% of the traces it starts: each span of those counts %s requests; a sender seen to start other traces (it does not sample) counts 1:1", t.upstreamGateway, fmtFloat(*p), fmtFloat(100 / *p)))
+	}
 	return m
 }
 

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
+	"github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 	"github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
 	"github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver"
@@ -1260,4 +1261,43 @@ func TestCredentialsInAnOTLPHostAreNotCopied(t *testing.T) {
 		assert.NotContains(t, w.Message, "s3cret")
 	}
 	assert.Contains(t, string(res.YAML), "host https://tempo.example.com, port 443")
+}
+
+// A gateway that runs the file samples before the collector, and its SDK
+// writes no threshold: the request metrics weigh its spans back to
+// requests at its rate, when it is one rate.
+func TestRequestMetricsWeighTheGatewaysSampleBack(t *testing.T) {
+	const otel = `{"version": 3, "extra_config": {"telemetry/opentelemetry": {%s
+  "exporters": {"otlp": [{"name": "tempo", "host": "tempo", "port": 4317}],
+    "prometheus": [{"name": "p", "port": 9090}]}}}%s}`
+	upstream := func(t *testing.T, src string, opts Options) (any, *Result) {
+		t.Helper()
+		conns, res := translateSection(t, src, opts, "connectors")
+		rm, ok := conns["requestmetrics"]
+		if !ok {
+			return nil, res
+		}
+		assertComponentConfigValid(t, requestmetricsconnector.NewFactory(), rm)
+		return rm["upstream_sampling"], res
+	}
+	t.Run("one rate", func(t *testing.T) {
+		got, _ := upstream(t, fmt.Sprintf(otel, `"trace_sample_rate": 0.25,`, ""), Options{})
+		assert.Equal(t, map[string]any{"percentage": 25}, got)
+	})
+	t.Run("every trace", func(t *testing.T) {
+		conns, _ := translateSection(t, fmt.Sprintf(otel, "", ""), Options{}, "connectors")
+		assert.NotContains(t, conns, "requestmetrics", "nothing sampled: no counting before a sampler")
+	})
+	t.Run("rates per endpoint", func(t *testing.T) {
+		src := fmt.Sprintf(otel, `"trace_sample_rate": 0.25,`, `, "endpoints": [{"endpoint": "/a", "backend": [{"url_pattern": "/a"}],
+  "extra_config": {"telemetry/opentelemetry": {"exporters_override": {"trace_sample_rate": 1}}}}]`)
+		got, res := upstream(t, src, Options{})
+		assert.Nil(t, got, "the rates differ by endpoint: no one weight")
+		assert.NotEmpty(t, warningPaths(res.Warnings, "not weighted back"), "the warning says the counts are the gateway's sample")
+	})
+	t.Run("OpenCensus", func(t *testing.T) {
+		got, _ := upstream(t, `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 10, "reporting_period": 1,
+  "exporters": {"prometheus": {"port": 9090}, "jaeger": {"endpoint": "http://jaeger:14268/api/traces", "service_name": "gw"}}}}}`, Options{})
+		assert.Equal(t, map[string]any{"percentage": 10}, got)
+	})
 }

@@ -127,7 +127,7 @@ func (d *decoder) otlpExporter(n *node, path string) (OTLPExporter, *node) {
 	hints := map[string]string{
 		"custom_reporting_period": "`custom_reporting_period` is not read by the gateway; the name is `custom_metric_reporting_period`",
 		"endpoint":                "the gateway reads `host` and `port`, not `endpoint`",
-		"insecure":                "the gateway has no `insecure`: write the scheme in host, https:// for TLS (system roots), http:// or none for plaintext, over gRPC and HTTP alike",
+		"insecure":                "the gateway has no `insecure`: over HTTP (use_http) write the scheme in host, https:// for TLS (system roots), http:// or none for plaintext; its gRPC is always plaintext",
 		"headers":                 "the gateway has no `headers` for OTLP exporters (use OTEL_EXPORTER_OTLP_HEADERS on the gateway)",
 	}
 	if n.has("custom_metric_reporting_period") {

@@ -22,7 +22,7 @@
 // and the first HTTP such entry share the receiver `gateway`; entries on other
 // ports get `gateway/<name>`. Every other entry is a destination the gateway
 // used to reach directly: it becomes an `otlp_grpc/<name>` (gRPC, plaintext like
-// the gateway, TLS when host starts with https:// as the gateway's is) or `otlp_http/<name>` exporter toward the same host and port, so
+// the gateway's, https:// included, with a warning then) or `otlp_http/<name>` exporter toward the same host and port, so
 // that the collector forwards where the gateway used to send (an IPv6 address
 // as [addr]:port; one written without brackets is warned about, since the
 // gateway appends :port to it). When no entry

@@ -128,9 +128,14 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		if e.UseHTTP {
 			proto, protoName = "http", "HTTP"
 		}
-		if scheme == "https" {
-			// https:// means TLS over gRPC too (otelcollector.go)
+		switch {
+		case scheme == "https" && e.UseHTTP:
 			t.warn(path+".host", "the gateway sends OTLP/%s over TLS here (https://); the receiver listens without TLS until you add a tls block under protocols.%s", protoName, proto)
+		case scheme == "https":
+			// KrakenD's gRPC exporter is plaintext whatever the scheme
+			// (krakend-otel exporter/otelcollector/otelcollector.go:176,
+			// Exporter passes WithInsecure).
+			t.warn(path+".host", "https:// with gRPC: KrakenD still sends plaintext (its gRPC exporter is always insecure), which the receiver takes as it listens without TLS; a sender that honours https:// (sdk/gatewayotel) needs a tls block under protocols.grpc")
 		}
 		t.receiverFor(proto, hostPort(bind, e.Port), e.Name, path+".port",
 			fmt.Sprintf("%s from %s (%q, host %s, port %d): where the gateway already sends %s", proto, path, e.Name, shownHost, e.Port, signals))
@@ -149,16 +154,17 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 	} else {
 		id = t.componentID("otlp_grpc", e.Name)
 		m.set("endpoint", hostPort(host, e.Port))
-		// The gateway's gRPC exporter is plaintext unless host starts with
-		// https://, then TLS with the system roots (krakend-otel
-		// exporter/otelcollector/otelcollector.go, grpcExporterWithOptions).
+		// KrakenD's gRPC exporter is plaintext whatever the scheme
+		// (krakend-otel exporter/otelcollector/otelcollector.go:176, Exporter
+		// passes WithInsecure before https:// is read): the destination took
+		// plaintext, so the collector keeps it.
 		tls := newMap()
+		tls.set("insecure", true)
 		if scheme == "https" {
-			tls.set("insecure", false)
-			m.set("tls", tls).note("TLS with the system's roots, as the gateway sent it (https:// in host); add ca_file for a private CA")
+			m.set("tls", tls).note("plaintext, as the gateway sent it despite https:// in host; set insecure: false if the destination serves TLS")
+			t.warn(path+".host", "https:// with gRPC: KrakenD sent this plaintext (its gRPC exporter is always insecure); the collector keeps plaintext (tls.insecure: true) until you set insecure: false")
 		} else {
-			tls.set("insecure", true)
-			m.set("tls", tls).note("plaintext, as the gateway sent it (no https:// in host); set insecure: false if the destination serves TLS")
+			m.set("tls", tls).note("plaintext, as the gateway sent it; set insecure: false if the destination serves TLS")
 		}
 	}
 	m.set("compression", "none").note("as the gateway sent it: krakend-otel's OTLP exporters set no compressor (gzip only with OTEL_EXPORTER_OTLP_COMPRESSION); gzip would cost about a tenth of the collector's CPU, set it for a remote or metered link")

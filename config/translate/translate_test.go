@@ -1177,39 +1177,41 @@ func TestTheCollectorReadsDoubleColonsInAKeyAsNesting(t *testing.T) {
 	assert.ErrorContains(t, err, "global.traces_static_attributes[a]", "the collector would not start")
 }
 
-// The gateway's gRPC exporter sends plaintext unless host starts with
-// https://, then TLS with the system roots (krakend-otel
-// exporter/otelcollector/otelcollector.go): the translated exporter does the
-// same, and a receiver the gateway reaches over https:// is pointed out,
-// since it listens without TLS.
-func TestGRPCOverHTTPSIsTLSAsTheGatewaySentIt(t *testing.T) {
+// KrakenD's gRPC exporter sends plaintext whatever the scheme in host
+// (krakend-otel exporter/otelcollector/otelcollector.go:176: Exporter passes
+// WithInsecure before https:// is read): the translated exporter keeps what
+// the destination took, and says so where host says https://; a receiver
+// the gateway reaches with https:// over gRPC takes its plaintext as it is.
+func TestGRPCOverHTTPSIsPlaintextAsTheGatewaySentIt(t *testing.T) {
 	translateOTLP := func(t *testing.T, entry string) (map[string]map[string]any, []Warning) {
 		t.Helper()
 		src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}, {"name": "o", ` + entry + `}]}}}}`
 		exporters, res := translateSection(t, src, Options{}, "exporters")
 		return exporters, res.Warnings
 	}
-	for entry, insecure := range map[string]bool{
-		`"host": "https://tempo.example.com", "port": 443`: false,
-		`"host": "http://tempo", "port": 4317`:             true,
-		`"host": "tempo", "port": 4317`:                    true,
+	for entry, warned := range map[string]bool{
+		`"host": "https://tempo.example.com", "port": 443`: true,
+		`"host": "http://tempo", "port": 4317`:             false,
+		`"host": "tempo", "port": 4317`:                    false,
 	} {
 		exporters, ws := translateOTLP(t, entry)
 		require.Contains(t, exporters, "otlp_grpc/o", entry)
-		assert.Equal(t, insecure, getPath(t, exporters["otlp_grpc/o"], "tls", "insecure"), entry)
-		assert.Empty(t, warningPaths(ws, "plaintext"), entry)
-		assert.Empty(t, warningPaths(ws, "over TLS"), entry)
+		assert.Equal(t, true, getPath(t, exporters["otlp_grpc/o"], "tls", "insecure"), entry)
+		assert.Equal(t, warned, len(warningPaths(ws, "KrakenD sent this plaintext")) == 1, entry)
 	}
 	exporters, _ := translateOTLP(t, `"host": "https://tempo.example.com", "port": 443`)
 	assert.Equal(t, "tempo.example.com:443", exporters["otlp_grpc/o"]["endpoint"])
 
-	src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "https://localhost"}]}}}}`
-	cfg, err := krakend.Parse([]byte(src), "k.json")
-	require.NoError(t, err)
-	res, err := Translate(cfg, Options{})
-	require.NoError(t, err)
-	assert.Equal(t, []string{`extra_config["telemetry/opentelemetry"].exporters.otlp[0].host`}, warningPaths(res.Warnings, "OTLP/gRPC over TLS"))
-	assert.Empty(t, warningPaths(res.Warnings, "OTLP/HTTP"))
+	for src, want := range map[string]string{
+		`{"name": "c", "host": "https://localhost"}`:                   "KrakenD still sends plaintext",
+		`{"name": "c", "host": "https://localhost", "use_http": true}`: "sends OTLP/HTTP over TLS",
+	} {
+		cfg, err := krakend.Parse([]byte(`{"version": 3, "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [`+src+`]}}}}`), "k.json")
+		require.NoError(t, err)
+		res, err := Translate(cfg, Options{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{`extra_config["telemetry/opentelemetry"].exporters.otlp[0].host`}, warningPaths(res.Warnings, want), src)
+	}
 }
 
 // A port written into host: the gateway appends :port after it, so with a

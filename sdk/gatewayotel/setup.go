@@ -54,7 +54,9 @@ type options struct {
 // WithTLS makes every OTLP exporter use TLS with this configuration, over
 // gRPC as well as HTTP (a custom CA or a client certificate, which KrakenD
 // cannot set). Without it, an exporter uses TLS with the system roots when
-// its host starts with https://, as KrakenD's do.
+// its host starts with https://: over HTTP as KrakenD does, and over gRPC
+// too, where KrakenD sends plaintext whatever the scheme (the scheme's
+// intent, README's table of differences).
 func WithTLS(c *tls.Config) Option { return func(o *options) { o.tls = c } }
 
 // WithInstanceID sets service.instance.id. By default each Setup draws a

@@ -52,6 +52,10 @@ func (t *translator) fromOpenTelemetry(o *krakend.OpenTelemetry) {
 		t.warn(t.semanticConventionFrom, "%q renames the gateway's HTTP metrics (http.server.request.duration, http.client.request.duration, ...); the collector passes them on under those names, so dashboards built on the default names (Datadog's KrakenD integration) do not find them", g.SemanticConvention)
 	}
 
+	t.metricPushPeriod = o.MetricReportingPeriod
+	if t.metricPushPeriod <= 0 {
+		t.metricPushPeriod = 60 // the SDK's
+	}
 	for i, e := range o.Exporters.OTLP {
 		t.otlp(fmt.Sprintf("%s.exporters.otlp[%d]", ns, i), e)
 	}
@@ -118,6 +122,13 @@ func (t *translator) otlp(path string, e krakend.OTLPExporter) {
 		t.hasLocal = true
 		t.deliversTraces = t.deliversTraces || traces
 		t.deliversMetrics = t.deliversMetrics || metrics
+		if metrics {
+			period := e.CustomMetricReportingPeriod
+			if period <= 0 {
+				period = t.metricPushPeriod
+			}
+			t.longestPush = max(t.longestPush, period)
+		}
 		bind := host
 		if a, ok := ipLiteral(host); ok && isLoopback(host) {
 			bind = a.String() // one spelling, so that listeners compare
@@ -204,6 +215,10 @@ func signalWords(traces, metrics bool) string {
 	return "metrics"
 }
 
+// defaultMetricExpiration is the prometheus exporter's, in seconds
+// (prometheusexporter factory.go).
+const defaultMetricExpiration = 300
+
 func (t *translator) prometheus(path string, p krakend.PrometheusExporter) {
 	if p.DisableMetrics {
 		t.warn(path, "exporter %q sets disable_metrics: it exports nothing; left out", p.Name)
@@ -228,6 +243,12 @@ func (t *translator) prometheus(path string, p krakend.PrometheusExporter) {
 	rc.set("enabled", false)
 	m.set("resource_to_telemetry_conversion", rc)
 	m.set("enable_open_metrics", false)
+	// The exporter forgets a series after metric_expiration (5 min by
+	// default) without a point; KrakenD's own endpoint never forgets one.
+	if p := t.longestPush; p > defaultMetricExpiration/3 {
+		exp := max(defaultMetricExpiration, 3*p)
+		m.set("metric_expiration", fmt.Sprintf("%ds", exp)).note(fmt.Sprintf("three of the gateway's pushes (every %d s): by default the exporter forgets a series after %d s without a point, and the series would vanish between pushes", p, defaultMetricExpiration))
+	}
 	id := t.componentID("prometheus", p.Name)
 	t.listen(strings.Trim(bind, "[]"), p.Port, path+".port")
 	t.addExporter(&exporterOut{id: id, cfg: m, metrics: true,

@@ -197,6 +197,10 @@ type translator struct {
 	upstreamPerRoute   bool
 	// upstreamGateway names that gateway in the connector's note.
 	upstreamGateway string
+	// metricPushPeriod is how often, in seconds, the gateway pushes
+	// metrics (metric_reporting_period); longestPush the longest period of
+	// an exporter that pushes them to this collector.
+	metricPushPeriod, longestPush int
 	// traceStaticKeys are the keys of every traces static attribute.
 	traceStaticKeys map[string]bool
 	// samplesTraces: the sampler drops some traces (a percentage or a route

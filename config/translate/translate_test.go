@@ -1303,3 +1303,31 @@ func TestRequestMetricsWeighTheGatewaysSampleBack(t *testing.T) {
 		assert.Equal(t, map[string]any{"percentage": 10}, got)
 	})
 }
+
+// The prometheus exporter forgets a series after 5 min without a point
+// (metric_expiration); a gateway that pushes less often than every 100 s
+// keeps its series for three pushes.
+func TestPrometheusSeriesOutliveTheGatewaysPushPeriod(t *testing.T) {
+	for name, tc := range map[string]struct {
+		period, custom string
+		want           any
+	}{
+		"the default 30 s":                   {want: nil},
+		"metric_reporting_period 300":        {period: `"metric_reporting_period": 300,`, want: "900s"},
+		"<= 0 is the SDK's 60 s":             {period: `"metric_reporting_period": 0,`, want: nil},
+		"custom_metric_reporting_period 200": {custom: `, "custom_metric_reporting_period": 200`, want: "600s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := `{"version": 3, "extra_config": {"telemetry/opentelemetry": {` + tc.period + `
+  "exporters": {"otlp": [{"name": "c", "host": "localhost"` + tc.custom + `}], "prometheus": [{"name": "p", "port": 9090}]}}}}`
+			exporters, _ := translateSection(t, src, Options{}, "exporters")
+			require.Contains(t, exporters, "prometheus/p")
+			got, ok := exporters["prometheus/p"]["metric_expiration"]
+			if tc.want == nil {
+				assert.False(t, ok, "the exporter's default is kept: %v", got)
+				return
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

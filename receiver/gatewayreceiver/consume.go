@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -70,16 +69,15 @@ func statusFromError(err error) *status.Status {
 // gRPC services.
 
 type tracesService struct {
-	ptraceotlp.UnimplementedGRPCServer
 	r   *gatewayReceiver
 	obs *receiverhelper.ObsReport
 }
 
-func (s *tracesService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	if err := s.r.consumeTraces(ctx, s.obs, formatProtobuf, req.Traces()); err != nil {
-		return ptraceotlp.NewExportResponse(), statusFromError(err).Err()
+func (s *tracesService) exportTraces(ctx context.Context, td ptrace.Traces) error {
+	if err := s.r.consumeTraces(ctx, s.obs, formatProtobuf, td); err != nil {
+		return statusFromError(err).Err()
 	}
-	return ptraceotlp.NewExportResponse(), nil
+	return nil
 }
 
 type metricsService struct {

@@ -74,7 +74,7 @@ func FuzzHTTPMetrics(f *testing.F) {
 	})
 }
 
-// FuzzGRPCTraces decodes arbitrary bytes as gRPC would and exports what
+// FuzzGRPCTraces decodes arbitrary bytes as the gRPC service does and exports what
 // decodes: no panic in classification or enrichment.
 func FuzzGRPCTraces(f *testing.F) {
 	r := fuzzReceiver(f)
@@ -82,11 +82,11 @@ func FuzzGRPCTraces(f *testing.F) {
 	pb, _ := ptraceotlp.NewExportRequestFromTraces(gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest)).MarshalProto()
 	f.Add(pb)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := ptraceotlp.NewExportRequest()
+		req := &tracesRequest{}
 		if err := req.UnmarshalProto(body); err != nil {
 			return
 		}
-		if _, err := svc.Export(context.Background(), req); err != nil {
+		if err := svc.exportTraces(context.Background(), req.traces()); err != nil {
 			t.Fatalf("a decodable request was refused: %v", err)
 		}
 	})

@@ -45,9 +45,9 @@ type otlpReply interface {
 }
 
 func (r *gatewayReceiver) handleTraces(w http.ResponseWriter, req *http.Request) {
-	msg := ptraceotlp.NewExportRequest()
+	msg := &tracesRequest{}
 	r.serveOTLP(w, req, "traces", msg, ptraceotlp.NewExportResponse(), func(ctx context.Context, format string) error {
-		return r.consumeTraces(ctx, r.obsHTTP, format, msg.Traces())
+		return r.consumeTraces(ctx, r.obsHTTP, format, msg.traces())
 	})
 }
 

@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -88,7 +87,7 @@ func (r *gatewayReceiver) startGRPC(ctx context.Context, host component.Host) er
 		return err
 	}
 	if r.nextTraces != nil {
-		ptraceotlp.RegisterGRPCServer(r.serverGRPC, &tracesService{r: r, obs: r.obsGRPC})
+		r.serverGRPC.RegisterService(&traceServiceDesc, &tracesService{r: r, obs: r.obsGRPC})
 	}
 	if r.nextMetrics != nil {
 		pmetricotlp.RegisterGRPCServer(r.serverGRPC, &metricsService{r: r, obs: r.obsGRPC})

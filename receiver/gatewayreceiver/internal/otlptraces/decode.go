@@ -1,0 +1,639 @@
+// Package otlptraces decodes OTLP trace export requests into ptrace.Traces
+// with fewer allocations than pdata's own decoder, for the requests a
+// gateway sends, and leaves every other request to pdata.
+//
+// Decoding is most of what receiving costs (half of the collector's CPU under
+// load). pdata's decoder copies every attribute key and string value into a
+// string of its own and grows each attribute list one append at a time. A
+// gateway repeats the same keys, span names and most values (stages, routes,
+// methods, hosts) in every request, so this decoder shares one copy of each
+// short string it has met recently and sizes every list before filling it.
+//
+// The result is the same ptrace.Traces pdata would give. Anything the decoder
+// does not know exactly as pdata reads it makes it give up (Decode returns
+// false) and the caller decodes with pdata: a field it does not know
+// (deprecated or newer than this decoder), a singular field given twice
+// (proto merges those), a duplicate attribute key (pdata keeps both, a map put
+// would not), an identifier of the wrong length, a malformed or truncated
+// field. So nothing is lost or changed; the cost of giving up is a second
+// decode of a request that no gateway sends.
+package otlptraces // import "github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver/internal/otlptraces"
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Protobuf wire types.
+const (
+	wireVarint = 0
+	wireI64    = 1
+	wireLen    = 2
+	wireI32    = 5
+)
+
+const (
+	// Strings longer than this are copied, never shared: long values (full
+	// URLs, messages) rarely repeat.
+	maxSharedLen = 64
+	// The number of shared strings a decoder holds (a power of two). A
+	// string takes the slot its hash picks, in place of the one there.
+	sharedSlots = 4096
+	// Deeper nesting of attribute values is left to pdata.
+	maxDepth = 32
+	// Longer attribute lists are left to pdata: a map put looks for the
+	// key first, so filling one costs the square of its length (a gateway
+	// span has about 20).
+	maxEntries = 128
+)
+
+// Decoder decodes requests. It is not safe for concurrent use: take one per
+// request (from a sync.Pool) and give it back after.
+type Decoder struct {
+	seed   maphash.Seed
+	shared []string // sharedSlots strings, by hash
+}
+
+// NewDecoder returns a decoder with no shared strings yet.
+func NewDecoder() *Decoder {
+	return &Decoder{seed: maphash.MakeSeed(), shared: make([]string, sharedSlots)}
+}
+
+// str returns b as a string, shared with an earlier equal string when short.
+func (d *Decoder) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > maxSharedLen {
+		return string(b)
+	}
+	slot := &d.shared[maphash.Bytes(d.seed, b)&(sharedSlots-1)]
+	if *slot == string(b) { // no allocation for the comparison
+		return *slot
+	}
+	*slot = string(b)
+	return *slot
+}
+
+// Decode reads a serialized ExportTraceServiceRequest. ok is false when the
+// request holds anything this decoder leaves to pdata (see the package
+// comment); the traces returned then are incomplete and must be discarded.
+func (d *Decoder) Decode(buf []byte) (td ptrace.Traces, ok bool) {
+	td = ptrace.NewTraces()
+	rss := td.ResourceSpans()
+	rss.EnsureCapacity(countField(buf, 1))
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		if f != 1 || w != wireLen {
+			return td, false
+		}
+		b := r.bytes()
+		if r.bad || !d.resourceSpans(b, rss.AppendEmpty()) {
+			return td, false
+		}
+	}
+	return td, !r.bad
+}
+
+func (d *Decoder) resourceSpans(buf []byte, rs ptrace.ResourceSpans) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			if b := r.bytes(); r.bad || !d.resource(b, rs.Resource()) {
+				return false
+			}
+		case f == 2 && w == wireLen:
+			b := r.bytes()
+			if r.bad {
+				return false
+			}
+			sss := rs.ScopeSpans()
+			if sss.Len() == 0 {
+				sss.EnsureCapacity(countField(buf, 2))
+			}
+			if !d.scopeSpans(b, sss.AppendEmpty()) {
+				return false
+			}
+		case f == 3 && w == wireLen && seen.first(f):
+			rs.SetSchemaUrl(d.str(r.bytes()))
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	attrs := res.Attributes()
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen:
+			b := r.bytes()
+			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 1)) {
+				return false
+			}
+			if r.bad || !d.keyValue(b, attrs, 0) {
+				return false
+			}
+		case f == 2 && w == wireVarint && seen.first(f):
+			res.SetDroppedAttributesCount(uint32(r.varint()))
+		default: // 3, entity_refs, among others
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) scopeSpans(buf []byte, ss ptrace.ScopeSpans) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	spans := ss.Spans()
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			if b := r.bytes(); r.bad || !d.scope(b, ss.Scope()) {
+				return false
+			}
+		case f == 2 && w == wireLen:
+			b := r.bytes()
+			if spans.Len() == 0 {
+				spans.EnsureCapacity(countField(buf, 2))
+			}
+			if r.bad || !d.span(b, spans.AppendEmpty()) {
+				return false
+			}
+		case f == 3 && w == wireLen && seen.first(f):
+			ss.SetSchemaUrl(d.str(r.bytes()))
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) scope(buf []byte, sc pcommon.InstrumentationScope) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	attrs := sc.Attributes()
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			sc.SetName(d.str(r.bytes()))
+		case f == 2 && w == wireLen && seen.first(f):
+			sc.SetVersion(d.str(r.bytes()))
+		case f == 3 && w == wireLen:
+			b := r.bytes()
+			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 3)) {
+				return false
+			}
+			if r.bad || !d.keyValue(b, attrs, 0) {
+				return false
+			}
+		case f == 4 && w == wireVarint && seen.first(f):
+			sc.SetDroppedAttributesCount(uint32(r.varint()))
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) span(buf []byte, s ptrace.Span) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	attrs := s.Attributes()
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			b := r.bytes()
+			switch len(b) {
+			case 16:
+				s.SetTraceID(pcommon.TraceID(b))
+			case 0:
+			default:
+				return false
+			}
+		case f == 2 && w == wireLen && seen.first(f):
+			id, ok := spanID(r.bytes())
+			if !ok {
+				return false
+			}
+			s.SetSpanID(id)
+		case f == 3 && w == wireLen && seen.first(f):
+			if b := r.bytes(); len(b) > 0 {
+				s.TraceState().FromRaw(string(b))
+			}
+		case f == 4 && w == wireLen && seen.first(f):
+			id, ok := spanID(r.bytes())
+			if !ok {
+				return false
+			}
+			s.SetParentSpanID(id)
+		case f == 5 && w == wireLen && seen.first(f):
+			s.SetName(d.str(r.bytes()))
+		case f == 6 && w == wireVarint && seen.first(f):
+			s.SetKind(ptrace.SpanKind(int32(r.varint())))
+		case f == 7 && w == wireI64 && seen.first(f):
+			s.SetStartTimestamp(pcommon.Timestamp(r.fixed64()))
+		case f == 8 && w == wireI64 && seen.first(f):
+			s.SetEndTimestamp(pcommon.Timestamp(r.fixed64()))
+		case f == 9 && w == wireLen:
+			b := r.bytes()
+			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 9)) {
+				return false
+			}
+			if r.bad || !d.keyValue(b, attrs, 0) {
+				return false
+			}
+		case f == 10 && w == wireVarint && seen.first(f):
+			s.SetDroppedAttributesCount(uint32(r.varint()))
+		case f == 11 && w == wireLen:
+			b := r.bytes()
+			events := s.Events()
+			if events.Len() == 0 {
+				events.EnsureCapacity(countField(buf, 11))
+			}
+			if r.bad || !d.event(b, events.AppendEmpty()) {
+				return false
+			}
+		case f == 12 && w == wireVarint && seen.first(f):
+			s.SetDroppedEventsCount(uint32(r.varint()))
+		case f == 13 && w == wireLen:
+			b := r.bytes()
+			links := s.Links()
+			if links.Len() == 0 {
+				links.EnsureCapacity(countField(buf, 13))
+			}
+			if r.bad || !d.link(b, links.AppendEmpty()) {
+				return false
+			}
+		case f == 14 && w == wireVarint && seen.first(f):
+			s.SetDroppedLinksCount(uint32(r.varint()))
+		case f == 15 && w == wireLen && seen.first(f):
+			if b := r.bytes(); r.bad || !d.status(b, s.Status()) {
+				return false
+			}
+		case f == 16 && w == wireI32 && seen.first(f):
+			s.SetFlags(r.fixed32())
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) event(buf []byte, e ptrace.SpanEvent) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	attrs := e.Attributes()
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireI64 && seen.first(f):
+			e.SetTimestamp(pcommon.Timestamp(r.fixed64()))
+		case f == 2 && w == wireLen && seen.first(f):
+			e.SetName(d.str(r.bytes()))
+		case f == 3 && w == wireLen:
+			b := r.bytes()
+			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 3)) {
+				return false
+			}
+			if r.bad || !d.keyValue(b, attrs, 0) {
+				return false
+			}
+		case f == 4 && w == wireVarint && seen.first(f):
+			e.SetDroppedAttributesCount(uint32(r.varint()))
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) link(buf []byte, l ptrace.SpanLink) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	attrs := l.Attributes()
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			b := r.bytes()
+			switch len(b) {
+			case 16:
+				l.SetTraceID(pcommon.TraceID(b))
+			case 0:
+			default:
+				return false
+			}
+		case f == 2 && w == wireLen && seen.first(f):
+			id, ok := spanID(r.bytes())
+			if !ok {
+				return false
+			}
+			l.SetSpanID(id)
+		case f == 3 && w == wireLen && seen.first(f):
+			if b := r.bytes(); len(b) > 0 {
+				l.TraceState().FromRaw(string(b))
+			}
+		case f == 4 && w == wireLen:
+			b := r.bytes()
+			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 4)) {
+				return false
+			}
+			if r.bad || !d.keyValue(b, attrs, 0) {
+				return false
+			}
+		case f == 5 && w == wireVarint && seen.first(f):
+			l.SetDroppedAttributesCount(uint32(r.varint()))
+		case f == 6 && w == wireI32 && seen.first(f):
+			l.SetFlags(r.fixed32())
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) status(buf []byte, st ptrace.Status) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 2 && w == wireLen && seen.first(f):
+			st.SetMessage(string(r.bytes()))
+		case f == 3 && w == wireVarint && seen.first(f):
+			st.SetCode(ptrace.StatusCode(int32(r.varint())))
+		default: // 1, the deprecated code, among others
+			return false
+		}
+	}
+	return !r.bad
+}
+
+// keyValue adds one serialized KeyValue to m.
+func (d *Decoder) keyValue(buf []byte, m pcommon.Map, depth int) bool {
+	var key, value []byte
+	var seen fieldSet
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			key = r.bytes()
+		case f == 2 && w == wireLen && seen.first(f):
+			value = r.bytes()
+		default: // 3, key_strindex, among others
+			return false
+		}
+	}
+	if r.bad {
+		return false
+	}
+	n := m.Len()
+	v := m.PutEmpty(d.str(key))
+	if m.Len() == n {
+		return false // a duplicate key: pdata keeps both
+	}
+	return !seen.has(2) || d.value(value, v, depth)
+}
+
+// value sets v from a serialized AnyValue.
+func (d *Decoder) value(buf []byte, v pcommon.Value, depth int) bool {
+	if depth >= maxDepth {
+		return false
+	}
+	r := reader{b: buf}
+	if !r.more() {
+		return true // an empty value
+	}
+	f, w := r.tag()
+	switch {
+	case f == 1 && w == wireLen:
+		v.SetStr(d.str(r.bytes()))
+	case f == 2 && w == wireVarint:
+		v.SetBool(r.varint() != 0)
+	case f == 3 && w == wireVarint:
+		v.SetInt(int64(r.varint()))
+	case f == 4 && w == wireI64:
+		v.SetDouble(math.Float64frombits(r.fixed64()))
+	case f == 5 && w == wireLen:
+		b := r.bytes()
+		if r.bad || !d.array(b, v.SetEmptySlice(), depth+1) {
+			return false
+		}
+	case f == 6 && w == wireLen:
+		b := r.bytes()
+		if r.bad || !d.kvList(b, v.SetEmptyMap(), depth+1) {
+			return false
+		}
+	case f == 7 && w == wireLen:
+		b := r.bytes()
+		if !r.bad {
+			v.SetEmptyBytes().FromRaw(b) // FromRaw copies
+		}
+	default: // 8, string_value_strindex, among others
+		return false
+	}
+	// One field only: a oneof given twice is left to pdata.
+	return !r.bad && !r.more()
+}
+
+func (d *Decoder) array(buf []byte, s pcommon.Slice, depth int) bool {
+	s.EnsureCapacity(countField(buf, 1))
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		if f != 1 || w != wireLen {
+			return false
+		}
+		b := r.bytes()
+		if r.bad || !d.value(b, s.AppendEmpty(), depth) {
+			return false
+		}
+	}
+	return !r.bad
+}
+
+func (d *Decoder) kvList(buf []byte, m pcommon.Map, depth int) bool {
+	if !sizeMap(m, countField(buf, 1)) {
+		return false
+	}
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		if f != 1 || w != wireLen {
+			return false
+		}
+		b := r.bytes()
+		if r.bad || !d.keyValue(b, m, depth) {
+			return false
+		}
+	}
+	return !r.bad
+}
+
+// sizeMap makes room for n entries, or tells that n is past maxEntries.
+func sizeMap(m pcommon.Map, n int) bool {
+	if n > maxEntries {
+		return false
+	}
+	m.EnsureCapacity(n)
+	return true
+}
+
+func spanID(b []byte) (pcommon.SpanID, bool) {
+	switch len(b) {
+	case 8:
+		return pcommon.SpanID(b), true
+	case 0:
+		return pcommon.SpanID{}, true
+	}
+	return pcommon.SpanID{}, false
+}
+
+// fieldSet records which singular fields (numbers below 64) a message gave.
+type fieldSet uint64
+
+// first records f and tells whether it was not given before.
+func (s *fieldSet) first(f uint64) bool {
+	bit := fieldSet(1) << f
+	if *s&bit != 0 {
+		return false
+	}
+	*s |= bit
+	return true
+}
+
+func (s fieldSet) has(f uint64) bool { return s&(fieldSet(1)<<f) != 0 }
+
+// countField counts the occurrences of a field in a message, to size the
+// list it fills; a malformed message counts what precedes the fault (the
+// decoder then gives up anyway).
+func countField(buf []byte, field uint64) int {
+	n := 0
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		if f == field {
+			n++
+		}
+		r.skip(w)
+	}
+	return n
+}
+
+// reader walks the fields of one message. Any fault sets bad and makes
+// every later read return zero values.
+type reader struct {
+	b   []byte
+	pos int
+	bad bool
+}
+
+func (r *reader) more() bool { return !r.bad && r.pos < len(r.b) }
+
+func (r *reader) varint() uint64 {
+	if r.pos < len(r.b) {
+		if c := r.b[r.pos]; c < 0x80 { // most of them: one byte
+			r.pos++
+			return uint64(c)
+		}
+	}
+	return r.longVarint()
+}
+
+// longVarint is kept out of line so that varint's one-byte path inlines.
+//
+//go:noinline
+func (r *reader) longVarint() uint64 {
+	var x uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if r.pos >= len(r.b) {
+			r.bad = true
+			return 0
+		}
+		c := r.b[r.pos]
+		r.pos++
+		if c < 0x80 {
+			if shift == 63 && c > 1 {
+				break // more than 64 bits
+			}
+			return x | uint64(c)<<shift
+		}
+		x |= uint64(c&0x7f) << shift
+	}
+	r.bad = true
+	return 0
+}
+
+// tag reads a field's number and wire type; number 0 is not a field.
+func (r *reader) tag() (field, wire uint64) {
+	k := r.varint()
+	if k < 8 || k > math.MaxUint32 {
+		r.bad = true
+	}
+	return k >> 3, k & 7
+}
+
+func (r *reader) bytes() []byte {
+	n := r.varint()
+	if r.bad || n > uint64(len(r.b)-r.pos) {
+		r.bad = true
+		return nil
+	}
+	b := r.b[r.pos : r.pos+int(n)]
+	r.pos += int(n)
+	return b
+}
+
+func (r *reader) fixed64() uint64 {
+	if len(r.b)-r.pos < 8 {
+		r.bad = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b[r.pos:])
+	r.pos += 8
+	return v
+}
+
+func (r *reader) fixed32() uint32 {
+	if len(r.b)-r.pos < 4 {
+		r.bad = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b[r.pos:])
+	r.pos += 4
+	return v
+}
+
+// skip passes over a field of wire type w.
+func (r *reader) skip(w uint64) {
+	switch w {
+	case wireVarint:
+		r.varint()
+	case wireI64:
+		r.fixed64()
+	case wireLen:
+		r.bytes()
+	case wireI32:
+		r.fixed32()
+	default: // groups, which OTLP never uses
+		r.bad = true
+	}
+}

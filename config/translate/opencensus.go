@@ -72,6 +72,9 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		path := ns + ".exporters.xray"
 		m := newMap()
 		m.set("region", x.Region).note("from " + path + ".region")
+		// as the X-Ray overlay: without it the exporter writes every
+		// attribute into the segment's metadata, which X-Ray cannot filter on
+		m.set("indexed_attributes", xrayIndexedAttributes).note("the gateway's layer and routes as searchable X-Ray annotations, as the X-Ray overlay has them; every other attribute stays metadata")
 		note := "credentials: the awsxray exporter reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a role) from the environment"
 		if x.AccessKeyID.Set() || x.SecretAccessKey.Set() {
 			t.warn(path, "the literal access keys are not copied: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the collector's environment (and rotate keys that were committed in krakend.json)")

@@ -995,6 +995,12 @@ func datadogConnectorConfig() *ymap {
 // section 2).
 const stageKey = "krakend.stage"
 
+// xrayIndexedAttributes are the span attributes the awsxray exporter makes
+// X-Ray annotations (searchable in filter expressions), as the X-Ray overlay
+// (config/overlays/xray.yaml) names them: each span's layer, its route or
+// url_pattern, and a backend span's endpoint.
+var xrayIndexedAttributes = []string{stageKey, "http.route", "krakend.endpoint.route"}
+
 // requestMetricsDimensions are the span attributes the request metrics
 // count by.
 var requestMetricsDimensions = []string{stageKey, "http.route", "krakend.endpoint.route", "http.request.method", "http.response.status_code"}

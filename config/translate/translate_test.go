@@ -1331,3 +1331,27 @@ func TestPrometheusSeriesOutliveTheGatewaysPushPeriod(t *testing.T) {
 		})
 	}
 }
+
+// An OpenCensus xray exporter becomes an awsxray exporter that makes the
+// gateway's layer and route searchable X-Ray annotations, as the X-Ray
+// overlay does: without indexed_attributes the awsxray exporter writes every
+// attribute into the segment's metadata, which X-Ray cannot filter on
+// (awsxrayexporter internal/translator/segment.go makeXRayAttributes).
+func TestXrayAnnotatesTheLayerAndRouteAsTheOverlayDoes(t *testing.T) {
+	cfg, err := krakend.Parse([]byte(readFile(t, "testdata/opencensus.krakend.json")), "k.json")
+	require.NoError(t, err)
+	res, err := Translate(cfg, Options{})
+	require.NoError(t, err)
+	var doc struct {
+		Exporters map[string]map[string]any `yaml:"exporters"`
+	}
+	require.NoError(t, yaml.Unmarshal(res.YAML, &doc))
+
+	var overlay struct {
+		Exporters map[string]map[string]any `yaml:"exporters"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(readFile(t, "../overlays/xray.yaml")), &overlay))
+	want := overlay.Exporters["awsxray"]["indexed_attributes"]
+	require.NotEmpty(t, want, "the overlay's annotations")
+	assert.Equal(t, want, doc.Exporters["awsxray"]["indexed_attributes"], "the translation's X-Ray annotations are the overlay's")
+}

@@ -736,6 +736,9 @@ func filterHeaders(attrs pcommon.Map, h *headerFilter, redact *headerSet) {
 		attrs.RemoveIf(func(k string, v pcommon.Value) bool {
 			n := headerPrefixLen(k)
 			if n == 0 {
+				if isURLKey(k) && !redact.empty() {
+					redactURLUserinfo(v)
+				}
 				return false
 			}
 			if h.dropAll || h.skip.contains(k, n) {
@@ -752,10 +755,50 @@ func filterHeaders(attrs pcommon.Map, h *headerFilter, redact *headerSet) {
 		return
 	}
 	for k, v := range attrs.All() {
-		if n := headerPrefixLen(k); n > 0 && redact.contains(k, n) {
-			redactValue(v)
+		if n := headerPrefixLen(k); n > 0 {
+			if redact.contains(k, n) {
+				redactValue(v)
+			}
+		} else if isURLKey(k) {
+			redactURLUserinfo(v)
 		}
 	}
+}
+
+// isURLKey tells the attributes that hold a whole URL: url.full, and
+// http.url of the conventions before 1.21.
+func isURLKey(k string) bool {
+	return len(k) == len(attrURLFull) && (k == attrURLFull || k == attrHTTPURL)
+}
+
+// redactedUserinfo replaces the user info of a URL, as the semantic
+// conventions ask of url.full.
+const redactedUserinfo = "REDACTED:REDACTED"
+
+// redactURLUserinfo replaces the credentials of a URL value
+// (scheme://user:password@host/...) with REDACTED:REDACTED: a backend
+// host written with credentials, which Go's HTTP client sends as the
+// Authorization header that redaction covers, would otherwise reach every
+// destination in the span's URL. A URL without user info, or already
+// redacted, is left as it is.
+func redactURLUserinfo(v pcommon.Value) {
+	if v.Type() != pcommon.ValueTypeStr {
+		return
+	}
+	u := v.Str()
+	i := strings.Index(u, "://")
+	if i < 0 || strings.ContainsAny(u[:i], "/?#") {
+		return // no scheme: a path, whose query may hold a URL of its own
+	}
+	authority := u[i+3:]
+	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+		authority = authority[:end]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 || authority[:at] == redactedUserinfo {
+		return
+	}
+	v.SetStr(u[:i+3] + redactedUserinfo + u[i+3+at:])
 }
 
 // headerPrefixLen is the length of a header attribute key's prefix, 0 for

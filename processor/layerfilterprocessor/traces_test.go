@@ -540,3 +540,35 @@ func TestRedactionCoversTheUnderscoreSpelling(t *testing.T) {
 	assert.Equal(t, redactedValue, strAttr(t, g.Attributes(), "http.response.header.set_cookie"))
 	assert.Equal(t, "req-2", strAttr(t, g.Attributes(), "http.request.header.x_request_id"), "only credentials")
 }
+
+// A backend host written with credentials (http://user:password@host, which
+// Go's client turns into the Authorization header) reaches the span's
+// url.full as the gateway recorded it (krakend-otel http/attributes.go:
+// r.URL.String()). The header is redacted by default; the URL must be too,
+// as the semantic conventions ask of url.full: the user info becomes
+// REDACTED:REDACTED, the rest of the URL stays.
+func TestRedactionCoversCredentialsInAURL(t *testing.T) {
+	td := gatewayTraces("gw", reqUser)
+	rt := findSpans(td, layer.BackendRoundTrip)[0]
+	rt.Attributes().PutStr("url.full", "https://svc:s3cret@users.internal:8080/v1/users/42?q=a@b")
+	g := findSpans(td, layer.GlobalStage)[0]
+	g.Attributes().PutStr("http.url", "http://admin@api.example.com/users/42") // older conventions
+	g.Attributes().PutStr("url.full", "/login?next=http://u:p@x/")
+	in := copyTraces(td)
+
+	for name, yaml := range map[string]string{"names off": "destination_names: {enabled: false}", "names on": ""} {
+		t.Run(name, func(t *testing.T) {
+			out := runTraces(t, yaml, copyTraces(in))
+			out = runTraces(t, yaml, out) // a second pass changes nothing
+			rt := findSpans(out, layer.BackendRoundTrip)[0]
+			assert.Equal(t, "https://REDACTED:REDACTED@users.internal:8080/v1/users/42?q=a@b", strAttr(t, rt.Attributes(), "url.full"))
+			g := findSpans(out, layer.GlobalStage)[0]
+			assert.Equal(t, "http://REDACTED:REDACTED@api.example.com/users/42", strAttr(t, g.Attributes(), "http.url"))
+			assert.Equal(t, "/login?next=http://u:p@x/", strAttr(t, g.Attributes(), "url.full"), "a path is left alone, query and all")
+		})
+	}
+
+	out := runTraces(t, "redact_headers: []", copyTraces(in))
+	assert.Equal(t, "https://svc:s3cret@users.internal:8080/v1/users/42?q=a@b",
+		strAttr(t, findSpans(out, layer.BackendRoundTrip)[0].Attributes(), "url.full"), "redaction turned off")
+}

@@ -38,6 +38,9 @@ type Config struct {
 	Source  string // file name used in messages
 	Version int    // 2 or 3
 	Name    string // root `name`
+	// ServesTLS: the root `tls` block is present and not disabled, so the
+	// gateway's own URL is https://.
+	ServesTLS bool
 
 	// OpenTelemetry is extra_config["telemetry/opentelemetry"], defaults
 	// applied; nil when absent.

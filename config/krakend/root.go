@@ -68,6 +68,12 @@ func (d *decoder) root(n *node, cfg *Config) {
 	if v := n.get("name"); v != nil {
 		d.str(v, "name", &cfg.Name)
 	}
+	// The server's tls block is not checked (KrakenD does that), only read
+	// for the scheme of the gateway's own URL.
+	if v := n.get("tls"); v != nil && v.kind == kindObject {
+		dv := v.get("disabled")
+		cfg.ServesTLS = dv == nil || dv.kind != kindBool || !dv.b
+	}
 	// The service namespaces first: endpoint overrides refer to them.
 	if v := n.get("extra_config"); v != nil {
 		if v.kind == kindObject {

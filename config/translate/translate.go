@@ -698,6 +698,11 @@ func (t *translator) render() ([]byte, error) {
 	}
 	dn := newMap()
 	dn.set("enabled", named)
+	if t.cfg.ServesTLS {
+		// The global span's url.full is the path alone: the scheme comes
+		// from here when the names make it absolute.
+		dn.set("url_scheme", "https").note("from tls: the gateway serves HTTPS")
+	}
 	if named {
 		t.layerfilter.set("destination_names", dn).note("per-layer names for X-Ray and Datadog (krakend.proxy, GET /route, peer.service, full URL), status Error on 5xx")
 	} else {

@@ -1355,3 +1355,20 @@ func TestXrayAnnotatesTheLayerAndRouteAsTheOverlayDoes(t *testing.T) {
 	require.NotEmpty(t, want, "the overlay's annotations")
 	assert.Equal(t, want, doc.Exporters["awsxray"]["indexed_attributes"], "the translation's X-Ray annotations are the overlay's")
 }
+
+// A gateway with a root tls block serves HTTPS: the global span's URL, made
+// absolute for X-Ray and Azure, says https://.
+func TestAGatewayServingTLSGetsHTTPSURLs(t *testing.T) {
+	for tls, want := range map[string]any{
+		``: nil,
+		`"tls": {"public_key": "/etc/krakend/cert.pem", "private_key": "/etc/krakend/key.pem"},`: "https",
+		`"tls": {"disabled": true, "public_key": "/etc/krakend/cert.pem"},`:                      nil,
+	} {
+		src := `{"version": 3, ` + tls + ` "extra_config": {"telemetry/opentelemetry": {"exporters": {"otlp": [{"name": "c", "host": "localhost"}]}}}}`
+		procs, _ := translateSection(t, src, Options{}, "processors")
+		lf := procs["layerfilter"]
+		assertComponentConfigValid(t, layerfilterprocessor.NewFactory(), lf)
+		dn, _ := lf["destination_names"].(map[string]any)
+		assert.Equal(t, want, dn["url_scheme"], tls)
+	}
+}

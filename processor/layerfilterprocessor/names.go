@@ -63,6 +63,7 @@ const (
 	attrURLPath       = "url.path"
 	attrURLQuery      = "url.query"
 	attrErrorType     = "error.type"
+	attrError         = "error" // the gateway's error message on proxy and backend stage spans
 	attrServerAddress = "server.address"
 	attrStatusCode    = "http.response.status_code"
 )
@@ -130,6 +131,7 @@ const (
 // attributes rather than one look-up per key.
 type spanFacts struct {
 	method, route, urlFull, serverAddress, scheme string
+	errMsg                                        string // the gateway's `error` attribute
 	status                                        int64
 	has                                           keySet
 	// dup: some key the namer reads comes twice in the span (which OTLP
@@ -172,6 +174,9 @@ func readFacts(attrs pcommon.Map) spanFacts {
 			bit = hasURLQuery
 		case attrErrorType:
 			bit = hasErrorType
+		case attrError:
+			f.errMsg = strValue(v)
+			continue
 		default:
 			continue
 		}
@@ -213,6 +218,8 @@ func (f *spanFacts) observeStr(k, v string) {
 		f.has |= hasURLQuery
 	case attrErrorType:
 		f.has |= hasErrorType
+	case attrError:
+		f.errMsg = v
 	}
 }
 
@@ -420,8 +427,10 @@ func (n *destinationNamer) absoluteURL(f *spanFacts, out *namePuts) {
 
 // markError sets the status Error when the span's HTTP status code is at
 // least threshold, with error.type the status code, as the HTTP semantic
-// conventions ask; the status message stays empty (the code says it all).
-// A status that is already Error is kept, message and all.
+// conventions ask, and the gateway's error message (its `error` attribute,
+// on proxy and backend stage spans) as the status message, which X-Ray,
+// Datadog and Azure show as the error's cause. A status that is already
+// Error is kept, message and all.
 func (n *destinationNamer) markError(s ptrace.Span, f *spanFacts, threshold int64, out *namePuts) {
 	if !n.errorStatus || f.status < threshold || f.status >= int64(len(statusCodeStrings)) {
 		return
@@ -431,5 +440,8 @@ func (n *destinationNamer) markError(s ptrace.Span, f *spanFacts, threshold int6
 		return
 	}
 	st.SetCode(ptrace.StatusCodeError)
+	if f.errMsg != "" {
+		st.SetMessage(f.errMsg)
+	}
 	out.addIfAbsent(f.has, hasErrorType, attrErrorType, statusCodeStrings[f.status])
 }

@@ -237,7 +237,7 @@ func TestErrorStatusFollowsTheHTTPConventions(t *testing.T) {
 			out := runTraces(t, noRedaction, gatewayTraces("gw", r))
 			s := findSpans(out, tt.class)[0]
 			assert.Equal(t, tt.want, s.Status().Code())
-			assert.Empty(t, s.Status().Message(), "the status code says it all")
+			assert.Empty(t, s.Status().Message(), "no error attribute here: no message")
 			et, ok := s.Attributes().Get("error.type")
 			if tt.want == ptrace.StatusCodeError {
 				require.True(t, ok, "error.type")
@@ -247,6 +247,32 @@ func TestErrorStatusFollowsTheHTTPConventions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The proxy and backend stage spans carry the gateway's error message in
+// their `error` attribute (krakend-otel lura/proxy_tracer.go): it becomes the
+// status message, which the destinations show as the error's cause.
+func TestTheGatewaysErrorMessageBecomesTheStatusMessage(t *testing.T) {
+	r := reqUser
+	r.status = 500
+	in := gatewayTraces("gw", r)
+	for _, c := range []layer.Class{layer.ProxyStage, layer.BackendStage} {
+		findSpans(in, c)[0].Attributes().PutStr("error", "context deadline exceeded")
+	}
+	out := runTraces(t, noRedaction, in)
+	for _, c := range []layer.Class{layer.ProxyStage, layer.BackendStage} {
+		s := findSpans(out, c)[0]
+		assert.Equal(t, ptrace.StatusCodeError, s.Status().Code(), "%s", c)
+		assert.Equal(t, "context deadline exceeded", s.Status().Message(), "%s", c)
+	}
+	assert.Empty(t, findSpans(out, layer.GlobalStage)[0].Status().Message(), "no error attribute: no message")
+
+	r.status = 200 // an error attribute without an error status code marks nothing
+	in = gatewayTraces("gw", r)
+	findSpans(in, layer.ProxyStage)[0].Attributes().PutStr("error", "ignored")
+	s := findSpans(runTraces(t, noRedaction, in), layer.ProxyStage)[0]
+	assert.NotEqual(t, ptrace.StatusCodeError, s.Status().Code())
+	assert.Empty(t, s.Status().Message())
 }
 
 func TestErrorStatusKeepsAnErrorTheGatewaySetAndCanBeTurnedOff(t *testing.T) {

@@ -101,7 +101,7 @@ func TestTheCollectorRunsDirectlyOnKrakenDJSON(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "krakend.json")
 	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
 
-	startCollector(t, "--config", "krakend:"+path)
+	c := startCollector(t, "--config", "krakend:"+path)
 	waitHTTP(t, "http://127.0.0.1:13133/", http.StatusOK)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -121,6 +121,18 @@ func TestTheCollectorRunsDirectlyOnKrakenDJSON(t *testing.T) {
 	assert.NotContains(t, metrics, "krakend_backend_duration", "backend.metrics.disable_stage drops the stage metric")
 	assert.NotContains(t, metrics, "http_client_response_read", "read_payload false drops the read metrics")
 	assert.NotContains(t, metrics, "get_conn_duration", "detailed_connection false drops the connection metrics")
+
+	// No trace destination: the placeholder debug exporter takes the traces
+	// and logs a line a second at most, not one per batch (overlays that
+	// add destinations leave it in the pipeline).
+	for i := range 30 {
+		_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(gatewayTraces("orders-gateway", uint64(i+2))))
+		require.NoError(t, err)
+	}
+	time.Sleep(time.Second)
+	batches := strings.Count(c.logText(), `"spans": `)
+	assert.GreaterOrEqual(t, batches, 1, "the placeholder shows that traces arrive")
+	assert.LessOrEqual(t, batches, 4, "31 batches in about a second: a line a second at most")
 }
 
 func TestAnInvalidKrakenDFileStopsTheCollectorWithOneLine(t *testing.T) {

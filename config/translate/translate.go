@@ -492,14 +492,14 @@ func (t *translator) finish() {
 			t.warn("", "traces reach the collector but no exporter takes them: they go to the debug exporter; add a trace destination")
 			t.addExporter(&exporterOut{id: t.componentID("debug", "traces"), traces: true,
 				from: []string{"placeholder: the gateway sends traces here, and krakend.json names no other trace destination"},
-				cfg:  debugConfig()})
+				cfg:  placeholderDebugConfig()})
 			traces = true
 		}
 		if t.deliversMetrics && !metrics {
 			t.warn("", "metrics reach the collector but no exporter takes them: they go to the debug exporter; add a metrics destination")
 			t.addExporter(&exporterOut{id: t.componentID("debug", "metrics"), metrics: true,
 				from: []string{"placeholder: the gateway sends metrics here, and krakend.json names no other metrics destination"},
-				cfg:  debugConfig()})
+				cfg:  placeholderDebugConfig()})
 			metrics = true
 		}
 		if traces && !t.deliversTraces {
@@ -534,6 +534,16 @@ func (t *translator) selfMetricsPort() int {
 		return t.opts.SelfMetricsPort
 	}
 	return defaultSelfMetrics
+}
+
+// placeholderDebugConfig logs a line a second at most: overlays that add
+// the real destinations append to the pipeline and leave the placeholder in
+// it, which would otherwise log every batch in production.
+func placeholderDebugConfig() *ymap {
+	m := debugConfig()
+	m.set("sampling_initial", 1)
+	m.set("sampling_thereafter", 1000).note("one line a second, then one batch in 1000: overlays that add destinations leave this placeholder in the pipeline")
+	return m
 }
 
 func debugConfig() *ymap {

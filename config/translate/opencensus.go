@@ -121,6 +121,9 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			tls.set("insecure", true)
 			m.set("tls", tls)
 			t.warn(path, "the jaeger exporter is gone from the collector; traces go over OTLP to %s, which every Jaeger since 1.35 serves (enable COLLECTOR_OTLP_ENABLED before 1.48): check the port", hostPort(host, 4317))
+			if j.BufferMaxCount != 0 {
+				t.warn(path+".buffer_max_count", "the OpenCensus Jaeger client's span buffer; the otlp exporter has no such setting: sending_queue buffers instead")
+			}
 			t.addExporter(&exporterOut{id: t.componentID("otlp_grpc", "jaeger"), cfg: m, traces: true, queue: true,
 				from: []string{"from " + path + " (" + redactURL(raw) + ")"}})
 		}

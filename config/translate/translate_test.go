@@ -1372,3 +1372,18 @@ func TestAGatewayServingTLSGetsHTTPSURLs(t *testing.T) {
 		assert.Equal(t, want, dn["url_scheme"], tls)
 	}
 }
+
+// buffer_max_count sized the OpenCensus Jaeger client's span buffer
+// (krakend-opencensus exporter/jaeger: jaeger.Options.BufferMaxCount); the
+// otlp exporter that replaces it has no such setting, so the field is
+// pointed out rather than dropped without a word.
+func TestOpenCensusJaegerBufferMaxCountIsPointedOut(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 100, "exporters": {
+  "jaeger": {"endpoint": "http://jaeger:14268/api/traces", "service_name": "gw", "buffer_max_count": 500}}}}}`
+	_, res := translateSection(t, src, Options{}, "exporters")
+	var paths []string
+	for _, w := range res.Warnings {
+		paths = append(paths, w.Path)
+	}
+	assert.Contains(t, paths, `extra_config["telemetry/opencensus"].exporters.jaeger.buffer_max_count`)
+}

@@ -96,6 +96,13 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			hm.set("tags", tags)
 			m.set("host_metadata", hm).note("from " + path + ".tags and .global_tags")
 		}
+		if d.DisableCountPerBuckets {
+			h := newMap()
+			h.set("mode", "distributions")
+			mm := newMap()
+			mm.set("histograms", h)
+			m.set("metrics", mm).note("from " + path + ".disable_count_per_buckets: histograms go as Datadog distributions, with no per-bucket count metrics")
+		}
 		if d.TraceAddress != "" || d.StatsAddress != "" {
 			t.warn(path, "the gateway sent to a Datadog agent (trace_address/stats_address); the datadog exporter sends to Datadog directly with DD_API_KEY (to keep the agent, use an otlp exporter toward the agent's OTLP port instead)")
 		}

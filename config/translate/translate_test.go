@@ -1387,3 +1387,22 @@ func TestOpenCensusJaegerBufferMaxCountIsPointedOut(t *testing.T) {
 	}
 	assert.Contains(t, paths, `extra_config["telemetry/opencensus"].exporters.jaeger.buffer_max_count`)
 }
+
+// disable_count_per_buckets stopped the OpenCensus Datadog exporter's
+// per-bucket count metrics; the datadog exporter sends none when it sends
+// histograms as distributions (pkg/datadog config/metrics.go
+// HistogramModeDistributions), which the translation says where the user
+// asked for it rather than dropping the field.
+func TestOpenCensusDatadogDisableCountPerBucketsIsTranslated(t *testing.T) {
+	for _, disable := range []bool{true, false} {
+		src := fmt.Sprintf(`{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 100, "exporters": {
+  "datadog": {"service": "gw", "disable_count_per_buckets": %t}}}}}`, disable)
+		exporters, _ := translateSection(t, src, Options{}, "exporters")
+		require.Contains(t, exporters, "datadog")
+		if disable {
+			assert.Equal(t, "distributions", getPath(t, exporters["datadog"], "metrics", "histograms", "mode"))
+		} else {
+			assert.NotContains(t, exporters["datadog"], "metrics", "the exporter's defaults")
+		}
+	}
+}

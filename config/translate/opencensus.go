@@ -31,9 +31,13 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		{pick(ex.Datadog != nil, func() string { return ex.Datadog.Service }), ".exporters.datadog.service"},
 		{pick(ex.InfluxDB != nil, func() string { return ex.InfluxDB.ServiceName }), ".exporters.influxdb.service_name"},
 	} {
-		if c.v != "" {
+		switch {
+		case c.v == "" || c.v == name:
+		case name == "":
 			name, from = c.v, "from "+ns+c.p
-			break
+		default:
+			// each OpenCensus exporter named the service on its own
+			t.warn(ns+c.p, "%q differs from the service.name %q (%s): the gateway sends one service.name to every destination; this one is not used", c.v, name, from)
 		}
 	}
 	switch {

@@ -1406,3 +1406,33 @@ func TestOpenCensusDatadogDisableCountPerBucketsIsTranslated(t *testing.T) {
 		}
 	}
 }
+
+// Each OpenCensus exporter named the service on its own; the gateway sends
+// one service.name over OTLP. The translation takes the first name: a
+// different one written elsewhere is pointed out, not dropped without a
+// word; the same name repeated is not.
+func TestOpenCensusServiceNamesThatDifferArePointedOut(t *testing.T) {
+	const ns = `extra_config["telemetry/opencensus"].exporters.`
+	for name, tc := range map[string]struct {
+		exporters string
+		want      []string
+	}{
+		"different names": {
+			exporters: `"jaeger": {"endpoint": "http://jaeger:14268/api/traces", "service_name": "a"},
+  "zipkin": {"collector_url": "http://zipkin:9411/api/v2/spans", "service_name": "b"},
+  "datadog": {"service": "c"},
+  "influxdb": {"address": "http://influxdb:8086", "db": "d", "service_name": "a"}`,
+			want: []string{ns + "zipkin.service_name", ns + "datadog.service"},
+		},
+		"one name everywhere": {
+			exporters: `"jaeger": {"endpoint": "http://jaeger:14268/api/traces", "service_name": "a"},
+  "zipkin": {"collector_url": "http://zipkin:9411/api/v2/spans", "service_name": "a"}`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 100, "exporters": {` + tc.exporters + `}}}}`
+			_, res := translateSection(t, src, Options{}, "exporters")
+			assert.Equal(t, tc.want, warningPaths(res.Warnings, "service.name"))
+		})
+	}
+}

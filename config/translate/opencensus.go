@@ -275,9 +275,20 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 		}
 		t.hasLocal = true
 		t.deliversTraces, t.deliversMetrics = true, true
-		t.receiverFor("grpc", hostPort(bind, port), "ocagent", path+".address", "grpc from "+path+": the gateway's agent address, now the gateway receiver (OTLP, not the OpenCensus protocol)")
+		note := "grpc from " + path + ": the gateway's agent address, now the gateway receiver (OTLP, not the OpenCensus protocol)"
+		// the gateway's client settings toward the agent, which the receiver meets
+		if a.Insecure {
+			note += "; plaintext, as " + path + ".insecure dialled it"
+		}
+		if a.EnableCompression {
+			note += "; it takes the gzip of " + path + ".enable_compression as well as uncompressed data"
+		}
+		t.receiverFor("grpc", hostPort(bind, port), "ocagent", path+".address", note)
 		if len(a.Headers) > 0 {
 			t.warn(path+".headers", "%d header(s) the gateway sent to the agent are not carried over (the receiver does not check them)", len(a.Headers))
+		}
+		if a.Reconnection != "" {
+			t.warn(path+".reconnection", "the gateway's wait before redialling the agent; the receiver has no such setting (the gateway's OTLP exporter retries on its own)")
 		}
 	}
 	if l := ex.Logger; l != nil {

@@ -1436,3 +1436,23 @@ func TestOpenCensusServiceNamesThatDifferArePointedOut(t *testing.T) {
 		})
 	}
 }
+
+// insecure, reconnection and enable_compression were the gateway's client
+// settings toward the OpenCensus agent, whose address becomes a receiver.
+// None is dropped without a word: the receiver meets insecure (plaintext)
+// and enable_compression (it takes gzip), which its comment says; it has no
+// counterpart of reconnection, which is warned about.
+func TestOpenCensusAgentClientSettingsArePointedOut(t *testing.T) {
+	const at = `extra_config["telemetry/opencensus"].exporters.ocagent`
+	src := `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 100, "exporters": {
+  "ocagent": {"address": "localhost:55678", "service_name": "gw", "insecure": true, "reconnection": "5s", "enable_compression": true}}}}}`
+	_, res := translateSection(t, src, Options{}, "receivers")
+	var paths []string
+	for _, w := range res.Warnings {
+		paths = append(paths, w.Path)
+	}
+	assert.Contains(t, paths, at+".reconnection")
+	for _, f := range []string{"insecure", "enable_compression"} {
+		assert.Contains(t, string(res.YAML), at+"."+f)
+	}
+}

@@ -382,19 +382,31 @@ func pick(ok bool, f func() string) string {
 	return f()
 }
 
-// hostOf returns the host of a URL or host:port.
+// hostOf returns the host of a URL or host:port, or "" when that is no
+// host name or IP address (user info without a scheme, a space, ...): what
+// is returned goes into the YAML and the warnings as is.
 func hostOf(raw string) string {
 	if raw == "" {
 		return ""
 	}
+	var h string
 	if strings.Contains(raw, "://") {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return ""
 		}
-		return u.Hostname()
+		h = u.Hostname()
+	} else {
+		h, _ = splitAddr(raw, 0)
 	}
-	h, _ := splitAddr(raw, 0)
+	if net.ParseIP(h) != nil {
+		return h
+	}
+	for _, c := range h {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return ""
+		}
+	}
 	return h
 }
 

@@ -500,7 +500,7 @@ func TestUnsampledTracesOnlyWhereTheSamplerIsKnown(t *testing.T) {
 // Secrets from the input never reach the YAML, the warnings or the errors.
 func TestSecretsNeverLeak(t *testing.T) {
 	secrets := []string{"AKIAFAKEEXAMPLE12345", "fakeSecretKeyValue/DoNotUse+123", "fake-ocagent-token-123", "influx-pa55w0rd",
-		"influx-url-pa55", "zipkin-url-pa55", "not-in-the-yaml"}
+		"influx-url-pa55", "zipkin-url-pa55", "jaeger-url-pa55", "not-in-the-yaml"}
 	inputs := []string{
 		readFile(t, "testdata/opencensus.krakend.json"),
 		readFile(t, "testdata/opencensus-v2-legacy.krakend.json"),
@@ -517,6 +517,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"xray": {"region": "r", "version": "v", "access_key_id": "AKIAFAKEEXAMPLE12345", "secret_acces_key": "fakeSecretKeyValue/DoNotUse+123"}}}}}`,
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"ocagent": {"headers": {"x-token": ["fake-ocagent-token-123"]}}}}}}`,
 		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"influxdb": {"password": ["influx-pa55w0rd"]}}}}}`,
+		// Jaeger endpoints with user info but no scheme
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"jaeger": {"endpoint": "tracer:jaeger-url-pa55@jaeger:14268"}}}}}`,
+		`{"version": 3, "extra_config": {"telemetry/opencensus": {"exporters": {"jaeger": {"agent_endpoint": "tracer:jaeger-url-pa55@jaeger-agent:6831"}}}}}`,
 	}
 	for i, in := range inputs {
 		var out strings.Builder

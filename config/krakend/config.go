@@ -454,6 +454,7 @@ type OCJaeger struct {
 	AgentEndpoint  string
 	ServiceName    string
 	BufferMaxCount int
+	ProcessTags    map[string]string
 }
 
 type OCZipkin struct {

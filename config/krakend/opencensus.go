@@ -143,6 +143,9 @@ func (d *decoder) ocExporters(n *node, path string, e *OCExporters) {
 				"agent_endpoint":   func(v *node, p string) { d.str(v, p, &x.AgentEndpoint) },
 				"service_name":     func(v *node, p string) { d.str(v, p, &x.ServiceName) },
 				"buffer_max_count": func(v *node, p string) { d.integer(v, p, &x.BufferMaxCount) },
+				// krakend-opencensus v2 JaegerConfig; a null value makes the
+				// gateway drop the exporter, and stringMap refuses it
+				"process_tags": func(v *node, p string) { d.stringMap(v, p, &x.ProcessTags) },
 			}, nil) {
 				if x.Endpoint == "" && x.AgentEndpoint == "" {
 					d.fail(v, p, KindRequired, "needs `endpoint` (the collector URL) or `agent_endpoint`")

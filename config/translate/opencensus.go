@@ -132,6 +132,23 @@ func (t *translator) fromOpenCensus(oc *krakend.OpenCensus) {
 			tls.set("insecure", true)
 			m.set("tls", tls)
 			t.warn(path, "the jaeger exporter is gone from the collector; traces go over OTLP to %s, which every Jaeger since 1.35 serves (enable COLLECTOR_OTLP_ENABLED before 1.48): check the port", hostPort(host, 4317))
+			// Jaeger shows an OTLP resource's attributes as the process's tags
+			set := 0
+			for _, k := range sortedKeys(j.ProcessTags) {
+				at := fmt.Sprintf("%s.process_tags[%q]", path, k)
+				switch {
+				case k == "":
+					t.warn(path+".process_tags", "an empty tag key: left out")
+				case t.resource.has(k):
+					t.warn(at, "the resource already sets this key: left out")
+				default:
+					t.resource.set(k, j.ProcessTags[k]).note("from " + at)
+					set++
+				}
+			}
+			if set > 0 && (ex.Prometheus != nil || ex.Xray != nil || ex.Datadog != nil || ex.Zipkin != nil || ex.InfluxDB != nil || ex.Stackdriver != nil || ex.Logger != nil) {
+				t.warn(path+".process_tags", "the tags become resource attributes of the gateway's telemetry, so the other destinations see them too")
+			}
 			if j.BufferMaxCount != 0 {
 				t.warn(path+".buffer_max_count", "the OpenCensus Jaeger client's span buffer; the otlp exporter has no such setting: sending_queue buffers instead")
 			}

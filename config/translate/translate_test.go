@@ -1459,3 +1459,19 @@ func TestOpenCensusAgentClientSettingsArePointedOut(t *testing.T) {
 		assert.Contains(t, string(res.YAML), at+"."+f)
 	}
 }
+
+// krakend-opencensus's jaeger exporter takes process_tags (JaegerConfig
+// in opencensus.go, jaeger.Process.Tags in exporter/jaeger/jaeger.go): a
+// valid krakend.json with them is translated, the tags becoming resource
+// attributes, which Jaeger shows as the process's tags.
+func TestOpenCensusJaegerProcessTagsBecomeResourceAttributes(t *testing.T) {
+	src := `{"version": 3, "extra_config": {"telemetry/opencensus": {"sample_rate": 100, "exporters": {
+  "jaeger": {"endpoint": "http://jaeger:14268/api/traces", "service_name": "gw",
+    "process_tags": {"env": "prod", "replica": 3, "canary": true, "service.name": "other"}}}}}}`
+	receivers, res := translateSection(t, src, Options{}, "receivers")
+	assertComponentConfigValid(t, gatewayreceiver.NewFactory(), receivers["gateway"])
+	assert.Equal(t, map[string]any{"service.name": "gw", "env": "prod", "replica": "3", "canary": "true"},
+		receivers["gateway"]["resource_defaults"])
+	assert.Equal(t, []string{`extra_config["telemetry/opencensus"].exporters.jaeger.process_tags["service.name"]`},
+		warningPaths(res.Warnings, "already sets this key"))
+}

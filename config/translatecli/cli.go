@@ -92,12 +92,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		printErrors(stderr, err)
 		return 1
 	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
-	}
-	for _, v := range res.EnvVars {
-		fmt.Fprintf(stderr, "set %s: %s\n", v.Name, v.Purpose)
-	}
+	// Written before the warnings, so that a failure to write is the first
+	// line of stderr.
 	if *out == "" {
 		_, err = stdout.Write(res.YAML)
 	} else {
@@ -105,6 +101,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "translate: %v\n", err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	for _, v := range res.EnvVars {
+		fmt.Fprintf(stderr, "set %s: %s\n", v.Name, v.Purpose)
+	}
+	if err != nil {
 		return 1
 	}
 	return 0

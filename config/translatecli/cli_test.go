@@ -161,3 +161,21 @@ func TestFlagsAfterTheFile(t *testing.T) {
 		assert.Equal(t, 2, code)
 	})
 }
+
+// A file that cannot be written is the failure: its reason is the first line
+// of stderr, before the translation's warnings, as for any other failure.
+func TestAnOutputThatCannotBeWrittenSaysWhyOnTheFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "krakend.json")
+	// trace_sample_rate without sampling gateway: a translation with a warning
+	require.NoError(t, os.WriteFile(file, []byte(`{"version": 3, "extra_config": {"telemetry/opentelemetry": {"trace_sample_rate": 0.1,
+	  "exporters": {"otlp": [{"name": "tempo", "host": "tempo", "port": 4317}]}}}}`), 0o600))
+	dst := filepath.Join(dir, "missing", "collector.yaml")
+	code, out, errOut := run("-o", dst, file)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	first := strings.SplitN(errOut, "\n", 2)[0]
+	assert.True(t, strings.HasPrefix(first, "translate: "), "first line: %q", first)
+	assert.Contains(t, first, dst)
+	assert.Contains(t, errOut, "warning: ", "the warnings are still shown")
+}

@@ -56,17 +56,23 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	var destinations stringList
 	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
 	sampling := fs.String("sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, usage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
+	fs.Usage = func() {} // printed below, where help asked for goes to stdout
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
 			return 0
 		}
+		printUsage(stderr) // after the flag package's one-line reason
 		return 2
 	}
+	fs.Usage = func() { printUsage(stderr) }
 	if len(files) != 1 {
 		fmt.Fprintln(stderr, "translate: expected exactly one krakend.json argument")
 		fs.Usage()
@@ -80,6 +86,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := translate.CheckSampling(*sampling); err != nil {
 		fmt.Fprintf(stderr, "translate: --sampling: %v\n", err)
+		return 2
+	}
+	if *out != "" && sameFile(*out, files[0]) {
+		fmt.Fprintf(stderr, "translate: -o %s is the krakend.json being translated: it would be overwritten; write the YAML elsewhere\n", *out)
 		return 2
 	}
 	cfg, err := krakend.Load(files[0])
@@ -112,6 +122,16 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// sameFile tells whether both paths name one existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // parseInterleaved parses flags before and after the file names (the flag

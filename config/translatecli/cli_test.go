@@ -53,16 +53,46 @@ func TestUsageErrors(t *testing.T) {
 	code, _, errOut := run()
 	assert.Equal(t, 2, code)
 	assert.True(t, strings.HasPrefix(errOut, "translate: expected exactly one krakend.json argument"))
-	code, _, errOut = run("-h")
-	assert.Equal(t, 0, code)
-	for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components", "otelcol-gateway --config collector.yaml"} {
-		assert.Contains(t, errOut, example, "the help shows an example of each command")
+	// Help asked for goes to stdout (`translate --help | grep`), as the
+	// collector's own --help does.
+	for _, h := range []string{"-h", "--help"} {
+		code, out, errOut := run(h)
+		assert.Equal(t, 0, code)
+		assert.Empty(t, errOut)
+		for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components", "otelcol-gateway --config collector.yaml"} {
+			assert.Contains(t, out, example, "the help shows an example of each command")
+		}
+		// KrakenD renders a template only with FC_ENABLE=1: without it FC_OUT is ignored
+		assert.Contains(t, out, "FC_ENABLE=1 FC_OUT=rendered.json krakend check", "the help's render command works")
+		assert.Contains(t, out, "-queue-dir", "with the flags")
 	}
-	// KrakenD renders a template only with FC_ENABLE=1: without it FC_OUT is ignored
-	assert.Contains(t, errOut, "FC_ENABLE=1 FC_OUT=rendered.json krakend check", "the help's render command works")
+	// A usage error says why on stderr's first line, then the usage.
+	code, out, errOut := run("--no-such-flag", "k.json")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.True(t, strings.HasPrefix(errOut, "flag provided but not defined: -no-such-flag"), errOut)
+	assert.Contains(t, errOut, "Usage: otelcol-gateway translate")
 	code, _, errOut = run("/nonexistent.json")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "/nonexistent.json")
+}
+
+func TestTheInputIsNeverOverwritten(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "krakend.json")
+	src, err := os.ReadFile(filepath.Join(fixtures, "krakend-otel-example-front-3otlp.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(in, src, 0o600))
+	for _, o := range []string{in, filepath.Join(dir, ".", "krakend.json")} {
+		code, _, errOut := run("-o", o, in)
+		assert.Equal(t, 2, code)
+		assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "would be overwritten")
+		got, err := os.ReadFile(in)
+		require.NoError(t, err)
+		assert.Equal(t, src, got, "krakend.json is as it was")
+	}
+	code, _, errOut := run("-o", filepath.Join(dir, "collector.yaml"), in)
+	assert.Equal(t, 0, code, errOut)
 }
 
 func TestADestinationIsAddedAndAnUnknownOneIsAUsageError(t *testing.T) {

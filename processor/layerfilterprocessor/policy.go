@@ -786,6 +786,9 @@ func redactURLUserinfo(v pcommon.Value) {
 		return
 	}
 	u := v.Str()
+	if strings.IndexByte(u, '@') < 0 {
+		return // most URLs: no user info to look for
+	}
 	i := strings.Index(u, "://")
 	if i < 0 || strings.ContainsAny(u[:i], "/?#") {
 		return // no scheme: a path, whose query may hold a URL of its own

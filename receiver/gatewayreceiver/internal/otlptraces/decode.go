@@ -139,11 +139,7 @@ func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
 		f, w := r.tag()
 		switch {
 		case f == 1 && w == wireLen:
-			b := r.bytes()
-			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 1)) {
-				return false
-			}
-			if r.bad || !d.keyValue(b, attrs, 0) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 1) {
 				return false
 			}
 		case f == 2 && w == wireVarint && seen.first(f):
@@ -195,11 +191,7 @@ func (d *Decoder) scope(buf []byte, sc pcommon.InstrumentationScope) bool {
 		case f == 2 && w == wireLen && seen.first(f):
 			sc.SetVersion(d.str(r.bytes()))
 		case f == 3 && w == wireLen:
-			b := r.bytes()
-			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 3)) {
-				return false
-			}
-			if r.bad || !d.keyValue(b, attrs, 0) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 3) {
 				return false
 			}
 		case f == 4 && w == wireVarint && seen.first(f):
@@ -219,14 +211,11 @@ func (d *Decoder) span(buf []byte, s ptrace.Span) bool {
 		f, w := r.tag()
 		switch {
 		case f == 1 && w == wireLen && seen.first(f):
-			b := r.bytes()
-			switch len(b) {
-			case 16:
-				s.SetTraceID(pcommon.TraceID(b))
-			case 0:
-			default:
+			id, ok := traceID(r.bytes())
+			if !ok {
 				return false
 			}
+			s.SetTraceID(id)
 		case f == 2 && w == wireLen && seen.first(f):
 			id, ok := spanID(r.bytes())
 			if !ok {
@@ -252,11 +241,7 @@ func (d *Decoder) span(buf []byte, s ptrace.Span) bool {
 		case f == 8 && w == wireI64 && seen.first(f):
 			s.SetEndTimestamp(pcommon.Timestamp(r.fixed64()))
 		case f == 9 && w == wireLen:
-			b := r.bytes()
-			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 9)) {
-				return false
-			}
-			if r.bad || !d.keyValue(b, attrs, 0) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 9) {
 				return false
 			}
 		case f == 10 && w == wireVarint && seen.first(f):
@@ -308,11 +293,7 @@ func (d *Decoder) event(buf []byte, e ptrace.SpanEvent) bool {
 		case f == 2 && w == wireLen && seen.first(f):
 			e.SetName(d.str(r.bytes()))
 		case f == 3 && w == wireLen:
-			b := r.bytes()
-			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 3)) {
-				return false
-			}
-			if r.bad || !d.keyValue(b, attrs, 0) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 3) {
 				return false
 			}
 		case f == 4 && w == wireVarint && seen.first(f):
@@ -332,14 +313,11 @@ func (d *Decoder) link(buf []byte, l ptrace.SpanLink) bool {
 		f, w := r.tag()
 		switch {
 		case f == 1 && w == wireLen && seen.first(f):
-			b := r.bytes()
-			switch len(b) {
-			case 16:
-				l.SetTraceID(pcommon.TraceID(b))
-			case 0:
-			default:
+			id, ok := traceID(r.bytes())
+			if !ok {
 				return false
 			}
+			l.SetTraceID(id)
 		case f == 2 && w == wireLen && seen.first(f):
 			id, ok := spanID(r.bytes())
 			if !ok {
@@ -351,11 +329,7 @@ func (d *Decoder) link(buf []byte, l ptrace.SpanLink) bool {
 				l.TraceState().FromRaw(string(b))
 			}
 		case f == 4 && w == wireLen:
-			b := r.bytes()
-			if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, 4)) {
-				return false
-			}
-			if r.bad || !d.keyValue(b, attrs, 0) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 4) {
 				return false
 			}
 		case f == 5 && w == wireVarint && seen.first(f):
@@ -495,6 +469,27 @@ func sizeMap(m pcommon.Map, n int) bool {
 	}
 	m.EnsureCapacity(n)
 	return true
+}
+
+// attribute adds the serialized KeyValue kv to attrs, the attributes of the
+// message buf, which holds them in field; the first one sizes the map.
+func (d *Decoder) attribute(attrs pcommon.Map, kv, buf []byte, field uint64) bool {
+	if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, field)) {
+		return false
+	}
+	return d.keyValue(kv, attrs, 0)
+}
+
+// traceID and spanID read an identifier: its size, or empty (pdata's zero
+// ID); any other length is left to pdata, which refuses it.
+func traceID(b []byte) (pcommon.TraceID, bool) {
+	switch len(b) {
+	case 16:
+		return pcommon.TraceID(b), true
+	case 0:
+		return pcommon.TraceID{}, true
+	}
+	return pcommon.TraceID{}, false
 }
 
 func spanID(b []byte) (pcommon.SpanID, bool) {

@@ -247,7 +247,7 @@ func (c *connectorImp) aggregate(td ptrace.Traces) {
 		res := c.resourceFor(resAttrs)
 		rc := resourceContext{res: res, service: svc.Str(), now: now}
 		if c.upstreamWeight > 0 && !res.unsampledSender {
-			c.checkSender(rs, res)
+			c.checkSender(rs, res, svc.Str())
 			rc.weighted = !res.unsampledSender
 		}
 		for d := range c.dims {
@@ -292,22 +292,17 @@ type resourceContext struct {
 // samples by it starts no trace the rule drops (a trace it continued from a
 // caller has a parent). Checked before counting, so that the whole batch
 // counts 1:1.
-func (c *connectorImp) checkSender(rs ptrace.ResourceSpans, res *resourceState) {
+func (c *connectorImp) checkSender(rs ptrace.ResourceSpans, res *resourceState, service string) {
 	for _, ss := range rs.ScopeSpans().All() {
 		for _, s := range ss.Spans().All() {
 			if s.ParentSpanID().IsEmpty() && !c.upstream.Keeps(s.TraceID()) {
 				res.unsampledSender = true
 				c.logger.Info("requestmetrics: a sender started a trace that upstream_sampling's rule drops, so it does not sample by that rule: its spans count 1 each",
-					zap.String("service.name", serviceName(rs)))
+					zap.String("service.name", service))
 				return
 			}
 		}
 	}
-}
-
-func serviceName(rs ptrace.ResourceSpans) string {
-	v, _ := rs.Resource().Attributes().Get(serviceNameKey)
-	return v.AsString()
 }
 
 func (c *connectorImp) scopeContext(rc *resourceContext, scope pcommon.InstrumentationScope) {

@@ -1057,7 +1057,7 @@ func (t *translator) requestMetricsConfig() *ymap {
 	if p := t.upstreamPercentage; p != nil {
 		u := newMap()
 		u.set("percentage", *p)
-		m.set("upstream_sampling", u).note(fmt.Sprintf("%s sends %s %% of the traces it starts: each span of those counts %s requests; a sender seen to start other traces (it does not sample) counts 1:1", t.upstreamGateway, fmtFloat(*p), fmtFloat(100 / *p)))
+		m.set("upstream_sampling", u).note(fmt.Sprintf("%s sends %s %% of the traces it starts: each span of those counts %.4g requests; a sender seen to start other traces (it does not sample) counts 1:1", t.upstreamGateway, fmtFloat(*p), 100 / *p))
 	}
 	return m
 }

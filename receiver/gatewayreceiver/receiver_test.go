@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 
 	"github.com/golang/snappy"
@@ -66,6 +67,21 @@ type harnessOption func(*Config)
 
 func startReceiver(t *testing.T, next consumer.Traces, opts ...harnessOption) *harness {
 	t.Helper()
+	// A port found free can be taken by another test package before the
+	// receiver binds it: try other ports then.
+	for attempt := 1; ; attempt++ {
+		h, err := tryStartReceiver(t, next, opts...)
+		if err == nil {
+			return h
+		}
+		if attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
+			require.NoError(t, err)
+		}
+	}
+}
+
+func tryStartReceiver(t *testing.T, next consumer.Traces, opts ...harnessOption) (*harness, error) {
+	t.Helper()
 	h := &harness{
 		grpcAddr: freeAddr(t), httpAddr: freeAddr(t),
 		traces: new(consumertest.TracesSink), metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink),
@@ -93,16 +109,23 @@ func startReceiver(t *testing.T, next consumer.Traces, opts ...harnessOption) *h
 	lr, err := f.CreateLogs(ctx, set, cfg, h.logs)
 	require.NoError(t, err)
 	assert.Same(t, tr, mr, "one receiver serves every signal of a configuration")
-	for _, c := range []component.Component{tr, mr, lr} {
-		require.NoError(t, c.Start(ctx, componenttest.NewNopHost()))
+	components := []component.Component{tr, mr, lr}
+	for _, c := range components {
+		if err := c.Start(ctx, componenttest.NewNopHost()); err != nil {
+			for _, c := range components {
+				assert.NoError(t, c.Shutdown(ctx))
+			}
+			assert.NoError(t, h.tel.Shutdown(ctx))
+			return nil, err
+		}
 	}
 	t.Cleanup(func() {
-		for _, c := range []component.Component{tr, mr, lr} {
+		for _, c := range components {
 			assert.NoError(t, c.Shutdown(context.Background()))
 		}
 		assert.NoError(t, h.tel.Shutdown(context.Background()))
 	})
-	return h
+	return h, nil
 }
 
 func postOTLP(t *testing.T, url, contentType, encoding string, body []byte) (*http.Response, []byte) {
@@ -586,6 +609,7 @@ func TestAPortInUseFailsStart(t *testing.T) {
 	require.NoError(t, err)
 	err = r.Start(context.Background(), componenttest.NewNopHost())
 	require.Error(t, err)
+	assert.ErrorIs(t, err, syscall.EADDRINUSE, "what startReceiver retries on")
 	assert.NoError(t, r.Shutdown(context.Background()))
 }
 

@@ -115,6 +115,10 @@ func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 // Every exporters.otlp[] entry becomes one OTLP exporter (gRPC, or HTTP with
 // use_http) for traces, metrics or both. exporters.prometheus[] entries are
 // not served here: the collector exposes the gateway's /metrics.
+//
+// When Setup fails, it has already shut down the exporters and providers it
+// built (with ctx's values but not its cancellation), so nothing it started
+// keeps running.
 func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Telemetry, func(context.Context) error, error) {
 	if cfg == nil {
 		return nil, nil, errors.New("gatewayotel: no telemetry/opentelemetry configuration")
@@ -124,13 +128,22 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	if err != nil {
 		return nil, nil, err
 	}
-	var shutdowns []func(context.Context) error
+	// stops shuts down what Setup has built, in the order it was built: the
+	// providers, and the batch span processors and periodic readers not
+	// yet handed to one (each runs a goroutine and owns its exporter).
+	var stops []func(context.Context) error
 	shutdown := func(ctx context.Context) error {
 		var errs []error
-		for _, s := range shutdowns {
+		for _, s := range stops {
 			errs = append(errs, s(ctx))
 		}
 		return errors.Join(errs...)
+	}
+	// fail shuts down what was built before returning err, even when ctx
+	// is done: a canceled context is a reason to fail, not to leak.
+	fail := func(err error) (*Telemetry, func(context.Context) error, error) {
+		_ = shutdown(context.WithoutCancel(ctx))
+		return nil, nil, err
 	}
 
 	var res *resource.Resource
@@ -141,40 +154,41 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	}
 	if o.tp == nil {
 		topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(Sampler(cfg.TraceSampleRate))}
-		exporters := 0
+		built := len(stops)
 		for _, e := range cfg.Exporters.OTLP {
 			if e.DisableTraces {
 				continue
 			}
 			exp, err := traceExporter(ctx, e, o.tls)
 			if err != nil {
-				_ = shutdown(ctx)
-				return nil, nil, fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err)
+				return fail(fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err))
 			}
-			topts = append(topts, sdktrace.WithBatcher(exp))
-			exporters++
+			bsp := sdktrace.NewBatchSpanProcessor(exp)
+			stops = append(stops, bsp.Shutdown)
+			topts = append(topts, sdktrace.WithSpanProcessor(bsp))
 		}
-		if exporters == 0 && len(o.traceOpts) == 0 {
+		if len(stops) == built && len(o.traceOpts) == 0 {
 			// No exporter takes traces: KrakenD's provider is then a noop
 			// one (state/state.go:115-127), so no span records and no
 			// traceparent of an unexported span reaches a backend.
 			o.tp = tracenoop.NewTracerProvider()
 		} else {
 			tp := sdktrace.NewTracerProvider(append(topts, o.traceOpts...)...)
-			shutdowns = append(shutdowns, tp.Shutdown)
+			// The provider now shuts its span processors down.
+			stops = append(stops[:built], tp.Shutdown)
 			o.tp = tp
 		}
 	}
 	if o.mp == nil {
 		mopts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+		built := len(stops)
 		for _, e := range cfg.Exporters.OTLP {
 			if e.DisableMetrics {
 				continue
 			}
 			exp, err := metricExporter(ctx, e, o.tls)
 			if err != nil {
-				_ = shutdown(ctx)
-				return nil, nil, fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err)
+				return fail(fmt.Errorf("gatewayotel: exporters.otlp %q: %w", e.Name, err))
 			}
 			period := cfg.MetricReportingPeriod
 			if e.CustomMetricReportingPeriod > 0 {
@@ -184,16 +198,18 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 			if period > 0 { // <= 0 keeps the SDK's 60 s, as in KrakenD
 				ropts = append(ropts, sdkmetric.WithInterval(time.Duration(period)*time.Second))
 			}
-			mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, ropts...)))
+			reader := sdkmetric.NewPeriodicReader(exp, ropts...)
+			stops = append(stops, reader.Shutdown)
+			mopts = append(mopts, sdkmetric.WithReader(reader))
 		}
 		mp := sdkmetric.NewMeterProvider(append(mopts, o.metricOpts...)...)
-		shutdowns = append(shutdowns, mp.Shutdown)
+		// The provider now shuts its readers down.
+		stops = append(stops[:built], mp.Shutdown)
 		o.mp = mp
 	}
 	t, err := newTelemetry(cfg, o, prop)
 	if err != nil {
-		_ = shutdown(ctx)
-		return nil, nil, err
+		return fail(err)
 	}
 	return t, shutdown, nil
 }

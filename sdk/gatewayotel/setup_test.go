@@ -12,7 +12,9 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
 
+	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
 	"github.com/otelcol-gateway/otelcol-gateway/sdk/gatewayotel"
 )
@@ -225,4 +227,56 @@ func TestOTELPropagatorsChoosesThePropagators(t *testing.T) {
 		assert.Empty(t, h.Get("X-B3-Traceid"))
 		assert.NotEmpty(t, h.Get("Traceparent"))
 	})
+}
+
+// A Setup that fails part-way shuts down what it had built before it
+// returns: no batch span processor, periodic reader or exporter connection
+// outlives the error, even when the caller's context is what failed it.
+func TestAFailedSetupLeavesNothingRunning(t *testing.T) {
+	collector := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(collector.Close)
+	host, port := hostPort(t, collector.URL)
+	good := krakend.OTLPExporter{Name: "good", Host: host, Port: port, UseHTTP: true}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name      string
+		ctx       context.Context
+		exporters []krakend.OTLPExporter
+		wantErr   string
+	}{
+		{
+			name: "the second trace exporter cannot be built",
+			ctx:  context.Background(),
+			exporters: []krakend.OTLPExporter{good,
+				{Name: "bad", Host: "bad%zz", Port: 4317}}, // gRPC refuses the target
+			wantErr: `exporters.otlp "bad"`,
+		},
+		{
+			name: "the second metric exporter cannot be built",
+			ctx:  context.Background(),
+			exporters: []krakend.OTLPExporter{good,
+				{Name: "bad", Host: "bad host", Port: 4318, UseHTTP: true}}, // no metrics URL
+			wantErr: `exporters.otlp "bad"`,
+		},
+		{
+			// The tracer provider is built (gRPC does not look at the
+			// context) and must be shut down although ctx is done.
+			name: "a metric exporter fails under a canceled context",
+			ctx:  canceled,
+			exporters: []krakend.OTLPExporter{
+				{Name: "traces", Host: "127.0.0.1", Port: freePort(t), DisableMetrics: true},
+				{Name: "bad", Host: "bad host", Port: 4318, UseHTTP: true, DisableTraces: true}},
+			wantErr: `exporters.otlp "bad"`,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			cfg := &krakend.OpenTelemetry{ServiceName: "gw", Exporters: krakend.Exporters{OTLP: tt.exporters}}
+			tel, shutdown, err := gatewayotel.Setup(tt.ctx, cfg)
+			require.ErrorContains(t, err, tt.wantErr)
+			assert.Nil(t, tel)
+			assert.Nil(t, shutdown)
+		})
+	}
 }

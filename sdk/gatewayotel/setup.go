@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/propagators/b3"
@@ -110,7 +111,10 @@ func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 
 // Setup builds the gateway's tracer and meter providers from cfg and returns
 // the Telemetry that instruments the three layers, and a shutdown function
-// that flushes and stops both providers.
+// that flushes and stops both providers. The shutdown function is safe to
+// call more than once and from several goroutines: the first call shuts
+// down and returns its error; the others wait for it and return nil (or
+// their own context's error if it ends first).
 //
 // Every exporters.otlp[] entry becomes one OTLP exporter (gRPC, or HTTP with
 // use_http) for traces, metrics or both. exporters.prometheus[] entries are
@@ -132,7 +136,7 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	// providers, and the batch span processors and periodic readers not
 	// yet handed to one (each runs a goroutine and owns its exporter).
 	var stops []func(context.Context) error
-	shutdown := func(ctx context.Context) error {
+	stopAll := func(ctx context.Context) error {
 		var errs []error
 		for _, s := range stops {
 			errs = append(errs, s(ctx))
@@ -142,8 +146,24 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	// fail shuts down what was built before returning err, even when ctx
 	// is done: a canceled context is a reason to fail, not to leak.
 	fail := func(err error) (*Telemetry, func(context.Context) error, error) {
-		_ = shutdown(context.WithoutCancel(ctx))
+		_ = stopAll(context.WithoutCancel(ctx))
 		return nil, nil, err
+	}
+	// Only the first call shuts down (a meter provider's second Shutdown
+	// is an error); the others wait for it to finish.
+	var called atomic.Bool
+	done := make(chan struct{})
+	shutdown := func(ctx context.Context) error {
+		if called.CompareAndSwap(false, true) {
+			defer close(done)
+			return stopAll(ctx)
+		}
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 
 	var res *resource.Resource

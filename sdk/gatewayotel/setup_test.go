@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -279,4 +280,71 @@ func TestAFailedSetupLeavesNothingRunning(t *testing.T) {
 			assert.Nil(t, shutdown)
 		})
 	}
+}
+
+// `defer shutdown(ctx)` next to an explicit call is the usual way to use
+// Setup: a second call, or several at once, return nil once the first has
+// flushed.
+func TestShutdownCanBeCalledMoreThanOnce(t *testing.T) {
+	collector := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(collector.Close)
+	host, port := hostPort(t, collector.URL)
+	cfg := &krakend.OpenTelemetry{ServiceName: "gw", Exporters: krakend.Exporters{OTLP: []krakend.OTLPExporter{
+		{Name: "c", Host: host, Port: port, UseHTTP: true},
+	}}}
+
+	t.Run("one after the other", func(t *testing.T) {
+		_, shutdown, err := gatewayotel.Setup(context.Background(), cfg)
+		require.NoError(t, err)
+		require.NoError(t, shutdown(context.Background()))
+		assert.NoError(t, shutdown(context.Background()))
+	})
+
+	t.Run("at the same time", func(t *testing.T) {
+		_, shutdown, err := gatewayotel.Setup(context.Background(), cfg)
+		require.NoError(t, err)
+		const callers = 8
+		errs := make(chan error, callers)
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() { errs <- shutdown(context.Background()) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			assert.NoError(t, err)
+		}
+	})
+}
+
+// A second call waits for the first one's flush: it returns nil only once
+// that is done, and gives up with its own context.
+func TestASecondShutdownWaitsForTheFirst(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	collector := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-release
+	}))
+	t.Cleanup(collector.Close)
+	host, port := hostPort(t, collector.URL)
+	cfg := &krakend.OpenTelemetry{ServiceName: "gw", Exporters: krakend.Exporters{OTLP: []krakend.OTLPExporter{
+		{Name: "c", Host: host, Port: port, UseHTTP: true},
+	}}}
+	tel, shutdown, err := gatewayotel.Setup(context.Background(), cfg)
+	require.NoError(t, err)
+	_, _ = tel.Proxy(context.Background(), "/users/{id}", "GET", func(context.Context) (int, error) { return http.StatusOK, nil })
+
+	first := make(chan error, 1)
+	go func() { first <- shutdown(context.Background()) }()
+	<-arrived // the first call is flushing, held by the collector
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, shutdown(canceled), context.Canceled, "the first call has not finished")
+	close(release)
+	assert.NoError(t, <-first)
+	assert.NoError(t, shutdown(context.Background()))
 }

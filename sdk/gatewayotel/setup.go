@@ -37,7 +37,8 @@ import (
 // SchemaURL is the schema of the gateway's resource.
 const SchemaURL = "https://opentelemetry.io/schemas/1.21.0"
 
-// Option changes how Setup or New build the telemetry.
+// Option changes how Setup or Resource build the telemetry. A nil Option
+// changes nothing.
 type Option func(*options)
 
 type options struct {
@@ -237,7 +238,9 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 func collect(opts []Option) *options {
 	o := &options{}
 	for _, opt := range opts {
-		opt(o)
+		if opt != nil { // an option chosen at run time may be left nil
+			opt(o)
+		}
 	}
 	return o
 }

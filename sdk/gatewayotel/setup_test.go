@@ -13,6 +13,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/goleak"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
@@ -347,4 +348,21 @@ func TestASecondShutdownWaitsForTheFirst(t *testing.T) {
 	close(release)
 	assert.NoError(t, <-first)
 	assert.NoError(t, shutdown(context.Background()))
+}
+
+// An option chosen at run time may be left nil (`var tlsOpt Option; if
+// ... { tlsOpt = WithTLS(c) }`): a nil Option changes nothing.
+func TestANilOptionIsIgnored(t *testing.T) {
+	cfg := parse(t, krakendJSON("", "")).OpenTelemetry
+	var none gatewayotel.Option
+	require.NotPanics(t, func() {
+		res, err := gatewayotel.Resource(context.Background(), cfg, none, gatewayotel.WithInstanceID("gw-a"))
+		require.NoError(t, err)
+		assert.Equal(t, "gw-a", attrMap(res.Attributes())["service.instance.id"])
+
+		_, shutdown, err := gatewayotel.Setup(context.Background(), cfg, none,
+			gatewayotel.WithTracerProvider(tracenoop.NewTracerProvider()), gatewayotel.WithMeterProvider(metricnoop.NewMeterProvider()))
+		require.NoError(t, err)
+		assert.NoError(t, shutdown(context.Background()))
+	})
 }

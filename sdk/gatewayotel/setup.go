@@ -126,7 +126,7 @@ func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 // keeps running.
 func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Telemetry, func(context.Context) error, error) {
 	if cfg == nil {
-		return nil, nil, errors.New("gatewayotel: no telemetry/opentelemetry configuration")
+		return nil, nil, errNoConfig
 	}
 	o := collect(opts)
 	prop, err := propagators(o.propagators)
@@ -235,6 +235,8 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	return t, shutdown, nil
 }
 
+var errNoConfig = errors.New("gatewayotel: no telemetry/opentelemetry configuration")
+
 func collect(opts []Option) *options {
 	o := &options{}
 	for _, opt := range opts {
@@ -260,6 +262,9 @@ func Sampler(rate float64) sdktrace.Sampler {
 // service.instance.id, with schema URL 1.21.0. OTEL_RESOURCE_ATTRIBUTES is
 // merged in; the configured keys win over it.
 func Resource(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*resource.Resource, error) {
+	if cfg == nil {
+		return nil, errNoConfig
+	}
 	o := collect(opts)
 	own := []attribute.KeyValue{attribute.String("service.name", cfg.ServiceName)}
 	if v := serviceVersion(cfg, o); v != "" {

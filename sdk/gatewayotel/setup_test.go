@@ -182,6 +182,14 @@ func TestSetupWithoutAConfigurationFails(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestResourceWithoutAConfigurationFails(t *testing.T) {
+	require.NotPanics(t, func() {
+		res, err := gatewayotel.Resource(context.Background(), nil)
+		assert.Error(t, err)
+		assert.Nil(t, res)
+	})
+}
+
 func TestWithoutATraceExporterBackendsReceiveNoTraceparent(t *testing.T) {
 	cfg := parse(t, krakendJSON(`{"exporters": {"otlp": [{"name": "c", "disable_traces": true}]}}`, "")).OpenTelemetry
 	tel, shutdown, err := gatewayotel.Setup(context.Background(), cfg, gatewayotel.WithMeterProvider(metricnoop.NewMeterProvider()))

@@ -55,7 +55,8 @@ type BackendInfo struct {
 // The layer switches come from the backend's override, the endpoint's, or
 // layers.backend. As in KrakenD's default response handling, a backend status
 // other than 200 or 201 is an error of the backend stage. Callers must close
-// the response body, which ends the stage.
+// the response body, which ends the stage. The returned transport passes
+// CloseIdleConnections on to base.
 func (t *Telemetry) Transport(base http.RoundTripper, b BackendInfo) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -241,6 +242,14 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		resp.Body = &trackedRWBody{trackedBody: tb, w: w}
 	}
 	return resp, nil
+}
+
+// CloseIdleConnections passes http.Client.CloseIdleConnections on to the
+// base transport, which holds the connections.
+func (b *backendTransport) CloseIdleConnections() {
+	if c, ok := b.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 func (b *backendTransport) roundTripStartAttributes(req *http.Request, urlFull string) []attribute.KeyValue {

@@ -878,3 +878,28 @@ func TestSemanticConvention127Descriptions(t *testing.T) {
 		assert.Empty(t, m.Description, name)
 	}
 }
+
+// idleCloser is a base transport that records CloseIdleConnections.
+type idleCloser struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *idleCloser) CloseIdleConnections() { c.closed++ }
+
+// http.Client.CloseIdleConnections reaches the transport only through a
+// CloseIdleConnections method: an instrumented transport must pass it on,
+// or a gateway replacing its clients (a configuration reload) keeps every
+// backend's idle connections open.
+func TestClosingIdleConnectionsReachesTheBaseTransport(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	base := &idleCloser{RoundTripper: http.DefaultTransport}
+	client := &http.Client{Transport: r.tel.Transport(base, gatewayotel.BackendInfo{EndpointRoute: "/users/{id}", URLPattern: "/v1/users/{id}"})}
+	client.CloseIdleConnections()
+	assert.Equal(t, 1, base.closed)
+
+	plain := &http.Client{Transport: r.tel.Transport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("unused")
+	}), gatewayotel.BackendInfo{EndpointRoute: "/users/{id}", URLPattern: "/v1/users/{id}"})}
+	assert.NotPanics(t, plain.CloseIdleConnections, "a base without the method is left alone")
+}

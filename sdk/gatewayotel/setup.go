@@ -350,6 +350,9 @@ func envPropagators() propagation.TextMapPropagator {
 	var unknown []string
 	if set {
 		for _, n := range strings.Split(v, ",") {
+			if strings.TrimSpace(n) == "" { // "" is unset; a stray comma names nothing
+				continue
+			}
 			p, ok, none := namedPropagator(n)
 			switch {
 			case none:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -373,4 +374,38 @@ func TestANilOptionIsIgnored(t *testing.T) {
 		require.NoError(t, err)
 		assert.NoError(t, shutdown(context.Background()))
 	})
+}
+
+type recordingErrorHandler struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (h *recordingErrorHandler) Handle(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.errs = append(h.errs, err)
+}
+
+// OpenTelemetry reads an empty variable as an unset one, and a stray comma
+// names nothing: neither is an unknown propagator to report.
+func TestAnEmptyOTELPropagatorsEntryIsNotReportedAsUnknown(t *testing.T) {
+	h := &recordingErrorHandler{}
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(h)
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	for _, env := range []string{"", "tracecontext,", " , baggage"} {
+		t.Setenv("OTEL_PROPAGATORS", env)
+		newRig(t, krakendJSON("", ""))
+	}
+	h.mu.Lock()
+	assert.Empty(t, h.errs)
+	h.mu.Unlock()
+
+	t.Setenv("OTEL_PROPAGATORS", "tracecontext,,jaeger")
+	newRig(t, krakendJSON("", ""))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.errs, 1, "an unknown name is still reported")
+	assert.ErrorContains(t, h.errs[0], `skipping "jaeger"`)
 }

@@ -63,13 +63,16 @@ type resourceDefault struct{ key, value string }
 // service.name, as the SDK's placeholder.
 func (d resourceDefault) unset(attrs pcommon.Map) bool {
 	v, ok := attrs.Get(d.key)
-	if !ok {
+	if !ok || namesNothing(v) {
 		return true
 	}
-	if v.Type() != pcommon.ValueTypeStr {
-		return false
-	}
-	return v.Str() == "" || (d.key == serviceNameKey && strings.HasPrefix(v.Str(), unknownServicePrefix))
+	return d.key == serviceNameKey && v.Type() == pcommon.ValueTypeStr && strings.HasPrefix(v.Str(), unknownServicePrefix)
+}
+
+// namesNothing: an empty string, or no value at all (OTLP's AnyValue left
+// unset), which replicas sending it would share.
+func namesNothing(v pcommon.Value) bool {
+	return v.Type() == pcommon.ValueTypeEmpty || (v.Type() == pcommon.ValueTypeStr && v.Str() == "")
 }
 
 func newEnricher(cfg *Config, set component.TelemetrySettings) (*enricher, error) {
@@ -143,7 +146,7 @@ func (e *enricher) fillResource(res pcommon.Resource, peer string) {
 	if peer != "" {
 		// an empty id, like an empty default, names no instance: replicas
 		// sending it would collide
-		if v, ok := attrs.Get(serviceInstanceIDKey); !ok || (v.Type() == pcommon.ValueTypeStr && v.Str() == "") {
+		if v, ok := attrs.Get(serviceInstanceIDKey); !ok || namesNothing(v) {
 			attrs.PutStr(serviceInstanceIDKey, peer)
 		}
 	}

@@ -626,3 +626,21 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+// An attribute sent with no value at all (OTLP's AnyValue left unset) names
+// nothing, as an empty string does.
+func TestAnAttributeWithNoValueTakesTheDefaultAndThePeer(t *testing.T) {
+	h := startReceiver(t, nil)
+	td := gatewaydata.NewTraces("orders-gateway", 1, gatewaydata.DefaultRequest)
+	attrs := td.ResourceSpans().At(0).Resource().Attributes()
+	attrs.PutEmpty("service.name")
+	attrs.PutEmpty("service.instance.id")
+	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	resp, body := postOTLP(t, "http://"+h.httpAddr+"/v1/traces", "application/x-protobuf", "", b)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	res := h.traces.AllTraces()[0].ResourceSpans().At(0).Resource().Attributes()
+	assertStr(t, res, "service.name", "default-gateway")
+	assertStr(t, res, "service.instance.id", "127.0.0.1")
+}

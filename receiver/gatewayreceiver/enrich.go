@@ -123,10 +123,11 @@ func (e *enricher) isGatewayScope(name string) bool {
 }
 
 // peerHost is the sending gateway's address without the port, which changes
-// with every connection.
+// with every connection. A Unix socket's peer is unnamed, the same for every
+// sender: it names no instance.
 func peerHost(ctx context.Context) string {
 	addr := client.FromContext(ctx).Addr
-	if addr == nil {
+	if addr == nil || strings.HasPrefix(addr.Network(), "unix") {
 		return ""
 	}
 	host, _, err := net.SplitHostPort(addr.String())

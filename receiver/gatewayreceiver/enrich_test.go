@@ -2,9 +2,11 @@ package gatewayreceiver
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -52,4 +54,22 @@ func TestEnrichingAKrakenDBatchAllocatesNothingPerSpan(t *testing.T) {
 	// A few allocations per call (the counters), none per span: 500 spans here.
 	require.Less(t, allocs, 20.0, "allocations per 500-span batch")
 	require.Equal(t, layer.GlobalStage, layer.ClassifySpan(td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(4)))
+}
+
+// The port changes with every connection; a Unix socket's peer is unnamed
+// ("@" or ""), the same for every sender, so it names no instance.
+func TestPeerHostNamesTheSendersIPOnly(t *testing.T) {
+	for _, c := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("10.0.0.7"), Port: 51234}, "10.0.0.7"},
+		{&net.TCPAddr{IP: net.ParseIP("fd00::7"), Port: 51234}, "fd00::7"},
+		{&net.UnixAddr{Name: "@", Net: "unix"}, ""},
+		{&net.UnixAddr{Name: "", Net: "unix"}, ""},
+		{nil, ""},
+	} {
+		ctx := client.NewContext(context.Background(), client.Info{Addr: c.addr})
+		require.Equal(t, c.want, peerHost(ctx), "%v", c.addr)
+	}
 }

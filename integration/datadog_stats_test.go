@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,19 +111,22 @@ func assertTrueHitsAndSampledTraces(t *testing.T, fake *fakeService, service str
 // krakend.json that samples 10 %, Datadog's APM stats count every request
 // (they come from the datadog connector before the sampler) while about
 // 10 % of the traces are sent. Datadog comes from the overlay (a second
-// pipeline through the layer filter for the stats) or from the
-// translation's datadog destination (the stats in traces/in, one pass).
+// pipeline through the layer filter for the stats), from the translation's
+// datadog destination (the stats in traces/in, one pass), or from both,
+// whose repeated pipelines the collector removes so that every hit counts
+// once.
 func TestDatadogHitCountsAreTrueAtTenPercentSampling(t *testing.T) {
-	for name, datadogConfig := range map[string][]string{
-		"overlay":     {"--config", "../config/overlays/datadog.yaml"},
-		"destination": nil,
+	for name, c := range map[string]struct{ overlay, destination bool }{
+		"overlay":                 {overlay: true},
+		"destination":             {destination: true},
+		"overlay and destination": {overlay: true, destination: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fake := startFakeDatadog(t)
 			setDatadogEnv(t, fake)
 			grpcPort, healthPort := freePort(t), freePort(t)
 			t.Setenv("TEST_HEALTH_CHECK_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", healthPort))
-			service := "dd-sampled-gateway-" + name
+			service := "dd-sampled-gateway-" + strings.ReplaceAll(name, " ", "-")
 			krakendJSON := fmt.Sprintf(`{
   "version": 3,
   "name": %q,
@@ -137,16 +141,25 @@ func TestDatadogHitCountsAreTrueAtTenPercentSampling(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "krakend.json")
 			require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
 			uri := "krakend:" + path
-			if datadogConfig == nil {
+			if c.destination {
 				uri += "?destination=datadog"
 			}
-			args := append([]string{"--config", uri}, datadogConfig...)
-			startCollector(t, append(args, "--config", "testdata/datadog-local.yaml",
+			args := []string{"--config", uri}
+			if c.overlay {
+				args = append(args, "--config", "../config/overlays/datadog.yaml")
+			}
+			col := startCollector(t, append(args, "--config", "testdata/datadog-local.yaml",
 				"--config", "testdata/datadog-stats-fast.yaml", "--config", "testdata/test-ports.yaml")...)
 			waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
 
 			truth := runSimulatedGateway(t, fmt.Sprintf("127.0.0.1:%d", grpcPort), service, 400)
 			assertTrueHitsAndSampledTraces(t, fake, service, truth, 0.1)
+			removed := strings.Count(col.logText(), "the collector would hand the same data twice to the same exporters")
+			if c.overlay && c.destination {
+				assert.Equal(t, 2, removed, "the overlay's traces/datadog_stats and metrics/datadog are removed, each with a warning")
+			} else {
+				assert.Zero(t, removed)
+			}
 		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	yamlprovider "go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/otelcol"
 
+	"github.com/otelcol-gateway/otelcol-gateway/config/dedupconverter"
 	"github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"github.com/otelcol-gateway/otelcol-gateway/config/translatecli"
@@ -166,6 +167,9 @@ func gatewaySettings() otelcol.CollectorSettings {
 					defaultconfig.NewFactory(),
 					krakendprovider.NewFactory(),
 				},
+				ConverterFactories: []confmap.ConverterFactory{
+					dedupconverter.NewFactory(),
+				},
 			},
 		},
 		ProviderModules: map[string]string{
@@ -175,7 +179,9 @@ func gatewaySettings() otelcol.CollectorSettings {
 			defaultconfig.NewFactory().Create(confmap.ProviderSettings{}).Scheme():   "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 			krakendprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		},
-		ConverterModules: []string{},
+		ConverterModules: []string{
+			"github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+		},
 	}
 	return set
 }

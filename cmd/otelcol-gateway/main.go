@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 
+	dedupconverter "github.com/otelcol-gateway/otelcol-gateway/config/dedupconverter"
 	defaultconfig "github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
 	krakendprovider "github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"go.opentelemetry.io/collector/component"
@@ -35,6 +36,9 @@ func main() {
 					defaultconfig.NewFactory(),
 					krakendprovider.NewFactory(),
 				},
+				ConverterFactories: []confmap.ConverterFactory{
+					dedupconverter.NewFactory(),
+				},
 			},
 		},
 		ProviderModules: map[string]string{
@@ -44,7 +48,9 @@ func main() {
 			defaultconfig.NewFactory().Create(confmap.ProviderSettings{}).Scheme():   "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 			krakendprovider.NewFactory().Create(confmap.ProviderSettings{}).Scheme(): "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		},
-		ConverterModules: []string{},
+		ConverterModules: []string{
+			"github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+		},
 	}
 
 	if err := run(set); err != nil {

@@ -46,7 +46,7 @@ func TestTheHelpShowsAnExampleOfEachCommand(t *testing.T) {
 		"otelcol-gateway validate --config ",
 		"otelcol-gateway components",
 	}
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"translate", "--help"}, {"translate", "-h"}, {"help", "translate"}} {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"help"}, {"translate", "--help"}, {"translate", "-h"}, {"translate", "-help"}, {"-help", "translate"}, {"help", "translate"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, args...)
 			assert.Equal(t, 0, code, stderr)

@@ -25,12 +25,11 @@ import (
 )
 
 func init() {
-	if len(os.Args) > 1 && os.Args[1] == "translate" {
-		os.Exit(translatecli.Run(os.Args[2:], os.Stdout, os.Stderr))
+	if code, ok := translatecli.Dispatch(os.Args[1:], os.Stdout, os.Stderr); ok {
+		os.Exit(code)
 	}
-	if len(os.Args) == 3 && os.Args[1] == "help" && os.Args[2] == "translate" {
-		os.Exit(translatecli.Run([]string{"-h"}, os.Stdout, os.Stderr))
-	}
+	// -help as --help, for the collector's commands too.
+	os.Args = defaultconfig.WithLongHelp(os.Args)
 	// The bare binary runs the embedded default configuration.
 	os.Args = defaultconfig.WithDefaultConfig(os.Args)
 	// krakend: plus overlays: the overlays' pipeline exporters are added.
@@ -66,7 +65,7 @@ var valueFlags = map[string]bool{"--config": true, "-config": true, "--set": tru
 func isCLICommand(args []string) bool {
 	for i, a := range args {
 		switch {
-		case a == "-h" || a == "--help" || a == "-help":
+		case a == "-h" || a == "--help":
 			return true
 		case a == "--":
 			return false

@@ -55,3 +55,31 @@ func WithOverlayMerge(args []string) []string {
 	}
 	return append(append([]string(nil), args...), "--feature-gates="+mergeAppendGate)
 }
+
+// WithLongHelp writes a single-dash -help as --help: the collector's command
+// line reads one dash as shorthand flags, so that `validate -help` would be
+// refused as "unknown shorthand flag: 'e' in -elp", while translate (the Go
+// flag package) and Go's own tools take -help. The value of a flag and
+// what follows `--` are left alone.
+func WithLongHelp(args []string) []string {
+	out := append([]string(nil), args...)
+	for i := 1; i < len(out); i++ {
+		switch {
+		case out[i] == "--":
+			return out
+		case out[i] == "-help" && !takesValue(out[i-1]):
+			out[i] = "--help"
+		}
+	}
+	return out
+}
+
+// takesValue tells the collector's flags that take the next argument as
+// their value when written without "=".
+func takesValue(flag string) bool {
+	switch strings.TrimLeft(flag, "-") {
+	case "config", "set", "feature-gates":
+		return strings.HasPrefix(flag, "-")
+	}
+	return false
+}

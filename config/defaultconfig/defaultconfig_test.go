@@ -55,6 +55,28 @@ func TestWithOverlayMerge(t *testing.T) {
 	}
 }
 
+// -help is help for every command, as for translate and Go's tools: the
+// collector's flag parser alone reads it as -h -e -l -p and refuses it.
+func TestWithLongHelp(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"help of the binary", []string{"b", "-help"}, []string{"b", "--help"}},
+		{"help of a command", []string{"b", "validate", "-help"}, []string{"b", "validate", "--help"}},
+		{"after the collector's flags", []string{"b", "validate", "--config", "k.yaml", "-help"}, []string{"b", "validate", "--config", "k.yaml", "--help"}},
+		{"--help and -h are left alone", []string{"b", "--help", "-h"}, []string{"b", "--help", "-h"}},
+		{"the value of a flag is left alone", []string{"b", "--config", "-help"}, []string{"b", "--config", "-help"}},
+		{"what follows -- is left alone", []string{"b", "--", "-help"}, []string{"b", "--", "-help"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, WithLongHelp(tt.args))
+		})
+	}
+}
+
 func TestProviderServesTheEmbeddedDefault(t *testing.T) {
 	p := NewFactory().Create(confmap.ProviderSettings{})
 	assert.Equal(t, "gateway", p.Scheme())

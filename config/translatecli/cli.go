@@ -47,15 +47,8 @@ Flags:
 // names) and returns the process exit code: 0 ok, 1 for a file refused, 2
 // for a usage error. The first line of stderr says why on failure.
 func Run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
+	fs, f := newFlagSet()
 	fs.SetOutput(stderr)
-	out := fs.String("o", "", "write the YAML to this file instead of stdout")
-	var collectorHosts stringList
-	fs.Var(&collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable or comma-separated)")
-	queueDir := fs.String("queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
-	var destinations stringList
-	fs.Var(&destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
-	sampling := fs.String("sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
 	printUsage := func(w io.Writer) {
 		fmt.Fprint(w, usage)
 		fs.SetOutput(w)
@@ -78,18 +71,18 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	for _, d := range destinations {
+	for _, d := range f.destinations {
 		if err := translate.CheckDestination(d); err != nil {
 			fmt.Fprintf(stderr, "translate: --destination: %v\n", err)
 			return 2
 		}
 	}
-	if err := translate.CheckSampling(*sampling); err != nil {
+	if err := translate.CheckSampling(f.sampling); err != nil {
 		fmt.Fprintf(stderr, "translate: --sampling: %v\n", err)
 		return 2
 	}
-	if *out != "" && sameFile(*out, files[0]) {
-		fmt.Fprintf(stderr, "translate: -o %s is the krakend.json being translated: it would be overwritten; write the YAML elsewhere\n", *out)
+	if f.out != "" && sameFile(f.out, files[0]) {
+		fmt.Fprintf(stderr, "translate: -o %s is the krakend.json being translated: it would be overwritten; write the YAML elsewhere\n", f.out)
 		return 2
 	}
 	cfg, err := krakend.Load(files[0])
@@ -97,17 +90,17 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		printErrors(stderr, err)
 		return 1
 	}
-	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: collectorHosts, QueueDirectory: *queueDir, Destinations: destinations, Sampling: *sampling})
+	res, err := translate.Translate(cfg, translate.Options{CollectorHosts: f.collectorHosts, QueueDirectory: f.queueDir, Destinations: f.destinations, Sampling: f.sampling})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
 	// Written before the warnings, so that a failure to write is the first
 	// line of stderr.
-	if *out == "" {
+	if f.out == "" {
 		_, err = stdout.Write(res.YAML)
 	} else {
-		err = os.WriteFile(*out, res.YAML, 0o644)
+		err = os.WriteFile(f.out, res.YAML, 0o644)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "translate: %v\n", err)
@@ -122,6 +115,84 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// Dispatch runs translate when the binary's command line (args without the
+// program name) asks for it and tells whether it did: `translate ...`, `help
+// translate`, and translate's own flags written before the word
+// (`-o out.yaml translate krakend.json`), as the collector's commands take
+// their flags before their name. A collector flag before `translate` is a
+// usage error that says the order. Any other command line is the
+// collector's.
+func Dispatch(args []string, stdout, stderr io.Writer) (code int, isTranslate bool) {
+	if len(args) == 2 && args[0] == "help" && args[1] == "translate" {
+		return Run([]string{"-h"}, stdout, stderr), true
+	}
+	fs, _ := newFlagSet()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			if a != "translate" {
+				return 0, false
+			}
+			for _, before := range args[:i] {
+				if name, ok := flagName(before); ok && !isTranslateFlag(fs, name) {
+					fmt.Fprintf(stderr, "translate: %s is not a flag of translate: write translate's flags after it, otelcol-gateway translate [flags] krakend.json\n", before)
+					return 2, true
+				}
+			}
+			return Run(append(append([]string(nil), args[:i]...), args[i+1:]...), stdout, stderr), true
+		}
+		name, _ := flagName(a)
+		if strings.Contains(a, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); collectorValueFlags[name] || f != nil && !isBoolFlag(f) {
+			i++ // its value
+		}
+	}
+	return 0, false
+}
+
+// collectorValueFlags are the collector's flags that take the next argument
+// as their value.
+var collectorValueFlags = map[string]bool{"config": true, "set": true, "feature-gates": true}
+
+// flagName is the name of a flag argument (`--o=x` is o), with the value
+// left out.
+func flagName(arg string) (string, bool) {
+	if !strings.HasPrefix(arg, "-") || arg == "-" {
+		return "", false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return name, true
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+func isTranslateFlag(fs *flag.FlagSet, name string) bool {
+	return name == "h" || name == "help" || fs.Lookup(name) != nil
+}
+
+// flags are translate's flags.
+type flags struct {
+	out, queueDir, sampling      string
+	collectorHosts, destinations stringList
+}
+
+// newFlagSet declares translate's flags; Dispatch reads them too.
+func newFlagSet() (*flag.FlagSet, *flags) {
+	f := &flags{}
+	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
+	fs.StringVar(&f.out, "o", "", "write the YAML to this file instead of stdout")
+	fs.Var(&f.collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable or comma-separated)")
+	fs.StringVar(&f.queueDir, "queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
+	fs.Var(&f.destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
+	fs.StringVar(&f.sampling, "sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
+	return fs, f
 }
 
 // sameFile tells whether both paths name one existing file.
@@ -169,10 +240,8 @@ func stoppedAtDashDash(fs *flag.FlagSet, consumed []string) bool {
 		if strings.Contains(name, "=") {
 			continue
 		}
-		if f := fs.Lookup(name); f != nil {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
-				i++ // its value
-			}
+		if f := fs.Lookup(name); f != nil && !isBoolFlag(f) {
+			i++ // its value
 		}
 	}
 	return false

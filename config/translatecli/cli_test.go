@@ -209,3 +209,53 @@ func TestAnOutputThatCannotBeWrittenSaysWhyOnTheFirstLine(t *testing.T) {
 	assert.Contains(t, first, dst)
 	assert.Contains(t, errOut, "warning: ", "the warnings are still shown")
 }
+
+// The binary's command line: translate's flags may come before the word
+// `translate`, as cobra takes a command's flags before its name (`--config x
+// validate`), and help of translate is translate's usage however it is asked
+// for; the collector's flags before it are refused on one line that says the
+// order, and command lines of other commands are not translate's.
+func TestDispatchFindsTranslateInTheBinarysCommandLine(t *testing.T) {
+	src := filepath.Join(fixtures, "krakend-otel-example-front-3otlp.json")
+	dst := filepath.Join(t.TempDir(), "collector.yaml")
+	dispatch := func(args ...string) (int, bool, string, string) {
+		var stdout, stderr bytes.Buffer
+		code, ok := Dispatch(args, &stdout, &stderr)
+		return code, ok, stdout.String(), stderr.String()
+	}
+
+	code, ok, out, errOut := dispatch("-o", dst, "translate", src)
+	require.True(t, ok)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, out)
+	b, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "receivers:", "-o before translate writes the file")
+
+	code, ok, out, errOut = dispatch("--sampling=gateway", "--collector-host", "otel", "translate", src)
+	require.True(t, ok)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "sampling_percentage: 100", "--sampling before translate is applied")
+
+	for _, help := range [][]string{{"translate", "-help"}, {"translate", "--help"}, {"-help", "translate"}, {"--help", "translate"}, {"-h", "translate"}, {"help", "translate"}} {
+		code, ok, out, errOut = dispatch(help...)
+		assert.True(t, ok, "%q", help)
+		assert.Equal(t, 0, code, "%q: %s", help, errOut)
+		assert.True(t, strings.HasPrefix(out, "Usage: otelcol-gateway translate"), "%q: %s", help, out)
+	}
+
+	for _, args := range [][]string{{"--config", "c.yaml", "translate", src}, {"--feature-gates=x", "translate", src}, {"-v", "translate", src}} {
+		code, ok, out, errOut = dispatch(args...)
+		assert.True(t, ok, "%q", args)
+		assert.Equal(t, 2, code, "%q", args)
+		assert.Empty(t, out)
+		first := strings.SplitN(errOut, "\n", 2)[0]
+		assert.Contains(t, first, "is not a flag of translate", "%q", args)
+		assert.Contains(t, first, "otelcol-gateway translate [flags] krakend.json", "%q: the line says the order", args)
+	}
+
+	for _, args := range [][]string{{}, {"--config", "translate"}, {"validate", "--config", "k.yaml"}, {"--config=krakend:k.json"}, {"--set", "a=b"}, {"components"}, {"help"}, {"--help"}, {"--", "translate"}} {
+		_, ok, _, _ = dispatch(args...)
+		assert.False(t, ok, "%q is not translate's command line", args)
+	}
+}

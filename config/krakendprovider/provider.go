@@ -19,7 +19,8 @@
 // `?destination=datadog` (or OTELCOL_GATEWAY_DESTINATIONS=datadog) adds a
 // destination krakend.json cannot name, as `translate --destination` does.
 // `?sampling=gateway` (or OTELCOL_GATEWAY_SAMPLING=gateway) leaves sampling
-// to the gateway, as `translate --sampling gateway` does; the URI wins.
+// to the gateway, as `translate --sampling gateway` does; the URI wins (the
+// variable is then not read: an invalid value is only warned of).
 package krakendprovider
 
 import (
@@ -107,6 +108,9 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range u.warnings {
+		p.logger.Warn(w, zap.String("uri", uri))
+	}
 	cfg, err := krakend.Load(u.path)
 	if err != nil {
 		return nil, oneLine(err)
@@ -134,6 +138,7 @@ type parsedURI struct {
 	hosts        []string // names that mean this collector, the environment's first
 	destinations []string // the environment's first
 	sampling     string   // the URI's, else the environment's
+	warnings     []string // an environment variable the URI overrides is invalid
 }
 
 // parseURI splits krakend:<path>[?collector_host=<host>...][&destination=<name>...][&sampling=<where>]
@@ -150,9 +155,7 @@ func parseURI(uri, envHosts, envDestinations, envSampling string) (parsedURI, er
 			return parsedURI{}, fmt.Errorf("%s: %w", DestinationsEnv, err)
 		}
 	}
-	if err := translate.CheckSampling(u.sampling); err != nil {
-		return parsedURI{}, fmt.Errorf("%s: %w", SamplingEnv, err)
-	}
+	envSamplingErr := translate.CheckSampling(u.sampling)
 	values, err := url.ParseQuery(query)
 	if err != nil {
 		return parsedURI{}, fmt.Errorf("%q: options after \"?\": %w", uri, err)
@@ -166,6 +169,12 @@ func parseURI(uri, envHosts, envDestinations, envSampling string) (parsedURI, er
 		}
 		u.sampling = vs[0]
 		delete(values, samplingOption)
+		if envSamplingErr != nil {
+			// the URI wins: the variable is not read, though likely a mistake
+			u.warnings = append(u.warnings, fmt.Sprintf("%s is ignored, the URI's %s=%s wins: %v", SamplingEnv, samplingOption, vs[0], envSamplingErr))
+		}
+	} else if envSamplingErr != nil {
+		return parsedURI{}, fmt.Errorf("%s: %w", SamplingEnv, envSamplingErr)
 	}
 	for key, vs := range values {
 		if key != collectorHostOption && key != destinationOption {

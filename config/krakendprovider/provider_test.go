@@ -229,6 +229,15 @@ func TestSamplingAtTheGatewayComesFromTheURIOrTheEnvironment(t *testing.T) {
 	t.Setenv(SamplingEnv, "both")
 	_, err = retrieve(t, "krakend:"+path, zap.NewNop())
 	assert.ErrorContains(t, err, SamplingEnv+`: unknown sampling "both"`)
+
+	// The URI wins: the variable it overrides is not read, only warned of.
+	core, logs := observer.New(zap.WarnLevel)
+	conf, err := retrieve(t, "krakend:"+path+"?sampling=gateway", zap.New(core))
+	require.NoError(t, err, "an invalid %s the URI overrides", SamplingEnv)
+	assert.EqualValues(t, 100, conf.Get("processors::sampling::sampling_percentage"))
+	warned := logs.FilterMessageSnippet(SamplingEnv).All()
+	require.Len(t, warned, 1, "the overridden invalid variable is warned of")
+	assert.Contains(t, warned[0].Message, `unknown sampling "both"`)
 }
 
 // A $ in krakend.json is the gateway's text, not a reference: the collector

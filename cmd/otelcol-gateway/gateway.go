@@ -21,6 +21,7 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"github.com/otelcol-gateway/otelcol-gateway/config/translatecli"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/envhint"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/memlimit"
 )
 
@@ -113,7 +114,9 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(stderr, "Error: "+oneLine(err.Error()))
+		// An exporter that refuses an empty value does not say which
+		// ${env:...} of the translation or an overlay was unset: named first.
+		fmt.Fprintln(stderr, "Error: "+envhint.Explain(oneLine(err.Error()), os.LookupEnv))
 		if strings.HasPrefix(err.Error(), "unknown command") {
 			fmt.Fprintln(stderr, "Run 'otelcol-gateway --help' for usage.")
 		}

@@ -26,7 +26,7 @@ import (
 )
 
 func init() {
-	if code, ok := translatecli.Dispatch(os.Args[1:], os.Stdout, os.Stderr); ok {
+	if code, ok := translatecli.Dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); ok {
 		os.Exit(code)
 	}
 	// -help as --help, for the collector's commands too.

@@ -29,8 +29,9 @@ const Examples = `  otelcol-gateway translate /etc/krakend/krakend.json         
 const usage = `Usage: otelcol-gateway translate [flags] krakend.json [flags]
 
 Prints the collector configuration that the gateway's krakend.json translates
-into, with comments saying where each part came from. Warnings (what the
-collector cannot honour) and the environment variables to set go to stderr.
+into ("-" reads it from stdin), with comments saying where each part came
+from. Warnings (what the collector cannot honour) and the environment
+variables to set go to stderr.
 Exit status: 0 translated, 1 the file is refused, 2 a usage error; the reason
 is the first line of stderr.
 
@@ -44,9 +45,9 @@ Flags:
 `
 
 // Run executes the command with args (without the program and command
-// names) and returns the process exit code: 0 ok, 1 for a file refused, 2
+// names), reading krakend.json from stdin when the file is `-`, and returns the process exit code: 0 ok, 1 for a file refused, 2
 // for a usage error. The first line of stderr says why on failure.
-func Run(args []string, stdout, stderr io.Writer) int {
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, f := newFlagSet()
 	fs.SetOutput(stderr)
 	printUsage := func(w io.Writer) {
@@ -85,7 +86,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "translate: -o %s is the krakend.json being translated: it would be overwritten; write the YAML elsewhere\n", f.out)
 		return 2
 	}
-	cfg, err := krakend.Load(files[0])
+	cfg, err := load(files[0], stdin)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -124,9 +125,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 // their flags before their name. A collector flag before `translate` is a
 // usage error that says the order. Any other command line is the
 // collector's.
-func Dispatch(args []string, stdout, stderr io.Writer) (code int, isTranslate bool) {
+func Dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int, isTranslate bool) {
 	if len(args) == 2 && args[0] == "help" && args[1] == "translate" {
-		return Run([]string{"-h"}, stdout, stderr), true
+		return Run([]string{"-h"}, stdin, stdout, stderr), true
 	}
 	fs, _ := newFlagSet()
 	for i := 0; i < len(args); i++ {
@@ -141,7 +142,7 @@ func Dispatch(args []string, stdout, stderr io.Writer) (code int, isTranslate bo
 					return 2, true
 				}
 			}
-			return Run(append(append([]string(nil), args[:i]...), args[i+1:]...), stdout, stderr), true
+			return Run(append(append([]string(nil), args[:i]...), args[i+1:]...), stdin, stdout, stderr), true
 		}
 		name, _ := flagName(a)
 		if strings.Contains(a, "=") {
@@ -193,6 +194,18 @@ func newFlagSet() (*flag.FlagSet, *flags) {
 	fs.Var(&f.destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
 	fs.StringVar(&f.sampling, "sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
 	return fs, f
+}
+
+// load reads krakend.json from path, or from stdin when path is `-`.
+func load(path string, stdin io.Reader) (*krakend.Config, error) {
+	if path != "-" {
+		return krakend.Load(path)
+	}
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	return krakend.Parse(data, "stdin")
 }
 
 // sameFile tells whether both paths name one existing file.

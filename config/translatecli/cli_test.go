@@ -16,7 +16,7 @@ const fixtures = "../../../shared/fixtures/krakend-real"
 
 func run(args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := Run(args, &stdout, &stderr)
+	code := Run(args, strings.NewReader(""), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -220,7 +220,7 @@ func TestDispatchFindsTranslateInTheBinarysCommandLine(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "collector.yaml")
 	dispatch := func(args ...string) (int, bool, string, string) {
 		var stdout, stderr bytes.Buffer
-		code, ok := Dispatch(args, &stdout, &stderr)
+		code, ok := Dispatch(args, strings.NewReader(""), &stdout, &stderr)
 		return code, ok, stdout.String(), stderr.String()
 	}
 
@@ -258,4 +258,22 @@ func TestDispatchFindsTranslateInTheBinarysCommandLine(t *testing.T) {
 		_, ok, _, _ = dispatch(args...)
 		assert.False(t, ok, "%q is not translate's command line", args)
 	}
+}
+
+// `-` reads krakend.json from stdin, as Unix tools do
+// (`krakend ... | otelcol-gateway translate -`); its messages name stdin.
+func TestADashReadsStdin(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(fixtures, "krakend-otel-example-front-3otlp.json"))
+	require.NoError(t, err)
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{"-"}, bytes.NewReader(src), &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "receivers:")
+
+	stdout.Reset()
+	stderr.Reset()
+	code = Run([]string{"-"}, strings.NewReader("{\"version\": 3,\n"), &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout.String())
+	assert.True(t, strings.HasPrefix(stderr.String(), "stdin:2:1: invalid JSON"), stderr.String())
 }

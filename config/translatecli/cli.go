@@ -45,8 +45,9 @@ Flags:
 `
 
 // Run executes the command with args (without the program and command
-// names), reading krakend.json from stdin when the file is `-`, and returns the process exit code: 0 ok, 1 for a file refused, 2
-// for a usage error. The first line of stderr says why on failure.
+// names), reading krakend.json from stdin when the file is `-`, and returns
+// the process exit code: 0 ok, 1 for a file refused, 2 for a usage error.
+// The first line of stderr says why on failure.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, f := newFlagSet()
 	fs.SetOutput(stderr)
@@ -191,7 +192,7 @@ func newFlagSet() (*flag.FlagSet, *flags) {
 	fs.StringVar(&f.out, "o", "", "write the YAML to this file instead of stdout")
 	fs.Var(&f.collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable or comma-separated)")
 	fs.StringVar(&f.queueDir, "queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
-	fs.Var(&f.destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; not with the Datadog overlay, which would count every hit twice)")
+	fs.Var(&f.destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; with the Datadog overlay too, the collector drops the overlay's repeated pipelines)")
 	fs.StringVar(&f.sampling, "sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
 	return fs, f
 }

@@ -55,7 +55,11 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts,
 	}
 	n := layer.DataPointCount(m)
 	if n == 0 {
-		return false
+		// No data point to judge: the metric follows its layer's switch
+		// in the policy itself (there is no route to look up), so that a
+		// layer turned off hands on nothing of its own, empty or not.
+		reason, _ := p.decideMetric(c, emptyAttrs, nil)
+		return reason == reasonLayerDisabled || reason == reasonSwitchOff
 	}
 	if p.uniform() {
 		// No skip paths and no overrides: every data point gets one verdict.

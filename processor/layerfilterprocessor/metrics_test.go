@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 )
 
 var allMetrics = names(globalMetrics, proxyMetrics, stageMetrics, roundTripMetrics, detailedMetrics, readPayloadMetric)
@@ -236,4 +237,46 @@ func TestGaugeAndSummaryDataPointsAreFilteredToo(t *testing.T) {
 	assert.Equal(t, []string{"krakend.proxy.duration"}, metricNames(out))
 	m, _ := findMetric(out, "krakend.proxy.duration")
 	assert.Equal(t, 1, m.Gauge().DataPoints().Len())
+}
+
+// A metric of a disabled layer or switch is dropped whole, data points or
+// none: a gateway that sends an instrument with no data points yet (an
+// exponential histogram, a summary, a metric whose data type is not set)
+// must not leak the name of a layer turned off to the destinations. A
+// metric of a layer that is on is handed on as it came, empty or not.
+func TestMetricsWithoutDataPointsFollowTheirLayerSwitch(t *testing.T) {
+	build := func() pmetric.Metrics {
+		md := pmetric.NewMetrics()
+		sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName("io.krakend.krakend-otel")
+		sm.Metrics().AppendEmpty().SetName("krakend.proxy.duration")
+		sm.Metrics().At(0).SetEmptyHistogram()
+		sm.Metrics().AppendEmpty().SetName("http.server.duration")
+		sm.Metrics().At(1).SetEmptyExponentialHistogram()
+		sm.Metrics().AppendEmpty().SetName("http.client.request.dns.duration")
+		sm.Metrics().At(2).SetEmptySummary()
+		sm.Metrics().AppendEmpty().SetName("krakend.backend.duration") // no data type
+		return md
+	}
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"the default config hands every one on", "",
+			[]string{"http.client.request.dns.duration", "http.server.duration", "krakend.backend.duration", "krakend.proxy.duration"}},
+		{"disabled layers drop theirs", "global: {disable_metrics: true}\nproxy: {disable_metrics: true}",
+			[]string{"http.client.request.dns.duration", "krakend.backend.duration"}},
+		{"backend switches drop theirs", "backend: {metrics: {disable_stage: true, detailed_connection: false}}",
+			[]string{"http.server.duration", "krakend.proxy.duration"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := runMetrics(t, tt.yaml, build())
+			assert.Equal(t, tt.want, metricNames(out))
+		})
+	}
+	out, err := newFilter(t, "global: {disable_metrics: true}\nproxy: {disable_metrics: true}\nbackend: {metrics: {disable_stage: true, detailed_connection: false}}", "metrics").processMetrics(t.Context(), build())
+	require.ErrorIs(t, err, processorhelper.ErrSkipProcessingData, "nothing left to hand on")
+	assert.Zero(t, out.ResourceMetrics().Len())
 }

@@ -151,12 +151,15 @@ func (tp *tracesProcessor) findRoots(td ptrace.Traces, sc *scratch) {
 				} else if !span.ParentSpanID().IsEmpty() {
 					continue
 				}
-				route, ok := attrs.Get(httpRouteKey)
-				if !ok || route.Type() != pcommon.ValueTypeStr {
-					continue
+				idx := noRoute
+				if route, ok := attrs.Get(httpRouteKey); ok && route.Type() == pcommon.ValueTypeStr {
+					idx = tp.routePolicy(route.Str())
 				}
-				idx := tp.routePolicy(route.Str())
-				if idx == noRoute {
+				// A global span whose route has no percentage of its own is
+				// still the root, standing for sampling_percentage: a
+				// parentless span of another service, or an inner gateway,
+				// must not decide for the spans that follow it.
+				if idx == noRoute && !global {
 					continue
 				}
 				if sc.roots == nil {

@@ -386,6 +386,70 @@ func TestRoutesRootChoiceDoesNotDependOnOrder(t *testing.T) {
 	}
 }
 
+// The gateway's global span is the root a span without a route of its own
+// follows, even when the global span's route has no percentage of its own
+// (it then stands for sampling_percentage): a parentless span of another
+// service with a configured route, or an inner gateway's global span, must
+// not decide for it.
+func TestRoutesGlobalSpanWinsEvenWhenItsRouteHasNoPercentage(t *testing.T) {
+	id := traceIDWithRandomness(0x10000000000000) // kept at 100 %
+	cfg := newConfig(100, ModeConsistent, map[string]float64{"/orders/{id}": 0, "/inner": 0})
+	start := pcommon.NewTimestampFromTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	global := func(spans ptrace.SpanSlice, n byte, route string, offset time.Duration) {
+		s := spans.AppendEmpty()
+		s.SetTraceID(id)
+		s.SetSpanID(pcommon.SpanID{n})
+		s.SetParentSpanID(pcommon.SpanID{n - 1})
+		s.SetStartTimestamp(start + pcommon.Timestamp(offset))
+		s.Attributes().PutStr(layer.StageKey, layer.StageGlobal)
+		s.Attributes().PutStr("http.route", route)
+	}
+	foreign := func(spans ptrace.SpanSlice) {
+		s := spans.AppendEmpty()
+		s.SetTraceID(id)
+		s.SetSpanID(pcommon.SpanID{9})
+		s.SetParentSpanID(pcommon.SpanID{8})
+	}
+
+	t.Run("over a parentless span of another service", func(t *testing.T) {
+		for _, callerFirst := range []bool{false, true} {
+			td, spans := newGatewayTraces()
+			caller := func() {
+				s := spans.AppendEmpty()
+				s.SetTraceID(id)
+				s.SetSpanID(pcommon.SpanID{1})
+				s.SetKind(ptrace.SpanKindServer)
+				s.Attributes().PutStr("http.route", "/orders/{id}")
+			}
+			if callerFirst {
+				caller()
+			}
+			global(spans, 2, "/other", time.Millisecond)
+			if !callerFirst {
+				caller()
+			}
+			foreign(spans)
+			got := keptSpans(t, cfg, []ptrace.Traces{td})
+			require.Equal(t, 3, got[id], "caller first: %v; the global span's 100 %% decides for the spans without a route of their own, the caller's too", callerFirst)
+		}
+	})
+	t.Run("over an inner gateway's global span", func(t *testing.T) {
+		for _, innerFirst := range []bool{false, true} {
+			td, spans := newGatewayTraces()
+			if innerFirst {
+				global(spans, 5, "/inner", time.Millisecond)
+				global(spans, 2, "/outer", 0)
+			} else {
+				global(spans, 2, "/outer", 0)
+				global(spans, 5, "/inner", time.Millisecond)
+			}
+			foreign(spans)
+			got := keptSpans(t, cfg, []ptrace.Traces{td})
+			require.Equal(t, 2, got[id], "inner first: %v; the outer global span and the span that follows it are kept", innerFirst)
+		}
+	})
+}
+
 func TestOwnTelemetry(t *testing.T) {
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })

@@ -294,7 +294,7 @@ func (t *translator) otelSampling(ns string, o *krakend.OpenTelemetry) {
 				rp = percent(eo.TraceSampleRate)
 			}
 			gatewaySamples = gatewaySamples || rp < 100
-			route := colonRoute(ep.Endpoint)
+			route := colonRoute(luraPath(ep.Endpoint))
 			from := fmt.Sprintf("from %s.trace_sample_rate = %s (Enterprise)", p, fmtFloat(eo.TraceSampleRate))
 			if prev, dup := routeAt[routeKey(route)]; dup {
 				if rp != prev.pct {
@@ -359,6 +359,12 @@ func (t *translator) samplingAtGateway(rateNote string, gatewaySamples bool) {
 	t.sampling = s
 	t.samplingNotes = []string{rateNote, "applied by the gateway (sampling: gateway), which also keeps every trace a caller sampled: the collector keeps every trace it receives"}
 	t.gatewaySamplesTraces = gatewaySamples
+}
+
+// luraPath is an endpoint or url_pattern as the gateway serves and reports
+// it: Lura writes a leading / before one that lacks it (config.URI.CleanPath).
+func luraPath(p string) string {
+	return "/" + strings.TrimPrefix(p, "/")
 }
 
 // colonRoute writes /users/{id} as /users/:id, the form of the gateway's http.route.
@@ -437,7 +443,7 @@ func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {
 		}
 		if et := ep.Telemetry; et != nil && (et.Proxy != nil || et.GlobalSet || et.Backend != nil) {
 			m := newMap()
-			m.set("route", ep.Endpoint).note(fmt.Sprintf("from %s", ePath))
+			m.set("route", luraPath(ep.Endpoint)).note(fmt.Sprintf("from %s", ePath))
 			m.set("method", method)
 			if et.Proxy != nil {
 				m.set("proxy", t.proxyBlock(ePath+".proxy", *et.Proxy)).note("replaces the proxy layer whole for this endpoint")
@@ -468,8 +474,8 @@ func (t *translator) otelLayerFilter(ns string, o *krakend.OpenTelemetry) {
 				continue
 			}
 			m := newMap()
-			m.set("endpoint", ep.Endpoint).note("from " + bPath)
-			m.set("url_pattern", be.URLPattern)
+			m.set("endpoint", luraPath(ep.Endpoint)).note("from " + bPath)
+			m.set("url_pattern", luraPath(be.URLPattern))
 			m.set("backend", t.backendBlock(bPath, *be.Telemetry.Backend)).note("replaces the backend layer whole for this backend")
 			bes = append(bes, m.n)
 		}

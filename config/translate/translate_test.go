@@ -781,6 +781,33 @@ func TestBackendOverrideWithAPlaceholderInsideASegmentValidates(t *testing.T) {
 	assertComponentConfigValid(t, layerfilterprocessor.NewFactory(), lf)
 }
 
+// Lura writes a leading / before an endpoint or url_pattern that lacks one
+// (config.URI.CleanPath), and its strict REST parameters follow a / but may
+// be followed by more of the segment (`/{id}.json`, served by gin as
+// `/:id.json`). The collector must accept what the gateway serves and match
+// it as the gateway reports it.
+func TestEndpointPathsAreReadAsLuraReadsThem(t *testing.T) {
+	src := `{"version": 3, "endpoints": [{"endpoint": "orders/{id}.json", "backend": [
+	  {"url_pattern": "v1/orders/{id}", "host": ["http://orders"],
+	   "extra_config": {"telemetry/opentelemetry": {"backend": {"traces": {"round_trip": true}}}}}],
+	  "extra_config": {"telemetry/opentelemetry": {"proxy": {"disable_metrics": true}, "exporters_override": {"trace_sample_rate": 0.5}}}}],
+	  "extra_config": {"telemetry/opentelemetry": {"trace_sample_rate": 0.25, "exporters": {"otlp": [{"name": "t", "host": "tempo"}]}}}}`
+	procs, _ := translateProcessors(t, src, Options{})
+	lf := procs["layerfilter"]
+	require.NotNil(t, lf)
+	eps, _ := lf["endpoints"].([]any)
+	require.Len(t, eps, 1)
+	assert.Equal(t, "/orders/{id}.json", eps[0].(map[string]any)["route"])
+	bes, _ := lf["backends"].([]any)
+	require.Len(t, bes, 1)
+	assert.Equal(t, "/orders/{id}.json", bes[0].(map[string]any)["endpoint"])
+	assert.Equal(t, "/v1/orders/{id}", bes[0].(map[string]any)["url_pattern"])
+	assertComponentConfigValid(t, layerfilterprocessor.NewFactory(), lf)
+	sampling := procs["sampling"]
+	assert.Equal(t, map[string]any{"/orders/:id.json": 50}, sampling["routes"])
+	assertComponentConfigValid(t, samplingprocessor.NewFactory(), sampling)
+}
+
 // KrakenD's sampler is parent-based: it keeps every trace a caller sampled.
 // By default the collector samples again by the trace ID (and says what
 // that costs); with sampling gateway it keeps what arrives, and nothing

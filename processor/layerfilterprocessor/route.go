@@ -26,7 +26,11 @@ func validateRoute(r string) error {
 	for i, s := range segs {
 		switch {
 		case strings.HasPrefix(s, "{"):
-			if !strings.HasSuffix(s, "}") || len(s) < 3 || strings.ContainsAny(s[1:len(s)-1], "{}") {
+			// Lura's parameter follows a / and may be followed by more of
+			// the segment (`/{id}.json`); gin then serves the segment as one
+			// parameter, reported as `:id.json`.
+			k := strings.IndexByte(s, '}')
+			if k < 2 || strings.ContainsAny(s[k+1:], "{}") || !isName(s[1:k]) {
 				return fmt.Errorf("%q: segment %q: a parameter is written {name}", r, s)
 			}
 		case strings.HasPrefix(s, ":"):
@@ -110,6 +114,16 @@ func validatePlaceholders(s string) error {
 
 var errPlaceholder = errors.New("a parameter is written {name}")
 
+// isName tells whether s is a parameter name Lura reads in an endpoint.
+func isName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
 // isNameByte tells whether c may be part of a parameter name a gateway route
 // reduces to ":" (KrakenD's endpoint parameters: letters, digits, _ and -).
 func isNameByte(c byte) bool {
@@ -145,7 +159,9 @@ func canonicalRoute(dst []byte, route string) []byte {
 		}
 		seg := route[i:j]
 		switch {
-		case seg[0] == ':' || (seg[0] == '{' && seg[len(seg)-1] == '}'):
+		case seg[0] == ':' || seg[0] == '{':
+			// one parameter however the segment goes on (`:id.json`, as
+			// gin serves Lura's `{id}.json`)
 			dst = append(dst, ':')
 		case seg[0] == '*':
 			dst = append(dst, '*')
@@ -442,7 +458,7 @@ func equalsCanonical(route, c string) bool {
 		}
 		seg := route[i:e]
 		switch {
-		case r == ':' || (r == '{' && seg[len(seg)-1] == '}'):
+		case r == ':' || r == '{': // as canonicalRoute
 			seg = ":"
 		case r == '*':
 			seg = "*"
@@ -544,7 +560,7 @@ func routeSegmentKind(s string) segmentKind {
 	switch {
 	case s == "":
 		return segLiteral
-	case s[0] == ':' || (s[0] == '{' && s[len(s)-1] == '}'):
+	case s[0] == ':' || s[0] == '{': // as canonicalRoute
 		return segParam
 	case s[0] == '*':
 		return segCatchAll

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCanonicalRoute(t *testing.T) {
@@ -145,6 +146,18 @@ func TestValidateRoute(t *testing.T) {
 		assert.NoError(t, validateRoute(ok), ok)
 	}
 	for _, bad := range []string{"users", "/users/{id", "/users/{}", "/users/x{id}", "/users/:", "/a/*x/b", "/a?b=1", "/a/{b}{c}"} {
+		assert.Error(t, validateRoute(bad), bad)
+	}
+}
+
+// Lura's strict REST parameter follows a / and may be followed by more of
+// the segment: `/orders/{id}.json` is served by gin as `/orders/:id.json`,
+// one parameter for the whole segment, and reported so.
+func TestARouteParameterFollowedByMoreOfItsSegment(t *testing.T) {
+	require.NoError(t, validateRoute("/orders/{id}.json"))
+	assert.Equal(t, canonicalKey("/orders/:id.json"), canonicalKey("/orders/{id}.json"))
+	assert.Equal(t, canonicalKey("/orders/:id"), canonicalKey("/orders/{id}.json"), "gin: the segment is one parameter")
+	for _, bad := range []string{"/orders/{id", "/orders/{}.json", "/orders/{id}.{ext}", "/orders/{i d}.json"} {
 		assert.Error(t, validateRoute(bad), bad)
 	}
 }

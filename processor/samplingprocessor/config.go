@@ -98,15 +98,16 @@ func checkPercentage(p float64) error {
 }
 
 // colonForm writes a route's `{param}` segments as `:param`, KrakenD's own
-// spelling in span attributes.
+// spelling in span attributes. As in Lura, the parameter may be followed by
+// more of its segment: `{id}.json` is `:id.json`.
 func colonForm(route string) string {
 	if !strings.Contains(route, "{") {
 		return route
 	}
 	segs := strings.Split(route, "/")
 	for i, s := range segs {
-		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' {
-			segs[i] = ":" + s[1:len(s)-1]
+		if k := strings.IndexByte(s, '}'); len(s) > 2 && s[0] == '{' && k > 1 {
+			segs[i] = ":" + s[1:k] + s[k+1:]
 		}
 	}
 	return strings.Join(segs, "/")

@@ -126,6 +126,9 @@ func TestRouteSpellings(t *testing.T) {
 		{"/orders/{id}", "/orders/:id", "/orders/{id}"},
 		{"/orders/:id", "/orders/:id", "/orders/{id}"},
 		{"/users/{user}/orders/{order}", "/users/:user/orders/:order", "/users/{user}/orders/{order}"},
+		// Lura's parameter may be followed by more of its segment; gin
+		// serves and reports it as :id.json
+		{"/orders/{id}.json", "/orders/:id.json", "/orders/{id}.json"},
 		{"/health", "/health", "/health"},
 		{"/", "/", "/"},
 	}

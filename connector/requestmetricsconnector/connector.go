@@ -192,7 +192,7 @@ func (c *connectorImp) Start(context.Context, component.Host) error {
 			case <-c.done:
 				return
 			case <-c.ticker.Chan():
-				c.flush(context.Background())
+				c.flush(context.Background(), false)
 			}
 		}
 	}()
@@ -201,7 +201,8 @@ func (c *connectorImp) Start(context.Context, component.Host) error {
 
 // Shutdown stops the ticker and emits the series one last time, so that
 // what was counted since the last tick reaches the pipeline (spanmetrics
-// drops it).
+// drops it). A series not emitted yet shows its count there, not the first
+// 0 of a tick: no later point would carry it.
 func (c *connectorImp) Shutdown(ctx context.Context) error {
 	c.shutdownOnce.Do(func() {
 		if !c.started {
@@ -210,7 +211,7 @@ func (c *connectorImp) Shutdown(ctx context.Context) error {
 		c.ticker.Stop()
 		close(c.done)
 		c.wg.Wait()
-		c.flush(ctx)
+		c.flush(ctx, true)
 	})
 	return nil
 }
@@ -618,10 +619,11 @@ func (c *connectorImp) resourceFor(attrs pcommon.Map) *resourceState {
 	return res
 }
 
-// flush emits every series and forgets the evicted resources.
-func (c *connectorImp) flush(ctx context.Context) {
+// flush emits every series and forgets the evicted resources. final: the
+// last emission (Shutdown).
+func (c *connectorImp) flush(ctx context.Context, final bool) {
 	c.mu.Lock()
-	md := c.build()
+	md := c.build(final)
 	c.mu.Unlock()
 	if err := c.next.ConsumeMetrics(ctx, md); err != nil {
 		c.logger.Error("Failed ConsumeMetrics", zap.Error(err))
@@ -630,7 +632,8 @@ func (c *connectorImp) flush(ctx context.Context) {
 
 // build makes the metrics of every resource, least recently used first and
 // evicted ones last (spanmetrics' cache order). Called with mu held.
-func (c *connectorImp) build() pmetric.Metrics {
+// final: no emission follows, so a series' first point is its count.
+func (c *connectorImp) build(final bool) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	now := pcommon.NewTimestampFromTime(c.clock.Now())
 	order := make([]*resourceState, 0, len(c.resources))
@@ -674,14 +677,14 @@ func (c *connectorImp) build() pmetric.Metrics {
 			dp := sdps.AppendEmpty()
 			dp.SetStartTimestamp(s.start)
 			dp.SetTimestamp(now)
-			if s.reported {
+			if s.reported || final {
 				dp.SetIntValue(int64(s.count))
 			} else {
 				// spanmetrics starts every cumulative series at 0 so
 				// that Prometheus sees the first increase.
 				dp.SetIntValue(0)
-				s.reported = true
 			}
+			s.reported = true
 			s.attrs.CopyTo(dp.Attributes())
 		}
 

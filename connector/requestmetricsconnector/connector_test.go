@@ -526,3 +526,36 @@ func TestShutdownEmitsWhatWasCountedSinceTheLastTick(t *testing.T) {
 		assert.Equal(t, uint64(1), dp.Count())
 	}
 }
+
+// TestShutdownEmitsTheCallsOfSeriesNotYetEmitted: a series first seen since
+// the last tick (or a connector stopped before its first tick, a restart
+// within metrics_flush_interval) has no later emission for its calls to
+// rise from the usual first 0: Shutdown's point carries its count.
+func TestShutdownEmitsTheCallsOfSeriesNotYetEmitted(t *testing.T) {
+	for _, tickFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("after a tick: ", tickFirst), func(t *testing.T) {
+			sink := new(consumertest.MetricsSink)
+			clock := clockwork.NewFakeClockAt(epoch)
+			c, err := NewFactory().CreateTracesToMetrics(clockwork.AddToContext(context.Background(), clock),
+				connectortest.NewNopSettings(metadata.Type), translatedConfig(), sink)
+			require.NoError(t, err)
+			require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+			res := map[string]any{"service.name": "gw"}
+			if tickFirst {
+				require.NoError(t, c.ConsumeTraces(context.Background(), traces(res, "s", proxySpan("/old", 200, time.Millisecond))))
+				require.NoError(t, clock.BlockUntilContext(context.Background(), 1))
+				clock.Advance(15 * time.Second)
+				require.Eventually(t, func() bool { return len(sink.AllMetrics()) == 1 }, 5*time.Second, time.Millisecond)
+			}
+			require.NoError(t, c.ConsumeTraces(context.Background(), traces(res, "s",
+				proxySpan("/new", 200, time.Millisecond), proxySpan("/new", 200, time.Millisecond), proxySpan("/old", 200, time.Millisecond))))
+			require.NoError(t, c.Shutdown(context.Background()))
+			all := sink.AllMetrics()
+			calls, durs := points(all[len(all)-1])
+			require.NotEmpty(t, calls)
+			for k, dp := range calls {
+				assert.Equal(t, int64(durs[k].Count()), dp.IntValue(), "calls of %s at Shutdown", k)
+			}
+		})
+	}
+}

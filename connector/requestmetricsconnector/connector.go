@@ -75,6 +75,7 @@ type connectorImp struct {
 
 	ticker       clockwork.Ticker
 	done         chan struct{}
+	cancelTick   context.CancelFunc // abandons a tick's emission at Shutdown
 	wg           sync.WaitGroup
 	started      bool
 	shutdownOnce sync.Once
@@ -183,6 +184,10 @@ func (*connectorImp) Capabilities() consumer.Capabilities {
 func (c *connectorImp) Start(context.Context, component.Host) error {
 	c.ticker = c.clock.NewTicker(c.interval)
 	c.done = make(chan struct{})
+	// A tick's emission may block in the next consumer (an exporter
+	// retrying a refusing backend): Shutdown cancels it rather than wait.
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancelTick = cancel
 	c.started = true
 	c.wg.Add(1)
 	go func() {
@@ -192,7 +197,7 @@ func (c *connectorImp) Start(context.Context, component.Host) error {
 			case <-c.done:
 				return
 			case <-c.ticker.Chan():
-				c.flush(context.Background(), false)
+				c.flush(ctx, false)
 			}
 		}
 	}()
@@ -210,6 +215,7 @@ func (c *connectorImp) Shutdown(ctx context.Context) error {
 		}
 		c.ticker.Stop()
 		close(c.done)
+		c.cancelTick()
 		c.wg.Wait()
 		c.flush(ctx, true)
 	})

@@ -559,3 +559,59 @@ func TestShutdownEmitsTheCallsOfSeriesNotYetEmitted(t *testing.T) {
 		})
 	}
 }
+
+// stuckConsumer blocks its first ConsumeMetrics until that call's context
+// is done, as an exporter retrying a refusing backend does, and accepts
+// the later ones.
+type stuckConsumer struct {
+	consumertest.MetricsSink
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (s *stuckConsumer) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.entered)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.MetricsSink.ConsumeMetrics(ctx, md)
+}
+
+// TestShutdownDoesNotWaitForATickStuckInTheNextConsumer: a tick's emission
+// blocked in the next consumer is abandoned when Shutdown is called, which
+// then emits once more and returns, instead of hanging the collector's
+// shutdown for as long as the exporter retries.
+func TestShutdownDoesNotWaitForATickStuckInTheNextConsumer(t *testing.T) {
+	next := &stuckConsumer{entered: make(chan struct{})}
+	clock := clockwork.NewFakeClockAt(epoch)
+	c, err := NewFactory().CreateTracesToMetrics(clockwork.AddToContext(context.Background(), clock),
+		connectortest.NewNopSettings(metadata.Type), translatedConfig(), next)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, c.ConsumeTraces(context.Background(), traces(map[string]any{"service.name": "gw"}, "s", proxySpan("/a", 200, time.Millisecond))))
+	require.NoError(t, clock.BlockUntilContext(context.Background(), 1))
+	clock.Advance(15 * time.Second)
+	<-next.entered
+
+	done := make(chan error, 1)
+	go func() { done <- c.Shutdown(context.Background()) }()
+	var shutdownErr error
+	require.Eventually(t, func() bool {
+		select {
+		case shutdownErr = <-done:
+			return true
+		default:
+			return false
+		}
+	}, 10*time.Second, time.Millisecond, "Shutdown waits for the stuck tick")
+	require.NoError(t, shutdownErr)
+	require.Len(t, next.AllMetrics(), 1, "Shutdown's own emission")
+	calls, _ := points(next.AllMetrics()[0])
+	require.Len(t, calls, 1)
+	for _, dp := range calls {
+		assert.Equal(t, int64(1), dp.IntValue())
+	}
+}

@@ -48,3 +48,29 @@ func BenchmarkConsumeTraces(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*td.SpanCount()), "ns/span")
 }
+
+// BenchmarkResourceChurn is one more resource than the 1000 kept, sending
+// in turn (1001 gateway replicas, each with its service.instance.id): every
+// batch revives an evicted resource and evicts the least recently seen one.
+func BenchmarkResourceChurn(b *testing.B) {
+	c, err := NewFactory().CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type), translatedConfig(), consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = c.Shutdown(context.Background()) }()
+	batches := make([]ptrace.Traces, resourceLimit+1)
+	for i := range batches {
+		batches[i] = gatewaydata.NewTraces("krakend", uint64(i), gatewaydata.DefaultRequest)
+		batches[i].ResourceSpans().At(0).Resource().Attributes().PutStr("service.instance.id", fmt.Sprint("replica-", i))
+		batches[i].MarkReadOnly()
+		_ = c.ConsumeTraces(context.Background(), batches[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		_ = c.ConsumeTraces(context.Background(), batches[i%len(batches)])
+	}
+}

@@ -70,8 +70,11 @@ type connectorImp struct {
 	resources map[[16]byte]*resourceState
 	live      int    // resources not evicted
 	useSeq    uint64 // orders resources by last use
-	seed      maphash.Seed
-	rng       xorshift64star
+	// lru links the resources not evicted, least recently used first, so
+	// that an eviction takes the oldest without looking at the others.
+	lruHead, lruTail *resourceState
+	seed             maphash.Seed
+	rng              xorshift64star
 
 	ticker       clockwork.Ticker
 	done         chan struct{}
@@ -91,6 +94,8 @@ type resourceState struct {
 	overflow *series
 	lastUsed uint64
 	evicted  bool
+	// the neighbours in the connector's lru list (not evicted only)
+	prev, next *resourceState
 	// unsampledSender: the resource sent a root span whose trace ID the
 	// upstream sampling rule drops, so it does not sample by that rule and
 	// its spans count 1 each.
@@ -610,19 +615,42 @@ func (c *connectorImp) resourceFor(attrs pcommon.Map) *resourceState {
 	case res.evicted: // seen again before the flush that forgets it
 		res.evicted = false
 		c.live++
+	default:
+		c.unlink(res)
 	}
 	res.lastUsed = c.useSeq
+	c.pushNewest(res)
 	if c.live > resourceLimit {
-		var oldest *resourceState
-		for _, r := range c.resources {
-			if !r.evicted && (oldest == nil || r.lastUsed < oldest.lastUsed) {
-				oldest = r
-			}
-		}
+		oldest := c.lruHead
+		c.unlink(oldest)
 		oldest.evicted = true
 		c.live--
 	}
 	return res
+}
+
+func (c *connectorImp) unlink(r *resourceState) {
+	if r.prev != nil {
+		r.prev.next = r.next
+	} else {
+		c.lruHead = r.next
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	} else {
+		c.lruTail = r.prev
+	}
+	r.prev, r.next = nil, nil
+}
+
+func (c *connectorImp) pushNewest(r *resourceState) {
+	r.prev = c.lruTail
+	if c.lruTail != nil {
+		c.lruTail.next = r
+	} else {
+		c.lruHead = r
+	}
+	c.lruTail = r
 }
 
 // flush emits every series and forgets the evicted resources. final: the

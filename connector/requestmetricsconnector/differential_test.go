@@ -456,4 +456,17 @@ func TestSameResourceEvictionAsSpanmetrics(t *testing.T) {
 	p.consume(t, one(res(500), span{}))
 	p.tick(t, time.Minute)
 	p.tick(t, time.Minute)
+
+	// one more resource than kept, in turn, with some seen out of turn:
+	// every batch revives an evicted resource and evicts another
+	for round := range 3 {
+		for i := range resourceLimit + 1 {
+			p.consume(t, one(res(i), span{}))
+			if i%97 == round {
+				p.consume(t, one(res((i*7)%(resourceLimit+1)), span{name: "out of turn"}))
+			}
+		}
+		p.tick(t, time.Minute)
+	}
+	p.tick(t, time.Minute)
 }

@@ -164,6 +164,46 @@ func TestDatadogHitCountsAreTrueAtTenPercentSampling(t *testing.T) {
 	}
 }
 
+// TestDatadogOverlayAndDestinationOnAnUnsampledFileCountOnce: a krakend.json
+// that does not sample puts the destination's stats after its sampler, where
+// the overlay's stop before it; the collector takes the stats out of the
+// translated pipeline, and every request is one hit.
+func TestDatadogOverlayAndDestinationOnAnUnsampledFileCountOnce(t *testing.T) {
+	fake := startFakeDatadog(t)
+	setDatadogEnv(t, fake)
+	grpcPort, healthPort := freePort(t), freePort(t)
+	t.Setenv("TEST_HEALTH_CHECK_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", healthPort))
+	const service = "dd-unsampled-overlay-and-destination"
+	krakendJSON := fmt.Sprintf(`{
+  "version": 3,
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "service_name": %q,
+      "exporters": {"otlp": [{"name": "collector", "host": "localhost", "port": %d}]}
+    }
+  }
+}`, service, grpcPort)
+	path := filepath.Join(t.TempDir(), "krakend.json")
+	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+	col := startCollector(t, "--config", "krakend:"+path+"?destination=datadog", "--config", "../config/overlays/datadog.yaml",
+		"--config", "testdata/datadog-local.yaml", "--config", "testdata/datadog-stats-fast.yaml", "--config", "testdata/test-ports.yaml")
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), http.StatusOK)
+
+	truth := runSimulatedGateway(t, fmt.Sprintf("127.0.0.1:%d", grpcPort), service, 200)
+	requests := uint64(truth.Requests)
+	var hits uint64
+	require.Eventually(t, func() bool {
+		hits, _ = serverHits(datadogStats(t, fake), service)
+		return hits >= requests
+	}, 60*time.Second, 500*time.Millisecond, "hits %d of %d", hits, requests)
+	time.Sleep(3 * time.Second) // a last bucket may still be on its way
+	hits, _ = serverHits(datadogStats(t, fake), service)
+	assert.Equal(t, requests, hits, "every request counted once")
+	log := col.logText()
+	assert.True(t, strings.Contains(log, "exporters removed from one pipeline") && strings.Contains(log, `"from": "traces"`),
+		"the converter's warning names the translated traces pipeline")
+}
+
 // TestDatadogFromOpenCensusConfigCountsEveryRequest: a krakend.json whose
 // OpenCensus exporters name Datadog translates to the datadog connector
 // before the sampler (no overlay): true hit counts at the file's 10 %.

@@ -1,15 +1,18 @@
 // Package dedupconverter is a confmap converter that keeps the collector
 // from handing the same data to an exporter twice through two pipelines.
 //
-// Two pipelines of one signal with the same processors, where one takes its
-// data only from receivers the other takes too, hand each item twice to
-// every exporter they share: an overlay's pipeline merged over a translation
-// that already has it (the Datadog overlay on a krakend.json that names
-// Datadog, or run with ?destination=datadog, counted every hit twice). The
-// converter removes the shared exporters from the pipeline that repeats the
-// other, and the pipeline itself when nothing is left of it, and logs a
-// warning that names both pipelines. Pipelines that differ in a processor
-// are left as they are: they may mean to send different data.
+// Two pipelines of one signal that share an exporter, where one (p) takes
+// its data only from receivers the other (q) takes too, and runs q's
+// processors (then possibly more), hand that exporter every item p keeps
+// twice: an overlay's pipeline merged over a translation that already has
+// it (the Datadog overlay on a krakend.json that names Datadog, or run with
+// ?destination=datadog, counted every hit twice). The converter removes the
+// shared exporters from p, and p itself when nothing is left of it, and logs
+// a warning that names both pipelines. The exporter still gets every item
+// through q; what p's further processors did (a sampler that keeps
+// everything, in the Datadog case) it no longer sees, which is the price of
+// not losing data. Pipelines whose processors differ otherwise are left as
+// they are: they may mean to send different data.
 package dedupconverter // import "github.com/otelcol-gateway/otelcol-gateway/config/dedupconverter"
 
 import (
@@ -93,13 +96,15 @@ func (c *converter) Convert(_ context.Context, conf *confmap.Conf) error {
 }
 
 // repeatedBy returns a pipeline q that hands p's data to p's exporters as
-// well: all of them (whole) or some.
+// well, all of them (whole) or some: q takes all p receives, and p's
+// processors begin with q's, so that q's output holds every item of p's
+// (before p's further processors).
 func repeatedBy(p *pipeline, pipes []*pipeline, whole bool) *pipeline {
 	if !p.readable || len(p.receivers) == 0 || len(p.exporters) == 0 {
 		return nil
 	}
 	for _, q := range pipes {
-		if q == p || !q.readable || q.signal != p.signal || !slices.Equal(q.processors, p.processors) || !subset(p.receivers, q.receivers) {
+		if q == p || !q.readable || q.signal != p.signal || !startsWith(p.processors, q.processors) || !subset(p.receivers, q.receivers) {
 			continue
 		}
 		shared := sharedExporters(p, q)
@@ -111,8 +116,8 @@ func repeatedBy(p *pipeline, pipes []*pipeline, whole bool) *pipeline {
 }
 
 func describe(p, q *pipeline) string {
-	return fmt.Sprintf("%s and %s both take what %s receive through [%s]", p.name, q.name,
-		strings.Join(p.receivers, ", "), strings.Join(p.processors, ", "))
+	return fmt.Sprintf("%s and %s both take what %s receive, through [%s] and [%s]", p.name, q.name,
+		strings.Join(p.receivers, ", "), strings.Join(p.processors, ", "), strings.Join(q.processors, ", "))
 }
 
 func sharedExporters(p, q *pipeline) []string {
@@ -123,6 +128,10 @@ func sharedExporters(p, q *pipeline) []string {
 		}
 	}
 	return shared
+}
+
+func startsWith(list, prefix []string) bool {
+	return len(prefix) <= len(list) && slices.Equal(list[:len(prefix)], prefix)
 }
 
 func subset(a, b []string) bool {

@@ -82,6 +82,37 @@ func TestPipelinesThatRepeatAnotherAreRemoved(t *testing.T) {
 	assert.Equal(t, map[string]string{"traces/datadog_stats": "traces/in", "metrics/datadog": "metrics"}, removed)
 }
 
+// A translation that does not sample puts the Datadog stats after its
+// sampler (at 100 %, it keeps everything); the overlay's stats pipeline
+// stops before it. The stats leave the translation's pipeline: the
+// overlay's still feeds them every span.
+func TestAnExporterLeavesThePipelineThatProcessesFurther(t *testing.T) {
+	pipelines, logs := convert(t, `
+service:
+  pipelines:
+    traces:
+      receivers: [gateway]
+      processors: [memory_limiter, layerfilter, sampling]
+      exporters: [datadog, datadog/stats]
+    traces/datadog_stats:
+      receivers: [gateway]
+      processors: [memory_limiter, layerfilter]
+      exporters: [datadog/stats]
+    traces/archive:
+      receivers: [gateway]
+      exporters: [otlp/archive]
+    traces/errors:
+      receivers: [gateway]
+      processors: [filter/errors]
+      exporters: [otlp/archive]
+`)
+	assert.Equal(t, []any{"datadog"}, exporters(t, pipelines, "traces"))
+	assert.Equal(t, []any{"datadog/stats"}, exporters(t, pipelines, "traces/datadog_stats"))
+	assert.Equal(t, []any{"otlp/archive"}, exporters(t, pipelines, "traces/archive"), "every span still reaches the archive, once")
+	assert.NotContains(t, pipelines, "traces/errors", "the errors reached the archive twice")
+	assert.Equal(t, 2, logs.Len())
+}
+
 func TestASharedExporterLeavesThePipelineThatAlsoSendsElsewhere(t *testing.T) {
 	pipelines, logs := convert(t, `
 service:

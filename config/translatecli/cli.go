@@ -192,7 +192,7 @@ func newFlagSet() (*flag.FlagSet, *flags) {
 	fs.StringVar(&f.out, "o", "", "write the YAML to this file instead of stdout")
 	fs.Var(&f.collectorHosts, "collector-host", "a host name that means this collector in exporters.otlp[].host (repeatable or comma-separated)")
 	fs.StringVar(&f.queueDir, "queue-dir", "", "keep the exporters' sending queues on disk in this directory (file_storage): nothing acknowledged is lost in a crash")
-	fs.Var(&f.destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; with the Datadog overlay too, the collector drops the overlay's repeated pipelines)")
+	fs.Var(&f.destinations, "destination", "a destination krakend.json cannot name, added to the pipelines: datadog (traces and metrics, its APM stats counted before sampling; repeatable or comma-separated; with the Datadog overlay too, the collector keeps one path to each Datadog component)")
 	fs.StringVar(&f.sampling, "sampling", translate.SamplingCollector, "where the sample rate is applied: collector (the collector applies the gateway's own rule again) or gateway (the gateway that runs this file samples, keeping every trace a caller sampled; the collector keeps what arrives)")
 	return fs, f
 }

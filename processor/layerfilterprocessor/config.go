@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
 )
@@ -99,8 +101,9 @@ type Policy struct {
 	Backends  []BackendOverride  `mapstructure:"backends"`
 
 	// RedactHeaders are the header names whose attribute values are replaced
-	// by [REDACTED] in every layer. Omitted (null): DefaultRedactHeaders; an
-	// empty list turns redaction off.
+	// by [REDACTED] in every layer. Omitted (null): DefaultRedactHeaders,
+	// written into the configuration at load; an empty list turns redaction
+	// off.
 	RedactHeaders []string `mapstructure:"redact_headers"`
 }
 
@@ -176,6 +179,22 @@ type BackendOverride struct {
 	URLPattern string `mapstructure:"url_pattern"`
 	// Backend replaces the backend layer whole for the matching backends.
 	Backend BackendConfig `mapstructure:"backend"`
+}
+
+// Unmarshal writes DefaultRedactHeaders into the service policies that
+// omit redact_headers, as the default configuration does at the top level:
+// the configuration the collector prints (print-config) would otherwise
+// show the omitted list as [], which read back turns redaction off.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(cfg); err != nil {
+		return err
+	}
+	for i := range cfg.Services {
+		if cfg.Services[i].RedactHeaders == nil {
+			cfg.Services[i].RedactHeaders = slices.Clone(DefaultRedactHeaders)
+		}
+	}
+	return nil
 }
 
 // DefaultRedactHeaders are the credential headers whose values are redacted

@@ -8,8 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor/internal/metadata"
 )
@@ -95,15 +97,17 @@ func TestLoadConfig(t *testing.T) {
 			}},
 		}},
 		{"max_wait 0 re-parents within each batch only, the other bounds at their defaults", component.NewIDWithName(metadata.Type, "within_batch"), &Config{
+			Policy:           Policy{RedactHeaders: DefaultRedactHeaders},
 			Reparent:         ReparentConfig{Enabled: true, MaxWait: 0, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
 			DestinationNames: defaultDestinationNames,
 		}},
 		{"re-parenting can be turned off", component.NewIDWithName(metadata.Type, "no_reparent"), &Config{
-			Policy:           Policy{Proxy: LayerConfig{DisableTraces: true}},
+			Policy:           Policy{Proxy: LayerConfig{DisableTraces: true}, RedactHeaders: DefaultRedactHeaders},
 			Reparent:         ReparentConfig{Enabled: false, MaxWait: defaultReparentMaxWait, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
 			DestinationNames: defaultDestinationNames,
 		}},
 		{"destination names can be turned off, the other fields keeping their defaults", component.NewIDWithName(metadata.Type, "no_destination_names"), &Config{
+			Policy:           Policy{RedactHeaders: DefaultRedactHeaders},
 			Reparent:         ReparentConfig{Enabled: true, MaxWait: defaultReparentMaxWait, MaxSpans: defaultReparentMaxSpans, MaxRemoved: defaultReparentMaxRemoved},
 			DestinationNames: DestinationNamesConfig{Enabled: false, URLScheme: "http", ErrorStatus: true},
 		}},
@@ -192,4 +196,33 @@ func TestBackendURLPatternWithPlaceholdersInsideASegment(t *testing.T) {
 	err = validate("/v1/users/{id}x}")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `backends[0].url_pattern: "/v1/users/{id}x}": segment "{id}x}": a parameter is written {name}`)
+}
+
+// The configuration the collector prints (print-config) must read back the
+// same: an omitted redact_headers printed as [] would turn the redaction of
+// credential headers off.
+func TestPrintedConfigurationReadsBackWithTheSameRedaction(t *testing.T) {
+	cm := confmap.NewFromStringMap(map[string]any{
+		"services": []any{map[string]any{"service_name": "other-gateway"}},
+	})
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, cm.Unmarshal(cfg))
+
+	marshalled := confmap.New()
+	require.NoError(t, marshalled.Marshal(cfg))
+	text, err := yaml.Marshal(marshalled.ToStringMap())
+	require.NoError(t, err)
+	var read map[string]any
+	require.NoError(t, yaml.Unmarshal(text, &read))
+	again := createDefaultConfig().(*Config)
+	require.NoError(t, confmap.NewFromStringMap(read).Unmarshal(again))
+	require.NoError(t, xconfmap.Validate(again))
+	assert.Equal(t, DefaultRedactHeaders, again.RedactHeaders)
+	require.Len(t, again.Services, 1)
+	assert.Equal(t, DefaultRedactHeaders, again.Services[0].RedactHeaders)
+
+	off := confmap.NewFromStringMap(map[string]any{"redact_headers": []any{}})
+	cfg = createDefaultConfig().(*Config)
+	require.NoError(t, off.Unmarshal(cfg))
+	assert.Empty(t, cfg.RedactHeaders, "an empty list still turns redaction off")
 }

@@ -2,6 +2,7 @@ package layerfilterprocessor
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -28,12 +29,14 @@ func NewFactory() processor.Factory {
 
 // createDefaultConfig passes everything through: all layers and switches on
 // (nil switches mean on), no skip paths, no static attributes; only the
-// credential headers are redacted (RedactHeaders nil means the default list).
+// credential headers are redacted, listed, so that the configuration the
+// collector prints reads back the same.
 // Re-parenting is on; it costs nothing while no span is removed.
 // Destination names are on: gateway spans get the naming attributes of
 // their layer and HTTP failures the status Error.
 func createDefaultConfig() component.Config {
 	return &Config{
+		Policy: Policy{RedactHeaders: slices.Clone(DefaultRedactHeaders)},
 		Reparent: ReparentConfig{
 			Enabled:    true,
 			MaxWait:    defaultReparentMaxWait,

@@ -1,8 +1,8 @@
 // Package translate turns the telemetry parts of a krakend.json (as decoded by
 // package krakend) into a complete otelcol-gateway collector configuration:
-// the `gateway` receiver, the `memory_limiter`, `layerfilter`, `sampling` and
-// `batch` processors, the exporters, the `health_check` extension and the
-// service pipelines, in the shapes docs/contracts.md defines. Every part of the
+// the `gateway` receiver, the `memory_limiter`, `layerfilter` and `sampling`
+// processors (`batch` only before `awsxray`, which has no sending queue), the
+// exporters, the `health_check` extension and the service pipelines, in the shapes docs/contracts.md defines. Every part of the
 // YAML carries a comment saying which krakend.json value it came from.
 //
 // Translation is a pure function. What the collector cannot do (a switch that

@@ -61,6 +61,11 @@ func TestTheHelpShowsAnExampleOfEachCommand(t *testing.T) {
 	code, stdout, _ = runCLI(t, "validate", "--help")
 	require.Equal(t, 0, code)
 	assert.Contains(t, stdout, "otelcol-gateway validate --config krakend:")
+	for _, h := range []string{"-h", "--help", "-help"} {
+		code, stdout, stderr := runCLI(t, "help", h)
+		assert.Equal(t, 0, code, "help %s: %s", h, stderr)
+		assert.Contains(t, stdout, "otelcol-gateway help [path to command]", "help %s is help's own help", h)
+	}
 }
 
 func TestCommandsThatWorkExitZero(t *testing.T) {

@@ -104,7 +104,7 @@ func runCLI(args []string, stdout, stderr io.Writer) int {
 	cmd.SetErr(stderr)
 	// cobra's help prints "Unknown help topic" and the usage on stdout and
 	// succeeds: a failure like any other here.
-	if len(args) > 1 && args[0] == "help" {
+	if len(args) > 1 && args[0] == "help" && !strings.HasPrefix(args[1], "-") { // help -h: help's own help
 		// the commands cobra adds as it executes, so that Find knows them
 		cmd.InitDefaultHelpCmd()
 		cmd.InitDefaultCompletionCmd()

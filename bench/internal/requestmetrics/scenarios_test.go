@@ -1,4 +1,4 @@
-package requestmetricsconnector
+package requestmetrics
 
 import (
 	"context"
@@ -21,8 +21,19 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/gatewaydata"
 )
+
+// epoch is the fake clock's start; collectorInstanceIDKey the attribute
+// both connectors copy from the collector's resource.
+var epoch = time.Unix(1_700_000_000, 0)
+
+const collectorInstanceIDKey = "collector.instance.id"
+
+// resourceLimit is how many resources both keep (spanmetrics'
+// resource_metrics_cache_size default, requestmetrics' fixed limit).
+const resourceLimit = 1000
 
 // diffPair runs spanmetrics v0.152.0 and requestmetrics side by side on one
 // fake clock, each built by its own factory from the same configuration
@@ -40,7 +51,7 @@ func newDiffPair(t *testing.T, conf map[string]any) *diffPair {
 	t.Helper()
 	p := &diffPair{clock: clockwork.NewFakeClockAt(epoch)}
 	ctx := clockwork.AddToContext(context.Background(), p.clock)
-	for i, f := range []connector.Factory{spanmetricsconnector.NewFactory(), NewFactory()} {
+	for i, f := range []connector.Factory{spanmetricsconnector.NewFactory(), requestmetricsconnector.NewFactory()} {
 		cfg := f.CreateDefaultConfig()
 		require.NoError(t, confmap.NewFromStringMap(conf).Unmarshal(cfg), diffNames[i])
 		set := connectortest.NewNopSettings(f.Type())

@@ -37,7 +37,9 @@ import (
 //   - held spans handed on with a batch that the next consumer refuses are
 //     taken back (the batch's sender retries its own spans only), and the
 //     spans that batch put in the hold are let go (its sender sends them
-//     again).
+//     again). Until the next consumer has taken or refused a batch, the
+//     spans it put in the hold are pending: nothing hands them on, since
+//     its sender may still send them again.
 //
 // A policy that can remove no parent of a kept span (policy.reparent false)
 // skips all of this.
@@ -178,10 +180,20 @@ type heldScope struct {
 	scope       pcommon.InstrumentationScope
 	scopeURL    string
 	spans       ptrace.SpanSlice
-	batch       uint64 // the delivery's batch number; 0 when not known
+	batch       *heldBatch // nil when no delivery awaits the next consumer's answer
 }
 
-func newHeldScope(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, batch uint64) *heldScope {
+// heldBatch is a batch that put spans in the hold, as long as the next
+// consumer may refuse it. Its spans are pending until then: a refusal
+// gives them back to the batch's sender, who sends them again, so that a
+// span handed on meanwhile would be handed on twice. Guarded by the
+// reparenter's lock.
+type heldBatch struct {
+	pending bool
+	spans   []*heldSpan
+}
+
+func newHeldScope(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, batch *heldBatch) *heldScope {
 	h := &heldScope{
 		resource:    pcommon.NewResource(),
 		resourceURL: rs.SchemaUrl(),
@@ -203,7 +215,15 @@ type heldSpan struct {
 	since     int64   // unix nanoseconds
 	rewritten bool    // parent already moved up the chain
 	done      bool    // released; left in the queue until popped
+	// While pending: resolved when its parent came (it no longer waits),
+	// expired when max_wait ran out (it left the expiry queue). Either way
+	// it is handed on when its batch is taken.
+	resolved, expired bool
 }
+
+// pending tells whether the span's batch may still be refused: then
+// nothing but that batch's answer takes it out of the hold.
+func (h *heldSpan) pending() bool { return h.from.batch != nil && h.from.batch.pending }
 
 type removedEntry struct {
 	trace      pcommon.TraceID
@@ -265,9 +285,11 @@ type reparenter struct {
 	heldHead    int
 	// ready: released spans taken back from a refused batch, handed on
 	// with the next batch or by the expiry task; counted in nHeld.
-	ready   []*heldSpan
-	nHeld   int
-	batches uint64 // numbers the deliveries
+	ready []*heldSpan
+	nHeld int
+	// nPending: the held spans whose batch may still be refused, which no
+	// bound releases.
+	nPending int
 	// closed is set when shutdown has released the hold: nothing would
 	// release a span held after it.
 	closed bool
@@ -310,12 +332,6 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 	now := r.now().UnixNano()
 	d := deliveryFrom(ctx)
 	r.mu.Lock()
-	var batch uint64
-	if d != nil {
-		r.batches++
-		batch = r.batches
-		d.batch = batch
-	}
 	r.takeReady(&st)
 	// Forget stale removed spans first, settle the held spans whose parent
 	// came before their deadline, then release the ones past it.
@@ -358,8 +374,17 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 				}
 				if unknown && mayGo && r.maxWait > 0 && !idx.isKept(tid, id) {
 					if !r.closed {
+						if !r.makeRoom(&st) {
+							// Every held span is pending: handed on as it
+							// is, as the oldest would have been.
+							st.unresolved[releaseMaxSpans]++
+							return false
+						}
 						if from == nil {
-							from = newHeldScope(rs, ss, batch)
+							if d != nil && d.held == nil {
+								d.held = &heldBatch{pending: true}
+							}
+							from = newHeldScope(rs, ss, d.heldBatch())
 						}
 						r.hold(s, from, spanKey{tid, id}, now, changed, &st)
 						return true
@@ -482,6 +507,11 @@ func (r *reparenter) wake(td ptrace.Traces, idx *batchIndex, st *settlement) {
 				r.waiting[h.awaiting] = append(r.waiting[h.awaiting], h)
 				continue
 			}
+			if h.pending() {
+				// Handed on when its batch is taken; let go if refused.
+				h.resolved = true
+				continue
+			}
 			r.release(h, st)
 			if h.rewritten {
 				st.reparented++
@@ -490,15 +520,29 @@ func (r *reparenter) wake(td ptrace.Traces, idx *batchIndex, st *settlement) {
 	}
 }
 
-func (r *reparenter) hold(s ptrace.Span, from *heldScope, k spanKey, now int64, rewritten bool, st *settlement) {
-	for r.nHeld >= r.maxSpans && r.evictOldest(releaseMaxSpans, st) {
+// makeRoom releases the oldest held spans until one more may be held;
+// false when max_spans is reached and every held span is pending.
+func (r *reparenter) makeRoom(st *settlement) bool {
+	for r.nHeld >= r.maxSpans {
+		if r.nHeld == r.nPending || !r.evictOldest(releaseMaxSpans, st) {
+			return false
+		}
 	}
+	return true
+}
+
+// hold puts s in the hold; the caller has made room.
+func (r *reparenter) hold(s ptrace.Span, from *heldScope, k spanKey, now int64, rewritten bool, st *settlement) {
 	h := &heldSpan{span: from.spans.AppendEmpty(), id: s.SpanID(), from: from, awaiting: k, since: now, rewritten: rewritten}
 	s.MoveTo(h.span)
 	r.waiting[k] = append(r.waiting[k], h)
 	r.heldQ = append(r.heldQ, h)
 	r.nHeld++
 	st.heldDelta++
+	if from.batch != nil {
+		from.batch.spans = append(from.batch.spans, h)
+		r.nPending++
+	}
 	// Spans released out of order stay queued until they reach the head;
 	// drop them once they outnumber the held ones, so that the queue follows
 	// max_spans rather than the hold rate.
@@ -560,12 +604,18 @@ func (r *reparenter) takeReady(st *settlement) {
 	r.ready = r.ready[:0]
 }
 
-// evictOldest releases the oldest held span as it is; false when none is.
+// evictOldest releases the oldest held span that is not pending, as it
+// is; false when none is. Pending spans keep their place in the queue.
 func (r *reparenter) evictOldest(reason releaseReason, st *settlement) bool {
-	for r.heldHead < len(r.heldQ) {
-		h := r.heldQ[r.heldHead]
-		r.heldQ[r.heldHead] = nil
-		r.heldHead++
+	for i := r.heldHead; i < len(r.heldQ); i++ {
+		h := r.heldQ[i]
+		if !h.done && h.pending() {
+			continue
+		}
+		if i == r.heldHead {
+			r.heldQ[i] = nil
+			r.heldHead++
+		}
 		if !h.done {
 			r.releaseUnresolved(h, reason, st)
 			return true
@@ -588,7 +638,11 @@ func (r *reparenter) expireHeld(now int64, st *settlement) {
 			if now-h.since < r.maxWait {
 				break
 			}
-			r.releaseUnresolved(h, releaseMaxWait, st)
+			if h.pending() {
+				h.expired = true // handed on when its batch is taken
+			} else {
+				r.releaseUnresolved(h, releaseMaxWait, st)
+			}
 		}
 		r.heldQ[r.heldHead] = nil
 		r.heldHead++
@@ -633,12 +687,22 @@ func compact[T any](q []T, head int) ([]T, int) {
 	return q[:n], 0
 }
 
-// releaseAll releases every held span as it is.
+// releaseAll releases every held span as it is, but the pending ones:
+// their batch's answer hands them on or lets them go.
 func (r *reparenter) releaseAll(reason releaseReason, st *settlement) {
 	r.takeReady(st)
-	for r.evictOldest(reason, st) {
+	q := r.heldQ[:0]
+	for _, h := range r.heldQ[r.heldHead:] {
+		switch {
+		case h.done:
+		case h.pending():
+			q = append(q, h)
+		default:
+			r.releaseUnresolved(h, reason, st)
+		}
 	}
-	r.heldQ, r.heldHead = compact(r.heldQ, r.heldHead)
+	clear(r.heldQ[len(q):])
+	r.heldQ, r.heldHead = q, 0
 }
 
 // appendReleased moves released spans into td, under a copy of the
@@ -739,24 +803,38 @@ func (r *reparenter) flush(ctx context.Context, all bool) error {
 		r.expire(r.now().UnixNano(), &st)
 	}
 	r.mu.Unlock()
-	r.record(ctx, &st)
+	return r.deliver(ctx, &st)
+}
+
+// deliver hands released spans on, outside any batch; refused, they are
+// taken back.
+func (r *reparenter) deliver(ctx context.Context, st *settlement) error {
+	r.record(ctx, st)
 	if len(st.released) == 0 || r.next == nil {
 		return nil
 	}
 	td := ptrace.NewTraces()
 	appendReleased(td, st.released)
 	if err := r.next.ConsumeTraces(ctx, td); err != nil {
-		r.holdAgain(ctx, td, st.released, 0)
+		r.holdAgain(ctx, td, st.released, nil)
 		return err
 	}
 	return nil
 }
 
-// delivery is what settle did to the hold for one batch, for holdAgain if
-// the next consumer refuses the batch.
+// delivery is what settle did to the hold for one batch, for the next
+// consumer's answer: accepted or holdAgain.
 type delivery struct {
-	batch    uint64      // numbers the spans the batch put in the hold; 0: not settled
+	held     *heldBatch  // the spans the batch put in the hold; nil: none
 	released []*heldSpan // held spans handed on with the batch
+}
+
+// heldBatch returns d.held, nil when d is.
+func (d *delivery) heldBatch() *heldBatch {
+	if d == nil {
+		return nil
+	}
+	return d.held
 }
 
 type deliveryKey struct{}
@@ -773,10 +851,15 @@ type holdingTraces struct {
 func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	d := &delivery{}
 	err := p.Traces.ConsumeTraces(context.WithValue(ctx, deliveryKey{}, d), td)
-	if err != nil && d.batch != 0 {
-		p.hold.holdAgain(ctx, td, d.released, d.batch)
+	switch {
+	case err != nil && (d.held != nil || len(d.released) > 0):
+		p.hold.holdAgain(ctx, td, d.released, d.held)
+	case err == nil && d.held != nil:
+		// The batch was taken: a refusal of the spans handed on now is
+		// theirs (they are taken back), not the batch's.
+		_ = p.hold.accepted(ctx, d.held)
 	}
-	d.released = nil // a queue downstream may keep the context
+	d.held, d.released = nil, nil // a queue downstream may keep the context
 	return err
 }
 
@@ -789,14 +872,14 @@ func deliveryFrom(ctx context.Context) *delivery {
 // did to the hold. Whoever sent td retries its own spans, not the held
 // spans of earlier batches that left with it: those are taken back into
 // the hold, to leave with the next batch or by the expiry task, their
-// release already counted. The spans td's batch (own, 0 for none) put in
+// release already counted. The spans td's batch (own, nil for none) put in
 // the hold are let go: its sender sends them again, and they must not be
 // handed on twice. After shutdown nothing would hand them on again.
-func (r *reparenter) holdAgain(ctx context.Context, td ptrace.Traces, released []*heldSpan, own uint64) {
-	back := takeBack(td, released, own)
+func (r *reparenter) holdAgain(ctx context.Context, td ptrace.Traces, released []*heldSpan, own *heldBatch) {
+	back := takeBack(td, released)
 	var st settlement
 	r.mu.Lock()
-	if own != 0 {
+	if own != nil {
 		r.letGo(own, &st)
 	}
 	closed := r.closed
@@ -818,41 +901,56 @@ func (r *reparenter) holdAgain(ctx context.Context, td ptrace.Traces, released [
 }
 
 // letGo takes out of the hold, without handing them on, the spans a
-// refused batch put in it.
-func (r *reparenter) letGo(batch uint64, st *settlement) {
-	for _, h := range r.heldQ[r.heldHead:] {
-		if !h.done && h.from.batch == batch {
+// refused batch put in it. They were pending: nothing handed them on.
+func (r *reparenter) letGo(b *heldBatch, st *settlement) {
+	b.pending = false
+	for _, h := range b.spans {
+		if !h.resolved {
 			r.unwait(h)
-			h.done = true
-			r.nHeld--
-			st.heldDelta--
 		}
+		h.done = true
+		r.nHeld--
+		r.nPending--
+		st.heldDelta--
 	}
-	// Released by another batch whose delivery was refused too.
-	ready := r.ready[:0]
-	for _, h := range r.ready {
-		if h.from.batch == batch {
-			r.nHeld--
-			st.heldDelta--
-			continue
-		}
-		ready = append(ready, h)
-	}
-	clear(r.ready[len(ready):])
-	r.ready = ready
+	b.spans = nil
 }
 
-// takeBack moves the released spans found in td, but those of batch own,
-// back into their held slots, and returns them. A span that a consumer
-// after this one removed from td before refusing it stays removed, as it
-// would on a retry. Data marked read-only (handed to several consumers)
-// is copied.
-func takeBack(td ptrace.Traces, released []*heldSpan, own uint64) []*heldSpan {
+// accepted makes the spans a batch put in the hold ordinary held spans,
+// once the next consumer took the batch, and hands on at once those that
+// would have been released while it was in flight: their parent came,
+// max_wait ran out, or the processor shut down.
+func (r *reparenter) accepted(ctx context.Context, b *heldBatch) error {
+	var st settlement
+	r.mu.Lock()
+	b.pending = false
+	for _, h := range b.spans {
+		r.nPending--
+		switch {
+		case h.resolved:
+			r.release(h, &st)
+			if h.rewritten {
+				st.reparented++
+			}
+		case h.expired:
+			r.releaseUnresolved(h, releaseMaxWait, &st)
+		case r.closed:
+			r.releaseUnresolved(h, releaseShutdown, &st)
+		}
+	}
+	b.spans = nil
+	r.mu.Unlock()
+	return r.deliver(ctx, &st)
+}
+
+// takeBack moves the released spans found in td back into their held
+// slots, and returns them. A span that a consumer after this one removed
+// from td before refusing it stays removed, as it would on a retry. Data
+// marked read-only (handed to several consumers) is copied.
+func takeBack(td ptrace.Traces, released []*heldSpan) []*heldSpan {
 	want := make(map[spanKey]*heldSpan, len(released))
 	for _, h := range released {
-		if own == 0 || h.from.batch != own {
-			want[spanKey{h.awaiting.trace, h.id}] = h
-		}
+		want[spanKey{h.awaiting.trace, h.id}] = h
 	}
 	if len(want) == 0 {
 		return nil

@@ -749,6 +749,138 @@ func TestSpansHeldFromARefusedBatchAreLetGo(t *testing.T) {
 	assert.Zero(t, h.metric(t, metricHeld))
 }
 
+// --- a batch still in flight ---------------------------------------------------
+
+// gatedConsumer holds back the first delivery it is given until let is
+// closed, then refuses it or hands it on to next; every other delivery goes
+// to next at once.
+type gatedConsumer struct {
+	next    consumer.Traces
+	refuse  bool
+	arrived chan struct{} // closed when the first delivery arrives
+	let     chan struct{}
+	mu      sync.Mutex
+	used    bool
+}
+
+func (c *gatedConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *gatedConsumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	c.mu.Lock()
+	first := !c.used
+	c.used = true
+	c.mu.Unlock()
+	if !first {
+		return c.next.ConsumeTraces(ctx, td)
+	}
+	close(c.arrived)
+	<-c.let
+	if c.refuse {
+		return errRefused
+	}
+	return c.next.ConsumeTraces(ctx, td)
+}
+
+// A span held by a batch belongs to that batch's sender until the next
+// consumer has decided on the batch: if it refuses the batch, the sender
+// sends it again, span included. So while the batch is in flight nothing
+// may hand the span on: neither a batch that brings its parent, nor the
+// expiry task, nor max_spans, nor shutdown. Whatever the outcome, each span
+// reaches the sink (which sees accepted deliveries only) exactly once.
+func TestASpanHeldByABatchInFlightIsHandedOnOnce(t *testing.T) {
+	sw := switches{proxyOff: true}
+	src := gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest)
+	children := func() ptrace.Traces { return batches(src, [][]int{{iRead, iRoundTrip, iStage}})[0] }
+	parents := func() ptrace.Traces { return batches(src, [][]int{{iProxy, iGlobal}})[0] }
+	for _, tc := range []struct {
+		name, yaml string
+		// during runs while the children's batch is in flight, its stage
+		// span held; it sends the parents, or another batch (extra).
+		during      func(t *testing.T, h *harness)
+		sentParents bool
+		extra       func() ptrace.Traces
+	}{
+		{
+			name:        "a batch brings its parent",
+			during:      func(t *testing.T, h *harness) { h.consume(t, parents()) },
+			sentParents: true,
+		},
+		{
+			name: "the expiry task runs past max_wait",
+			yaml: "reparent: {max_wait: 1s}\n",
+			during: func(t *testing.T, h *harness) {
+				h.clock.Advance(time.Second)
+				require.NoError(t, h.proc.(*holdingTraces).hold.flush(context.Background(), false))
+			},
+		},
+		{
+			name:   "another batch overflows max_spans",
+			yaml:   "reparent: {max_spans: 1}\n",
+			during: func(t *testing.T, h *harness) { h.consume(t, orphanStage(2)) },
+			extra:  func() ptrace.Traces { return orphanStage(2) },
+		},
+		{
+			name:   "the processor shuts down",
+			during: func(t *testing.T, h *harness) { require.NoError(t, h.proc.Shutdown(context.Background())) },
+		},
+	} {
+		for _, refused := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, the batch refused: %t", tc.name, refused), func(t *testing.T) {
+				h := newHarness(t, sw.yaml()+tc.yaml)
+				gate := &gatedConsumer{next: h.sink, refuse: refused, arrived: make(chan struct{}), let: make(chan struct{})}
+				h.refuse.next = gate // before any batch
+				errs := make(chan error, 1)
+				go func() { errs <- h.proc.ConsumeTraces(context.Background(), children()) }()
+				<-gate.arrived
+				tc.during(t, h)
+				close(gate.let)
+				if err := <-errs; refused {
+					require.ErrorIs(t, err, errRefused)
+					// Its sender sends the batch again, as it came.
+					require.NoError(t, h.proc.ConsumeTraces(context.Background(), children()))
+				} else {
+					require.NoError(t, err)
+				}
+				if !tc.sentParents {
+					h.consume(t, parents())
+				}
+				require.NoError(t, h.proc.Shutdown(context.Background()))
+
+				// Every kept span, by class and request, with how many times
+				// it was handed on.
+				want := map[spanKey]string{}
+				for _, s := range allSpans(src) {
+					if sw.kept(s) {
+						want[spanKey{s.TraceID(), s.SpanID()}] = "request 1 " + layer.ClassifySpan(s).String()
+					}
+				}
+				if tc.extra != nil {
+					for _, s := range allSpans(tc.extra()) {
+						want[spanKey{s.TraceID(), s.SpanID()}] = "request 2 " + layer.ClassifySpan(s).String()
+					}
+				}
+				got := map[spanKey]int{}
+				for _, s := range sinkSpans(h.sink) {
+					got[spanKey{s.TraceID(), s.SpanID()}]++
+				}
+				var wrong []string
+				for k, name := range want {
+					if got[k] != 1 {
+						wrong = append(wrong, fmt.Sprintf("%s handed on %d times", name, got[k]))
+					}
+				}
+				assert.Empty(t, wrong, "each kept span handed on once")
+				assert.Len(t, got, len(want), "no other span handed on")
+				assert.Zero(t, h.metric(t, metricHeld))
+				if tc.sentParents {
+					checkIntegrity(t, src, sinkSpans(h.sink), sw.kept, "after the batch in flight")
+					assert.Equal(t, int64(1), h.metric(t, metricReparented), "counted once")
+				}
+			})
+		}
+	}
+}
+
 // Nothing releases a span held after shutdown (the expiry task has
 // stopped): a batch that comes then is handed on whole, as if its spans'
 // wait had run out.

@@ -77,15 +77,22 @@ var names = [2]string{"spanmetrics", "requestmetrics"}
 func newPair(t *testing.T, limit int) *pair {
 	t.Helper()
 	conf := translatorConf(t)
-	p := &pair{clock: clockwork.NewFakeClockAt(time.Unix(1_700_000_000, 0))}
+	return startPair(t, func(f connector.Factory) component.Config { return configOf(t, f, conf, limit) })
+}
+
+// startPair builds spanmetrics and requestmetrics, each from cfgOf, on one
+// fake clock starting at epoch.
+func startPair(t *testing.T, cfgOf func(connector.Factory) component.Config) *pair {
+	t.Helper()
+	p := &pair{clock: clockwork.NewFakeClockAt(epoch)}
 	ctx := clockwork.AddToContext(context.Background(), p.clock)
 	for i, f := range []connector.Factory{spanmetricsconnector.NewFactory(), requestmetricsconnector.NewFactory()} {
 		set := connectortest.NewNopSettings(f.Type())
 		// both connectors name the collector instance the same way
-		set.Resource.Attributes().PutStr("collector.instance.id", "differential")
+		set.Resource.Attributes().PutStr(collectorInstanceIDKey, "differential")
 		p.sinks[i] = new(consumertest.MetricsSink)
-		c, err := f.CreateTracesToMetrics(ctx, set, configOf(t, f, conf, limit), p.sinks[i])
-		require.NoError(t, err)
+		c, err := f.CreateTracesToMetrics(ctx, set, cfgOf(f), p.sinks[i])
+		require.NoError(t, err, names[i])
 		require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
 		p.conns[i] = c
 	}
@@ -114,10 +121,10 @@ func (p *pair) flush(t *testing.T, interval time.Duration) pmetric.Metrics {
 	require.Eventually(t, func() bool {
 		return len(p.sinks[0].AllMetrics()) >= p.flushN && len(p.sinks[1].AllMetrics()) >= p.flushN
 	}, 10*time.Second, time.Millisecond)
-	want := canonical(t, p.sinks[0].AllMetrics()[p.flushN-1])
-	got := canonical(t, p.sinks[1].AllMetrics()[p.flushN-1])
-	require.Equal(t, want, got, "flush %d: %s and %s differ", p.flushN, names[0], names[1])
-	return p.sinks[1].AllMetrics()[p.flushN-1]
+	want, got := p.sinks[0].AllMetrics()[p.flushN-1], p.sinks[1].AllMetrics()[p.flushN-1]
+	require.Equal(t, canonical(t, want), canonical(t, got), "flush %d: %s and %s differ", p.flushN, names[0], names[1])
+	require.Equal(t, canonicalMetrics(want), canonicalMetrics(got), "flush %d: %s (want) and %s (got) differ", p.flushN, names[0], names[1])
+	return got
 }
 
 // canonical is the metrics as JSON with resources and data points in a

@@ -1,7 +1,6 @@
 package requestmetrics
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -9,19 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/connector"
-	"go.opentelemetry.io/collector/connector/connectortest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/gatewaydata"
 )
 
@@ -35,62 +29,16 @@ const collectorInstanceIDKey = "collector.instance.id"
 // resource_metrics_cache_size default, requestmetrics' fixed limit).
 const resourceLimit = 1000
 
-// diffPair runs spanmetrics v0.152.0 and requestmetrics side by side on one
-// fake clock, each built by its own factory from the same configuration
-// keys, and compares what every tick emits.
-type diffPair struct {
-	clock *clockwork.FakeClock
-	conns [2]connector.Traces
-	sinks [2]*consumertest.MetricsSink
-	ticks int
-}
-
-var diffNames = [2]string{"spanmetrics", "requestmetrics"}
-
-func newDiffPair(t *testing.T, conf map[string]any) *diffPair {
+// newConfPair runs spanmetrics v0.152.0 and requestmetrics side by side
+// (startPair), each built by its own factory from the same configuration
+// keys; every flush compares what both emit.
+func newConfPair(t *testing.T, conf map[string]any) *pair {
 	t.Helper()
-	p := &diffPair{clock: clockwork.NewFakeClockAt(epoch)}
-	ctx := clockwork.AddToContext(context.Background(), p.clock)
-	for i, f := range []connector.Factory{spanmetricsconnector.NewFactory(), requestmetricsconnector.NewFactory()} {
+	return startPair(t, func(f connector.Factory) component.Config {
 		cfg := f.CreateDefaultConfig()
-		require.NoError(t, confmap.NewFromStringMap(conf).Unmarshal(cfg), diffNames[i])
-		set := connectortest.NewNopSettings(f.Type())
-		set.Resource.Attributes().PutStr(collectorInstanceIDKey, "differential")
-		p.sinks[i] = new(consumertest.MetricsSink)
-		c, err := f.CreateTracesToMetrics(ctx, set, cfg, p.sinks[i])
-		require.NoError(t, err, diffNames[i])
-		require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
-		p.conns[i] = c
-	}
-	t.Cleanup(func() {
-		for _, c := range p.conns {
-			require.NoError(t, c.Shutdown(context.Background()))
-		}
+		require.NoError(t, confmap.NewFromStringMap(conf).Unmarshal(cfg), f.Type().String())
+		return cfg
 	})
-	return p
-}
-
-func (p *diffPair) consume(t *testing.T, td ptrace.Traces) {
-	t.Helper()
-	td.MarkReadOnly()
-	for _, c := range p.conns {
-		require.NoError(t, c.ConsumeTraces(context.Background(), td))
-	}
-}
-
-// tick advances the clock by interval, waits for both connectors' emission
-// and requires them to be the same.
-func (p *diffPair) tick(t *testing.T, interval time.Duration) {
-	t.Helper()
-	require.NoError(t, p.clock.BlockUntilContext(context.Background(), 2))
-	p.clock.Advance(interval)
-	p.ticks++
-	require.Eventually(t, func() bool {
-		return len(p.sinks[0].AllMetrics()) >= p.ticks && len(p.sinks[1].AllMetrics()) >= p.ticks
-	}, 10*time.Second, time.Millisecond)
-	want := canonicalMetrics(p.sinks[0].AllMetrics()[p.ticks-1])
-	got := canonicalMetrics(p.sinks[1].AllMetrics()[p.ticks-1])
-	require.Equal(t, want, got, "tick %d: %s (want) and %s (got) differ", p.ticks, diffNames[0], diffNames[1])
 }
 
 // canonicalMetrics is one line per resource, metric and data point, sorted:
@@ -423,7 +371,7 @@ func TestSameMetricsAsSpanmetrics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newDiffPair(t, tt.conf)
+			p := newConfPair(t, tt.conf)
 			interval := time.Minute
 			if s, ok := tt.conf["metrics_flush_interval"].(string); ok {
 				var err error
@@ -433,7 +381,7 @@ func TestSameMetricsAsSpanmetrics(t *testing.T) {
 			var elapsed time.Duration
 			for _, s := range tt.steps {
 				if s.tick {
-					p.tick(t, interval-elapsed)
+					p.flush(t, interval-elapsed)
 					elapsed = 0
 					continue
 				}
@@ -445,7 +393,7 @@ func TestSameMetricsAsSpanmetrics(t *testing.T) {
 			}
 			// once more, so that every series shows its calls (the first
 			// point of a series is 0)
-			p.tick(t, interval-elapsed)
+			p.flush(t, interval-elapsed)
 		})
 	}
 }
@@ -455,18 +403,18 @@ func TestSameMetricsAsSpanmetrics(t *testing.T) {
 // one seen again before that tick is kept, and a forgotten one that comes
 // back starts over.
 func TestSameResourceEvictionAsSpanmetrics(t *testing.T) {
-	p := newDiffPair(t, map[string]any{})
+	p := newConfPair(t, map[string]any{})
 	res := func(i int) map[string]any { return map[string]any{"service.name": fmt.Sprint("gw-", i)} }
 	for i := range resourceLimit + 5 {
 		p.consume(t, one(res(i), span{}))
 	}
 	p.consume(t, one(res(1), span{name: "again"})) // evicted, then seen again
 	p.consume(t, one(res(resourceLimit+5), span{}))
-	p.tick(t, time.Minute)
+	p.flush(t, time.Minute)
 	p.consume(t, one(res(0), span{})) // forgotten: starts over
 	p.consume(t, one(res(500), span{}))
-	p.tick(t, time.Minute)
-	p.tick(t, time.Minute)
+	p.flush(t, time.Minute)
+	p.flush(t, time.Minute)
 
 	// one more resource than kept, in turn, with some seen out of turn:
 	// every batch revives an evicted resource and evicts another
@@ -477,7 +425,7 @@ func TestSameResourceEvictionAsSpanmetrics(t *testing.T) {
 				p.consume(t, one(res((i*7)%(resourceLimit+1)), span{name: "out of turn"}))
 			}
 		}
-		p.tick(t, time.Minute)
+		p.flush(t, time.Minute)
 	}
-	p.tick(t, time.Minute)
+	p.flush(t, time.Minute)
 }

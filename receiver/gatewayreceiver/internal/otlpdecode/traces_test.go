@@ -1,4 +1,4 @@
-package otlptraces
+package otlpdecode
 
 import (
 	"bytes"
@@ -107,7 +107,7 @@ func everyField() ptrace.Traces {
 // one decoded the request.
 func sameAsPdata(t *testing.T, d *Decoder, body []byte) bool {
 	t.Helper()
-	got, ok := d.Decode(body)
+	got, ok := d.DecodeTraces(body)
 	want := ptraceotlp.NewExportRequest()
 	wantErr := want.UnmarshalProto(body)
 	if !ok {
@@ -141,7 +141,7 @@ func TestDecodesWhatPdataDecodes(t *testing.T) {
 
 func TestSharesRepeatedStrings(t *testing.T) {
 	d := NewDecoder()
-	td, ok := d.Decode(gatewayRequest(t, 10))
+	td, ok := d.DecodeTraces(gatewayRequest(t, 10))
 	require.True(t, ok)
 	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	var keys []string
@@ -190,7 +190,7 @@ func TestGivesUpOnWhatItLeavesToPdata(t *testing.T) {
 		"oneof given twice":       {body: spanWith(t, kv("k", []byte{0x0a, 0x01, 'a', 0x18, 0x01})), pdataOK: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, ok := NewDecoder().Decode(tc.body)
+			_, ok := NewDecoder().DecodeTraces(tc.body)
 			assert.False(t, ok, "decoded what it should leave to pdata")
 			err := ptraceotlp.NewExportRequest().UnmarshalProto(tc.body)
 			assert.Equal(t, tc.pdataOK, err == nil, "pdata: %v", err)
@@ -219,7 +219,7 @@ func TestGivesUpBelowTheNestingLimit(t *testing.T) {
 		arr := append([]byte{0x0a}, protoLen(v)...)
 		v = append([]byte{0x2a}, protoLen(arr)...)
 	}
-	_, ok := NewDecoder().Decode(spanWith(t, kv("deep", v)))
+	_, ok := NewDecoder().DecodeTraces(spanWith(t, kv("deep", v)))
 	assert.False(t, ok)
 }
 
@@ -232,11 +232,11 @@ func FuzzDecodesLikePdata(f *testing.F) {
 	})
 }
 
-func BenchmarkDecode(b *testing.B) {
+func BenchmarkDecodeTraces(b *testing.B) {
 	body := gatewayRequest(b, 100)
 	spans := ptrace.NewTraces().SpanCount()
 	{
-		td, ok := NewDecoder().Decode(body)
+		td, ok := NewDecoder().DecodeTraces(body)
 		require.True(b, ok)
 		spans = td.SpanCount()
 	}
@@ -254,7 +254,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportAllocs()
 		d := NewDecoder()
 		for b.Loop() {
-			if _, ok := d.Decode(body); !ok {
+			if _, ok := d.DecodeTraces(body); !ok {
 				b.Fatal("gave up")
 			}
 		}

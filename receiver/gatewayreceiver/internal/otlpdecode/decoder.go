@@ -1,23 +1,25 @@
-// Package otlptraces decodes OTLP trace export requests into ptrace.Traces
-// with fewer allocations than pdata's own decoder, for the requests a
-// gateway sends, and leaves every other request to pdata.
+// Package otlpdecode decodes OTLP trace and metric export requests into
+// ptrace.Traces and pmetric.Metrics with fewer allocations than pdata's own
+// decoders, for the requests a gateway sends, and leaves every other request
+// to pdata.
 //
 // Decoding is most of what receiving costs (half of the collector's CPU under
 // load). pdata's decoder copies every attribute key and string value into a
 // string of its own and grows each attribute list one append at a time. A
-// gateway repeats the same keys, span names and most values (stages, routes,
-// methods, hosts) in every request, so this decoder shares one copy of each
-// short string it has met recently and sizes every list before filling it.
+// gateway repeats the same keys, span and metric names and most values
+// (stages, routes, methods, hosts) in every request, so this decoder shares
+// one copy of each short string it has met recently and sizes every list
+// before filling it.
 //
-// The result is the same ptrace.Traces pdata would give. Anything the decoder
-// does not know exactly as pdata reads it makes it give up (Decode returns
-// false) and the caller decodes with pdata: a field it does not know
-// (deprecated or newer than this decoder), a singular field given twice
-// (proto merges those), a duplicate attribute key (pdata keeps both, a map put
-// would not), an identifier of the wrong length, a malformed or truncated
-// field. So nothing is lost or changed; the cost of giving up is a second
-// decode of a request that no gateway sends.
-package otlptraces // import "github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver/internal/otlptraces"
+// The result is the same data pdata would give. Anything the decoder does not
+// know exactly as pdata reads it makes it give up (DecodeTraces or
+// DecodeMetrics returns false) and the caller decodes with pdata: a field it
+// does not know (deprecated or newer than this decoder), a singular field
+// given twice (proto merges those), a duplicate attribute key (pdata keeps
+// both, a map put would not), an identifier of the wrong length, a malformed
+// or truncated field. So nothing is lost or changed; the cost of giving up is
+// a second decode of a request that no gateway sends.
+package otlpdecode // import "github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver/internal/otlpdecode"
 
 import (
 	"encoding/binary"
@@ -25,7 +27,6 @@ import (
 	"math"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // Protobuf wire types.
@@ -79,58 +80,6 @@ func (d *Decoder) str(b []byte) string {
 	return *slot
 }
 
-// Decode reads a serialized ExportTraceServiceRequest. ok is false when the
-// request holds anything this decoder leaves to pdata (see the package
-// comment); the traces returned then are incomplete and must be discarded.
-func (d *Decoder) Decode(buf []byte) (td ptrace.Traces, ok bool) {
-	td = ptrace.NewTraces()
-	rss := td.ResourceSpans()
-	rss.EnsureCapacity(countField(buf, 1))
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		if f != 1 || w != wireLen {
-			return td, false
-		}
-		b := r.bytes()
-		if r.bad || !d.resourceSpans(b, rss.AppendEmpty()) {
-			return td, false
-		}
-	}
-	return td, !r.bad
-}
-
-func (d *Decoder) resourceSpans(buf []byte, rs ptrace.ResourceSpans) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.resource(b, rs.Resource()) {
-				return false
-			}
-		case f == 2 && w == wireLen:
-			b := r.bytes()
-			if r.bad {
-				return false
-			}
-			sss := rs.ScopeSpans()
-			if sss.Len() == 0 {
-				sss.EnsureCapacity(countField(buf, 2))
-			}
-			if !d.scopeSpans(b, sss.AppendEmpty()) {
-				return false
-			}
-		case f == 3 && w == wireLen && seen.first(f):
-			rs.SetSchemaUrl(d.str(r.bytes()))
-		default:
-			return false
-		}
-	}
-	return !r.bad
-}
-
 func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
 	var seen fieldSet
 	r := reader{b: buf}
@@ -145,34 +94,6 @@ func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
 		case f == 2 && w == wireVarint && seen.first(f):
 			res.SetDroppedAttributesCount(uint32(r.varint()))
 		default: // 3, entity_refs, among others
-			return false
-		}
-	}
-	return !r.bad
-}
-
-func (d *Decoder) scopeSpans(buf []byte, ss ptrace.ScopeSpans) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	spans := ss.Spans()
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.scope(b, ss.Scope()) {
-				return false
-			}
-		case f == 2 && w == wireLen:
-			b := r.bytes()
-			if spans.Len() == 0 {
-				spans.EnsureCapacity(countField(buf, 2))
-			}
-			if r.bad || !d.span(b, spans.AppendEmpty()) {
-				return false
-			}
-		case f == 3 && w == wireLen && seen.first(f):
-			ss.SetSchemaUrl(d.str(r.bytes()))
-		default:
 			return false
 		}
 	}
@@ -197,163 +118,6 @@ func (d *Decoder) scope(buf []byte, sc pcommon.InstrumentationScope) bool {
 		case f == 4 && w == wireVarint && seen.first(f):
 			sc.SetDroppedAttributesCount(uint32(r.varint()))
 		default:
-			return false
-		}
-	}
-	return !r.bad
-}
-
-func (d *Decoder) span(buf []byte, s ptrace.Span) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	attrs := s.Attributes()
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			id, ok := traceID(r.bytes())
-			if !ok {
-				return false
-			}
-			s.SetTraceID(id)
-		case f == 2 && w == wireLen && seen.first(f):
-			id, ok := spanID(r.bytes())
-			if !ok {
-				return false
-			}
-			s.SetSpanID(id)
-		case f == 3 && w == wireLen && seen.first(f):
-			if b := r.bytes(); len(b) > 0 {
-				s.TraceState().FromRaw(string(b))
-			}
-		case f == 4 && w == wireLen && seen.first(f):
-			id, ok := spanID(r.bytes())
-			if !ok {
-				return false
-			}
-			s.SetParentSpanID(id)
-		case f == 5 && w == wireLen && seen.first(f):
-			s.SetName(d.str(r.bytes()))
-		case f == 6 && w == wireVarint && seen.first(f):
-			s.SetKind(ptrace.SpanKind(int32(r.varint())))
-		case f == 7 && w == wireI64 && seen.first(f):
-			s.SetStartTimestamp(pcommon.Timestamp(r.fixed64()))
-		case f == 8 && w == wireI64 && seen.first(f):
-			s.SetEndTimestamp(pcommon.Timestamp(r.fixed64()))
-		case f == 9 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 9) {
-				return false
-			}
-		case f == 10 && w == wireVarint && seen.first(f):
-			s.SetDroppedAttributesCount(uint32(r.varint()))
-		case f == 11 && w == wireLen:
-			b := r.bytes()
-			events := s.Events()
-			if events.Len() == 0 {
-				events.EnsureCapacity(countField(buf, 11))
-			}
-			if r.bad || !d.event(b, events.AppendEmpty()) {
-				return false
-			}
-		case f == 12 && w == wireVarint && seen.first(f):
-			s.SetDroppedEventsCount(uint32(r.varint()))
-		case f == 13 && w == wireLen:
-			b := r.bytes()
-			links := s.Links()
-			if links.Len() == 0 {
-				links.EnsureCapacity(countField(buf, 13))
-			}
-			if r.bad || !d.link(b, links.AppendEmpty()) {
-				return false
-			}
-		case f == 14 && w == wireVarint && seen.first(f):
-			s.SetDroppedLinksCount(uint32(r.varint()))
-		case f == 15 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.status(b, s.Status()) {
-				return false
-			}
-		case f == 16 && w == wireI32 && seen.first(f):
-			s.SetFlags(r.fixed32())
-		default:
-			return false
-		}
-	}
-	return !r.bad
-}
-
-func (d *Decoder) event(buf []byte, e ptrace.SpanEvent) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	attrs := e.Attributes()
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireI64 && seen.first(f):
-			e.SetTimestamp(pcommon.Timestamp(r.fixed64()))
-		case f == 2 && w == wireLen && seen.first(f):
-			e.SetName(d.str(r.bytes()))
-		case f == 3 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 3) {
-				return false
-			}
-		case f == 4 && w == wireVarint && seen.first(f):
-			e.SetDroppedAttributesCount(uint32(r.varint()))
-		default:
-			return false
-		}
-	}
-	return !r.bad
-}
-
-func (d *Decoder) link(buf []byte, l ptrace.SpanLink) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	attrs := l.Attributes()
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			id, ok := traceID(r.bytes())
-			if !ok {
-				return false
-			}
-			l.SetTraceID(id)
-		case f == 2 && w == wireLen && seen.first(f):
-			id, ok := spanID(r.bytes())
-			if !ok {
-				return false
-			}
-			l.SetSpanID(id)
-		case f == 3 && w == wireLen && seen.first(f):
-			if b := r.bytes(); len(b) > 0 {
-				l.TraceState().FromRaw(string(b))
-			}
-		case f == 4 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 4) {
-				return false
-			}
-		case f == 5 && w == wireVarint && seen.first(f):
-			l.SetDroppedAttributesCount(uint32(r.varint()))
-		case f == 6 && w == wireI32 && seen.first(f):
-			l.SetFlags(r.fixed32())
-		default:
-			return false
-		}
-	}
-	return !r.bad
-}
-
-func (d *Decoder) status(buf []byte, st ptrace.Status) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 2 && w == wireLen && seen.first(f):
-			st.SetMessage(string(r.bytes()))
-		case f == 3 && w == wireVarint && seen.first(f):
-			st.SetCode(ptrace.StatusCode(int32(r.varint())))
-		default: // 1, the deprecated code, among others
 			return false
 		}
 	}

@@ -53,10 +53,13 @@ const (
 )
 
 // Decoder decodes requests. It is not safe for concurrent use: take one per
-// request (from a sync.Pool) and give it back after.
+// request and give it back after, so that its shared strings serve the next.
 type Decoder struct {
 	seed   maphash.Seed
 	shared []string // sharedSlots strings, by hash
+	// Scratch space for a histogram's buckets, copied into each point.
+	counts []uint64
+	bounds []float64
 }
 
 // NewDecoder returns a decoder with no shared strings yet.
@@ -88,7 +91,7 @@ func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
 		f, w := r.tag()
 		switch {
 		case f == 1 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 1) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 1) {
 				return false
 			}
 		case f == 2 && w == wireVarint && seen.first(f):
@@ -112,7 +115,7 @@ func (d *Decoder) scope(buf []byte, sc pcommon.InstrumentationScope) bool {
 		case f == 2 && w == wireLen && seen.first(f):
 			sc.SetVersion(d.str(r.bytes()))
 		case f == 3 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, buf, 3) {
+			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 3) {
 				return false
 			}
 		case f == 4 && w == wireVarint && seen.first(f):
@@ -235,10 +238,18 @@ func sizeMap(m pcommon.Map, n int) bool {
 	return true
 }
 
-// attribute adds the serialized KeyValue kv to attrs, the attributes of the
-// message buf, which holds them in field; the first one sizes the map.
-func (d *Decoder) attribute(attrs pcommon.Map, kv, buf []byte, field uint64) bool {
-	if attrs.Len() == 0 && !sizeMap(attrs, countField(buf, field)) {
+// attribute adds the serialized KeyValue kv to attrs, the attributes of a
+// message that holds them in field; rest is what follows kv in the message.
+// The first one sizes the map for itself and the attribute fields right
+// after it: encoders write them together, and counting only those is
+// cheaper than a walk of the whole message (any later ones grow the map).
+func (d *Decoder) attribute(attrs pcommon.Map, kv, rest []byte, field uint64) bool {
+	switch n := attrs.Len(); {
+	case n == 0:
+		if !sizeMap(attrs, 1+countRun(rest, field)) {
+			return false
+		}
+	case n >= maxEntries:
 		return false
 	}
 	return d.keyValue(kv, attrs, 0)
@@ -292,6 +303,22 @@ func countField(buf []byte, field uint64) int {
 		if f == field {
 			n++
 		}
+		r.skip(w)
+	}
+	return n
+}
+
+// countRun counts the occurrences of a field at the start of buf, up to the
+// first other field or maxEntries+1, whichever comes first.
+func countRun(buf []byte, field uint64) int {
+	n := 0
+	r := reader{b: buf}
+	for r.more() && n <= maxEntries {
+		f, w := r.tag()
+		if f != field {
+			break
+		}
+		n++
 		r.skip(w)
 	}
 	return n

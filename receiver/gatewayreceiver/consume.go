@@ -7,7 +7,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"google.golang.org/grpc/codes"
@@ -81,16 +80,15 @@ func (s *tracesService) exportTraces(ctx context.Context, td ptrace.Traces) erro
 }
 
 type metricsService struct {
-	pmetricotlp.UnimplementedGRPCServer
 	r   *gatewayReceiver
 	obs *receiverhelper.ObsReport
 }
 
-func (s *metricsService) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	if err := s.r.consumeMetrics(ctx, s.obs, formatProtobuf, req.Metrics()); err != nil {
-		return pmetricotlp.NewExportResponse(), statusFromError(err).Err()
+func (s *metricsService) exportMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if err := s.r.consumeMetrics(ctx, s.obs, formatProtobuf, md); err != nil {
+		return statusFromError(err).Err()
 	}
-	return pmetricotlp.NewExportResponse(), nil
+	return nil
 }
 
 type logsService struct {

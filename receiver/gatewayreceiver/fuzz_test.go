@@ -91,3 +91,20 @@ func FuzzGRPCTraces(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGRPCMetrics does the same for metrics.
+func FuzzGRPCMetrics(f *testing.F) {
+	r := fuzzReceiver(f)
+	svc := &metricsService{r: r, obs: r.obsGRPC}
+	pb, _ := pmetricotlp.NewExportRequestFromMetrics(gatewaydata.NewMetrics("gw", gatewaydata.Metrics, gatewaydata.DefaultRequest)).MarshalProto()
+	f.Add(pb)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := &metricsRequest{}
+		if err := req.UnmarshalProto(body); err != nil {
+			return
+		}
+		if err := svc.exportMetrics(context.Background(), req.metrics()); err != nil {
+			t.Fatalf("a decodable request was refused: %v", err)
+		}
+	})
+}

@@ -52,9 +52,9 @@ func (r *gatewayReceiver) handleTraces(w http.ResponseWriter, req *http.Request)
 }
 
 func (r *gatewayReceiver) handleMetrics(w http.ResponseWriter, req *http.Request) {
-	msg := pmetricotlp.NewExportRequest()
+	msg := &metricsRequest{}
 	r.serveOTLP(w, req, "metrics", msg, pmetricotlp.NewExportResponse(), func(ctx context.Context, format string) error {
-		return r.consumeMetrics(ctx, r.obsHTTP, format, msg.Metrics())
+		return r.consumeMetrics(ctx, r.obsHTTP, format, msg.metrics())
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -90,7 +89,7 @@ func (r *gatewayReceiver) startGRPC(ctx context.Context, host component.Host) er
 		r.serverGRPC.RegisterService(&traceServiceDesc, &tracesService{r: r, obs: r.obsGRPC})
 	}
 	if r.nextMetrics != nil {
-		pmetricotlp.RegisterGRPCServer(r.serverGRPC, &metricsService{r: r, obs: r.obsGRPC})
+		r.serverGRPC.RegisterService(&metricsServiceDesc, &metricsService{r: r, obs: r.obsGRPC})
 	}
 	if r.nextLogs != nil {
 		plogotlp.RegisterGRPCServer(r.serverGRPC, &logsService{r: r, obs: r.obsGRPC})

@@ -209,6 +209,84 @@ func BenchmarkReceiverAndProcessors(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*bs[0].Items), "ns/span")
 }
 
+// BenchmarkMetricsReceiverAndLayerFilter is BenchmarkReceiverAndProcessors
+// for metrics: the gateway receiver over OTLP/gRPC on loopback, then the
+// layer filter (metrics are never sampled), on the harness's metrics batch.
+func BenchmarkMetricsReceiverAndLayerFilter(b *testing.B) {
+	batch, err := load.MetricBatch()
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	endpoint := l.Addr().String()
+	l.Close()
+
+	conf := translated(b)
+	lf := layerfilterprocessor.NewFactory()
+	lfCfg := lf.CreateDefaultConfig()
+	lfSub, err := conf.Sub("processors::layerfilter")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lfSub.Unmarshal(lfCfg); err != nil {
+		b.Fatal(err)
+	}
+	sink := new(consumertest.MetricsSink)
+	filter, err := lf.CreateMetrics(context.Background(), processortest.NewNopSettings(lf.Type()), lfCfg, sink)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := filter.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = filter.Shutdown(context.Background()) })
+
+	f := gatewayreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig()
+	sub, err := conf.Sub("receivers::gateway")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sub.Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"grpc": map[string]any{"endpoint": endpoint}}}).Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, filter)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	gen, err := load.Dial(endpoint, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer gen.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%64 == 0 {
+			sink.Reset()
+		}
+		if _, err := gen.Send(ctx, load.MetricsMethod, &batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if sink.DataPointCount() == 0 {
+		b.Fatal("no data point reached the sink")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch.Items), "ns/point")
+}
+
 // BenchmarkSampledSplit is the translated traces/in → [spanmetrics,
 // forward → sampling] fan-out after the layer filter, as the collector runs
 // it. "clone" is what it does when the sampled pipeline says it mutates: a

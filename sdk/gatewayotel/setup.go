@@ -121,6 +121,10 @@ func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 // use_http) for traces, metrics or both. exporters.prometheus[] entries are
 // not served here: the collector exposes the gateway's /metrics.
 //
+// A malformed OTEL_RESOURCE_ATTRIBUTES does not fail Setup: the resource
+// keeps its well-formed pairs and the problem goes to the OpenTelemetry
+// error handler (otel.Handle), as an unknown OTEL_PROPAGATORS name does.
+//
 // When Setup fails, it has already shut down the exporters and providers it
 // built (with ctx's values but not its cancellation), so nothing it started
 // keeps running.
@@ -170,7 +174,13 @@ func Setup(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*Te
 	var res *resource.Resource
 	if o.tp == nil || o.mp == nil {
 		if res, err = Resource(ctx, cfg, opts...); err != nil {
-			return nil, nil, err
+			if !partialOnly(err) {
+				return nil, nil, err
+			}
+			// A malformed OTEL_RESOURCE_ATTRIBUTES is reported, not fatal
+			// (the specification's advice): the SDK kept the well-formed
+			// pairs, and the gateway keeps its own keys.
+			otel.Handle(err)
 		}
 	}
 	if o.tp == nil {
@@ -261,6 +271,12 @@ func Sampler(rate float64) sdktrace.Sampler {
 // deployment.environment (only when deploy_env is set) and
 // service.instance.id, with schema URL 1.21.0. OTEL_RESOURCE_ATTRIBUTES is
 // merged in; the configured keys win over it.
+//
+// As resource.New, Resource returns a partial resource together with an
+// error wrapping resource.ErrPartialResource when OTEL_RESOURCE_ATTRIBUTES
+// is malformed: the resource holds every well-formed pair and the
+// configured keys, and the caller chooses whether to use it (Setup does,
+// and reports the error to the OpenTelemetry error handler).
 func Resource(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (*resource.Resource, error) {
 	if cfg == nil {
 		return nil, errNoConfig
@@ -286,9 +302,35 @@ func Resource(ctx context.Context, cfg *krakend.OpenTelemetry, opts ...Option) (
 	}
 	res, err := resource.New(ctx, ropts...)
 	if err != nil {
+		if partialOnly(err) {
+			// Only the environment's detector can be partial.
+			return res, fmt.Errorf("gatewayotel: resource: OTEL_RESOURCE_ATTRIBUTES: %w", err)
+		}
 		return nil, fmt.Errorf("gatewayotel: resource: %w", err)
 	}
 	return res, nil
+}
+
+// partialOnly tells whether every error err gathers is a partial resource
+// (resource.ErrPartialResource): one other error among them, such as a
+// schema URL conflict, makes the resource unusable.
+func partialOnly(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return false
+	case interface{ Unwrap() []error }:
+		members := e.Unwrap()
+		for _, m := range members {
+			if !partialOnly(m) {
+				return false
+			}
+		}
+		return len(members) > 0
+	}
+	if err == resource.ErrPartialResource { // the chain is walked here, not with errors.Is
+		return true
+	}
+	return partialOnly(errors.Unwrap(err))
 }
 
 func serviceVersion(cfg *krakend.OpenTelemetry, o *options) string {

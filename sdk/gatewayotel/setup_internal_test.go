@@ -1,7 +1,11 @@
 package gatewayotel
 
 import (
+	"errors"
+	"fmt"
 	"testing"
+
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakend"
 )
@@ -30,5 +34,30 @@ func TestExporterEndpoint(t *testing.T) {
 		if got != tt.want || (tlsCfg != nil) != tt.tls {
 			t.Errorf("%s port %d: got %s (TLS %v), want %s (TLS %v)", tt.host, tt.port, got, tlsCfg != nil, tt.want, tt.tls)
 		}
+	}
+}
+
+// Only a resource that is partial and nothing else is usable: any other
+// error among those resource.New gathers stays fatal.
+func TestPartialOnly(t *testing.T) {
+	partial := fmt.Errorf("%w: missing value: [oops]", resource.ErrPartialResource)
+	other := errors.New("detector failed")
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no error is not a partial resource", nil, false},
+		{"a partial resource as the SDK wraps it", fmt.Errorf("error detecting resource: %w", errors.Join(partial)), true},
+		{"two partial detectors", fmt.Errorf("error detecting resource: %w", errors.Join(partial, partial)), true},
+		{"a partial detector beside a failed one", fmt.Errorf("error detecting resource: %w", errors.Join(partial, other)), false},
+		{"a schema URL conflict", fmt.Errorf("error detecting resource: %w", errors.Join(resource.ErrSchemaURLConflict)), false},
+		{"an unrelated error", other, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := partialOnly(tt.err); got != tt.want {
+				t.Errorf("partialOnly(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -12,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -95,6 +99,65 @@ func TestResourceHasNoEnvironmentWithoutDeployEnv(t *testing.T) {
 	assert.Equal(t, "test-gw", attrs["service.name"], "service_name defaults to the root name")
 	assert.Equal(t, "1.0.0", attrs["service.version"])
 	assert.NotContains(t, attrs, "deployment.environment")
+}
+
+// A malformed OTEL_RESOURCE_ATTRIBUTES is an operator's typo, not a reason
+// for the gateway not to start: the SDK keeps the well-formed pairs and says
+// the resource is partial (resource.ErrPartialResource). Resource returns
+// that partial resource with the error, as resource.New does; Setup uses it
+// and reports the problem to the OpenTelemetry error handler, as it does an
+// unknown OTEL_PROPAGATORS name.
+func TestAMalformedResourceVariableIsReportedNotFatal(t *testing.T) {
+	h := &recordingErrorHandler{}
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(h)
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "k8s.pod.name=gw-0,oops,service.instance.id=gw-a")
+	cfg := &krakend.OpenTelemetry{ServiceName: "edge"}
+	wantAttrs := func(t *testing.T, res *resource.Resource) {
+		t.Helper()
+		require.NotNil(t, res)
+		assert.Equal(t, gatewayotel.SchemaURL, res.SchemaURL())
+		attrs := attrMap(res.Attributes())
+		assert.Equal(t, "edge", attrs["service.name"], "the configured keys are kept")
+		assert.Equal(t, "gw-0", attrs["k8s.pod.name"], "the well-formed pairs are kept")
+		assert.Equal(t, "gw-a", attrs["service.instance.id"])
+	}
+
+	t.Run("Resource returns the partial resource and the error", func(t *testing.T) {
+		res, err := gatewayotel.Resource(context.Background(), cfg)
+		require.ErrorIs(t, err, resource.ErrPartialResource)
+		assert.ErrorContains(t, err, "OTEL_RESOURCE_ATTRIBUTES")
+		assert.ErrorContains(t, err, "oops")
+		wantAttrs(t, res)
+	})
+
+	t.Run("Setup starts and reports it", func(t *testing.T) {
+		h.mu.Lock()
+		h.errs = nil
+		h.mu.Unlock()
+		reader := sdkmetric.NewManualReader()
+		tel, shutdown, err := gatewayotel.Setup(context.Background(), cfg, gatewayotel.WithMeterProviderOptions(sdkmetric.WithReader(reader)))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = shutdown(context.Background()) })
+		_, _ = tel.Proxy(context.Background(), "/x", "GET", func(context.Context) (int, error) { return http.StatusOK, nil })
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		wantAttrs(t, rm.Resource)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		// The SDK's providers report the variable too, on their own
+		// (resource.Environment in their WithResource): count ours.
+		var ours []error
+		for _, err := range h.errs {
+			if strings.HasPrefix(err.Error(), "gatewayotel: ") {
+				ours = append(ours, err)
+			}
+		}
+		require.Len(t, ours, 1, "Setup reports the problem once: %v", h.errs)
+		assert.ErrorIs(t, ours[0], resource.ErrPartialResource)
+		assert.ErrorContains(t, ours[0], "OTEL_RESOURCE_ATTRIBUTES")
+	})
 }
 
 // echoBackend records the headers each request carried.

@@ -33,3 +33,20 @@ func TestClientMethodsDoNotGrowTheEndpointCache(t *testing.T) {
 		t.Fatalf("%d endpoints cached for 100 client methods", n)
 	}
 }
+
+func TestPanicTypeNamesTheValuesType(t *testing.T) {
+	for _, tt := range []struct {
+		v    any
+		want string
+	}{
+		{"boom", "string"},
+		{42, "int"},
+		{http.ErrAbortHandler, "*errors.errorString"},
+		{&http.MaxBytesError{}, "*http.MaxBytesError"}, // as the SDK names a pointer
+		{krakend.Attribute{}, "github.com/otelcol-gateway/otelcol-gateway/config/krakend.Attribute"},
+	} {
+		if got := panicType(tt.v); got != tt.want {
+			t.Errorf("panicType(%#v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}

@@ -3,10 +3,13 @@ package gatewayotel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"reflect"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -96,17 +99,33 @@ func (e *Endpoint) Proxy(ctx context.Context, header http.Header, fn func(contex
 		ctx, span = t.tracer.Start(ctx, e.route, trace.WithSpanKind(trace.SpanKindInternal),
 			trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// fn panicked: the span ends and the metrics count an error, then
+		// the panic goes on, from here so that its trace keeps fn's frames.
+		v := recover()
+		e.end(ctx, span, start, abortOutcome(v))
+		if v != nil {
+			panic(v)
+		}
+	}()
 	status, err := fn(ctx)
-	o := outcomeOf(ctx, status, err)
+	returned = true
+	e.end(ctx, span, start, outcomeOf(ctx, status, err))
+	return status, err
+}
+
+func (e *Endpoint) end(ctx context.Context, span trace.Span, start time.Time, o outcome) {
 	if span != nil {
-		span.SetAttributes(o.spanAttributes()...)
-		span.End()
+		o.endSpan(span)
 	}
 	if !e.proxy.DisableMetrics {
 		attrs := concat(e.metricAttrs, o.metricAttributes())
-		t.inst.proxyDuration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(attribute.NewSet(attrs...)))
+		e.t.inst.proxyDuration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(attribute.NewSet(attrs...)))
 	}
-	return status, err
 }
 
 // Proxy is Endpoint(route, method).Proxy(ctx, nil, fn).
@@ -120,6 +139,59 @@ type outcome struct {
 	err      error
 	canceled bool // the context was canceled: KrakenD does not count it as an error
 	failed   bool // an error other than the cancellation
+	panicked bool // err is a panicError
+}
+
+// abortOutcome is the outcome of a stage whose code did not return: it
+// panicked with v, or called runtime.Goexit when v is nil. Either is an
+// error (KrakenD has no such outcome: a panic there crashes the gateway or
+// is answered by gin's recovery with a 500).
+func abortOutcome(v any) outcome {
+	o := outcome{status: http.StatusInternalServerError, err: errGoexit, failed: true}
+	if v != nil {
+		o.err, o.panicked = panicError{v}, true
+	}
+	return o
+}
+
+// endSpan sets the outcome's attributes on a proxy or backend stage span
+// and ends it. Only a panic sets a status: KrakenD sets none on these
+// spans, and a panic is no outcome of KrakenD's.
+func (o outcome) endSpan(span trace.Span, opts ...trace.SpanEndOption) {
+	span.SetAttributes(o.spanAttributes()...)
+	if o.panicked {
+		recordPanic(span, o.err.(panicError).v)
+	}
+	span.End(opts...)
+}
+
+// panicError is the error of a layer whose code panicked with v.
+type panicError struct{ v any }
+
+func (e panicError) Error() string { return "panic: " + fmt.Sprint(e.v) }
+
+// errGoexit is the error of a layer whose code called runtime.Goexit.
+var errGoexit = errors.New("runtime.Goexit")
+
+// recordPanic records a recovered panic on span as the SDK's span.End
+// does for a panic it sees (what otelhttp relies on): an exception event
+// with the value's type and message. The span's status becomes Error.
+func recordPanic(span trace.Span, v any) {
+	span.AddEvent("exception", trace.WithAttributes(
+		attribute.String("exception.type", panicType(v)),
+		attribute.String("exception.message", fmt.Sprint(v))))
+	span.SetStatus(codes.Error, panicError{v}.Error())
+}
+
+// panicType names the type of a panic's value as the SDK names an
+// exception's: package path and name, or, for a builtin or unnamed type,
+// the type as Go writes it (the SDK writes ".string" for a string).
+func panicType(v any) string {
+	t := reflect.TypeOf(v)
+	if t.PkgPath() == "" {
+		return t.String()
+	}
+	return t.PkgPath() + "." + t.Name()
 }
 
 func outcomeOf(ctx context.Context, status int, err error) outcome {

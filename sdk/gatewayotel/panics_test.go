@@ -1,0 +1,84 @@
+package gatewayotel_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+)
+
+// panicValue is what the panicking code of these tests panics with: not an
+// error, so that the exception's type is the value's own.
+type panicValue struct{ what string }
+
+// assertPanicRecorded checks that span ended as the SDK's span.End records
+// a panic it sees (an "exception" event with the value's type and message),
+// with status Error.
+func assertPanicRecorded(t *testing.T, s sdktrace.ReadOnlySpan, message string) {
+	t.Helper()
+	assert.Equal(t, codes.Error, s.Status().Code, "span %q", s.Name())
+	assert.Equal(t, "panic: "+message, s.Status().Description)
+	var found bool
+	for _, ev := range s.Events() {
+		if ev.Name != "exception" {
+			continue
+		}
+		found = true
+		a := attrMap(ev.Attributes)
+		assert.Equal(t, message, a["exception.message"])
+		assert.Equal(t, "github.com/otelcol-gateway/otelcol-gateway/sdk/gatewayotel_test.panicValue", a["exception.type"])
+	}
+	assert.True(t, found, "span %q has no exception event", s.Name())
+}
+
+// A panic in an endpoint's merging of its backends goes on to the caller,
+// unchanged, once the proxy span has ended with the panic recorded and
+// krakend.proxy.duration has counted an error: a panic recovered further
+// up (net/http, a recovery middleware) must not leave an unended span.
+func TestAPanickingProxyEndsItsSpanAndCountsAnError(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	boom := panicValue{"boom"}
+	assert.PanicsWithValue(t, boom, func() {
+		_, _ = r.tel.Proxy(context.Background(), "/users/{id}", "GET", func(context.Context) (int, error) { panic(boom) })
+	}, "the panic goes on with its own value")
+
+	s := spansByClass(t, r.spans.Ended())[layer.ProxyStage]
+	require.NotNil(t, s, "the proxy span is ended")
+	assertPanicRecorded(t, s, "{boom}")
+	a := attrMap(s.Attributes())
+	assert.Equal(t, "panic: {boom}", a["error"])
+	assert.Equal(t, int64(500), a["http.response.status_code"])
+	assert.Equal(t, false, a["complete"])
+	assert.NotContains(t, a, "canceled")
+	m := onlyPointAttrs(t, r, "krakend.proxy.duration")
+	assert.Equal(t, true, m["error"])
+	assert.Equal(t, false, m["canceled"])
+	assert.Equal(t, false, m["complete"])
+}
+
+// runtime.Goexit (t.FailNow in a test's handler) is no panic: the proxy
+// span still ends, as an error, and nothing panics.
+func TestAProxyLeftByGoexitEndsItsSpanWithoutPanicking(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		_, _ = r.tel.Proxy(context.Background(), "/users/{id}", "GET", func(context.Context) (int, error) {
+			runtime.Goexit()
+			return 0, nil
+		})
+	}()
+	require.Nil(t, <-recovered, "Goexit must not become a panic")
+
+	s := spansByClass(t, r.spans.Ended())[layer.ProxyStage]
+	require.NotNil(t, s, "the proxy span is ended")
+	assert.Equal(t, "runtime.Goexit", attrMap(s.Attributes())["error"])
+	assert.Empty(t, s.Events())
+	assert.Equal(t, true, onlyPointAttrs(t, r, "krakend.proxy.duration")["error"])
+}

@@ -181,7 +181,22 @@ func (b *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		t.prop.Inject(rtCtx, propagation.HeaderCarrier(out.Header))
 	}
 
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// The base transport panicked: the spans end and the metrics
+		// count a failed round trip, then the panic goes on, from here so
+		// that its trace keeps the transport's frames.
+		v := recover()
+		b.abort(stageCtx, stage, rtCtx, rt, req, start, ct, v)
+		if v != nil {
+			panic(v)
+		}
+	}()
 	resp, err := b.base.RoundTrip(out)
+	returned = true
 	end := time.Now()
 	status := 0
 	if err == nil {
@@ -324,6 +339,27 @@ func (b *backendTransport) recordRoundTrip(ctx context.Context, req *http.Reques
 	}
 }
 
+// abort ends a round trip whose base transport did not return: it
+// panicked with v, or called runtime.Goexit when v is nil. The round trip
+// fails as on a transport error (status code 0), and so does the stage.
+func (b *backendTransport) abort(stageCtx context.Context, stage trace.Span, rtCtx context.Context, rt trace.Span, req *http.Request, start time.Time, ct *connTimes, v any) {
+	o := abortOutcome(v)
+	end := time.Now()
+	if rt != nil {
+		if o.panicked {
+			recordPanic(rt, v)
+		} else {
+			rt.RecordError(o.err)
+			rt.SetStatus(codes.Error, o.err.Error())
+		}
+		rt.End(trace.WithTimestamp(end))
+	}
+	if b.metricRoundTrip {
+		b.recordRoundTrip(rtCtx, req, nil, 0, end.Sub(start), o.err, false, false, ct)
+	}
+	b.endStageWith(stageCtx, stage, start, o)
+}
+
 // endStage ends the backend stage: its span and krakend.backend.duration.
 func (b *backendTransport) endStage(ctx context.Context, stage trace.Span, start time.Time, status int, err error) {
 	// Lura's DefaultHTTPStatusHandler accepts 200 and 201 only
@@ -331,11 +367,13 @@ func (b *backendTransport) endStage(ctx context.Context, stage trace.Span, start
 	if err == nil && status != http.StatusOK && status != http.StatusCreated {
 		err = errInvalidStatusCode
 	}
-	o := outcomeOf(ctx, status, err)
+	b.endStageWith(ctx, stage, start, outcomeOf(ctx, status, err))
+}
+
+func (b *backendTransport) endStageWith(ctx context.Context, stage trace.Span, start time.Time, o outcome) {
 	end := time.Now()
 	if stage != nil {
-		stage.SetAttributes(o.spanAttributes()...)
-		stage.End(trace.WithTimestamp(end))
+		o.endSpan(stage, trace.WithTimestamp(end))
 	}
 	if b.metricStage {
 		attrs := concat(b.stageMetricAttrs, o.metricAttributes())

@@ -2,6 +2,7 @@ package gatewayotel_test
 
 import (
 	"context"
+	"net/http"
 	"runtime"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/sdk/gatewayotel"
 )
 
 // panicValue is what the panicking code of these tests panics with: not an
@@ -81,4 +83,36 @@ func TestAProxyLeftByGoexitEndsItsSpanWithoutPanicking(t *testing.T) {
 	assert.Equal(t, "runtime.Goexit", attrMap(s.Attributes())["error"])
 	assert.Empty(t, s.Events())
 	assert.Equal(t, true, onlyPointAttrs(t, r, "krakend.proxy.duration")["error"])
+}
+
+// A panic in the base transport goes on to the caller once the backend
+// stage and backend-request spans have ended with the panic recorded and
+// the round trip has counted as started and failed, with status code 0 as
+// a transport error does.
+func TestAPanickingBaseTransportEndsItsSpansAndCountsAFailure(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	boom := panicValue{"boom"}
+	rt := r.tel.Transport(roundTripFunc(func(*http.Request) (*http.Response, error) { panic(boom) }),
+		gatewayotel.BackendInfo{EndpointRoute: "/users/{id}", URLPattern: "/v1/users/{id}"})
+	req, err := http.NewRequest(http.MethodGet, "http://backend.invalid/v1/users/1", nil)
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, boom, func() { _, _ = rt.RoundTrip(req) }, "the panic goes on with its own value")
+
+	got := spansByClass(t, r.spans.Ended())
+	require.Contains(t, got, layer.BackendRoundTrip, "the backend-request span is ended")
+	require.Contains(t, got, layer.BackendStage, "the backend stage span is ended")
+	assertPanicRecorded(t, got[layer.BackendRoundTrip], "{boom}")
+	assertPanicRecorded(t, got[layer.BackendStage], "{boom}")
+	st := attrMap(got[layer.BackendStage].Attributes())
+	assert.Equal(t, "panic: {boom}", st["error"])
+	assert.Equal(t, int64(500), st["http.response.status_code"])
+	assert.Equal(t, false, st["complete"])
+
+	c := roundTripCounts(t, r)
+	assert.Equal(t, int64(1), c["http.client.request.started.count"])
+	assert.Equal(t, int64(1), c["http.client.request.failed.count"])
+	assert.Equal(t, int64(0), onlyPointAttrs(t, r, "http.client.duration")["http.response.status_code"])
+	m := onlyPointAttrs(t, r, "krakend.backend.duration")
+	assert.Equal(t, true, m["error"])
+	assert.Equal(t, false, m["complete"])
 }

@@ -510,7 +510,27 @@ func (tb *trackedBody) Read(p []byte) (int, error) {
 	}
 	tb.mu.Unlock()
 
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// The body's Read panicked: the read tracker ends with it, the
+		// stage (ended by Close) is an error, and the panic goes on.
+		v := recover()
+		err := abortError(v)
+		tb.mu.Lock()
+		tb.finishRead(err)
+		if tb.err == nil {
+			tb.err = err
+		}
+		tb.mu.Unlock()
+		if v != nil {
+			panic(v)
+		}
+	}()
 	n, err := tb.rc.Read(p)
+	returned = true
 
 	tb.mu.Lock()
 	tb.size += int64(n)
@@ -526,16 +546,39 @@ func (tb *trackedBody) Read(p []byte) (int, error) {
 }
 
 func (tb *trackedBody) Close() error {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// The body's Close panicked: the stage still ends, as an error,
+		// and the panic goes on.
+		v := recover()
+		tb.end(abortError(v))
+		if v != nil {
+			panic(v)
+		}
+	}()
 	err := tb.rc.Close()
+	returned = true
+	tb.end(nil)
+	return err
+}
+
+// end ends the read tracker and the stage once; closeErr is an error of
+// Close itself.
+func (tb *trackedBody) end(closeErr error) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	if tb.closed {
-		return err
+		return
 	}
 	tb.closed = true
 	tb.finishRead(nil)
+	if tb.err == nil {
+		tb.err = closeErr
+	}
 	tb.b.endStage(tb.ctx, tb.stage, tb.start, tb.status, tb.err)
-	return err
 }
 
 // trackedRWBody is a trackedBody that also writes to the upgraded
@@ -563,7 +606,9 @@ func (tb *trackedBody) finishRead(err error) {
 			attribute.Int64("http.client.response.read.size", tb.size),
 			attribute.Float64("http.client.response.read.time", d))
 		// KrakenD sets Ok on a read without error (io/tracking.go:64).
-		if err != nil {
+		if pe, ok := err.(panicError); ok {
+			recordPanic(tb.readSpan, pe.v)
+		} else if err != nil {
 			tb.readSpan.RecordError(err)
 			tb.readSpan.SetStatus(codes.Error, err.Error())
 		} else {

@@ -2,8 +2,10 @@ package gatewayotel_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -115,4 +117,90 @@ func TestAPanickingBaseTransportEndsItsSpansAndCountsAFailure(t *testing.T) {
 	m := onlyPointAttrs(t, r, "krakend.backend.duration")
 	assert.Equal(t, true, m["error"])
 	assert.Equal(t, false, m["complete"])
+}
+
+// panickingBody is a response body whose Read or Close panics.
+type panickingBody struct {
+	io.Reader
+	onRead, onClose any
+}
+
+func (b *panickingBody) Read(p []byte) (int, error) {
+	if b.onRead != nil {
+		panic(b.onRead)
+	}
+	return b.Reader.Read(p)
+}
+
+func (b *panickingBody) Close() error {
+	if b.onClose != nil {
+		panic(b.onClose)
+	}
+	return nil
+}
+
+func bodyTransport(t *testing.T, r *rig, body *panickingBody) http.RoundTripper {
+	t.Helper()
+	return r.tel.Transport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: body, ContentLength: -1, Request: req}, nil
+	}), gatewayotel.BackendInfo{EndpointRoute: "/users/{id}", URLPattern: "/v1/users/{id}"})
+}
+
+func spanOfClass(t *testing.T, spans []sdktrace.ReadOnlySpan, c layer.Class) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, s := range spans {
+		if classifySpan(s) == c {
+			return s
+		}
+	}
+	return nil
+}
+
+// A panic while the response body is read ends the read tracker with the
+// panic recorded and counts a read error; the stage, which the body's
+// Close ends, is an error.
+func TestAPanicReadingTheBodyEndsTheReadTrackerAsAnError(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	boom := panicValue{"boom"}
+	rt := bodyTransport(t, r, &panickingBody{Reader: strings.NewReader("{}"), onRead: boom})
+	req, err := http.NewRequest(http.MethodGet, "http://backend.invalid/v1/users/1", nil)
+	require.NoError(t, err)
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, boom, func() { _, _ = io.ReadAll(resp.Body) }, "the panic goes on with its own value")
+
+	read := spanOfClass(t, r.spans.Ended(), layer.BackendReadPayload)
+	require.NotNil(t, read, "the read tracker ends at the panic")
+	assertPanicRecorded(t, read, "{boom}")
+	assert.Equal(t, "true", onlyPointAttrs(t, r, "http.client.response.read.size")["error"])
+
+	require.NoError(t, resp.Body.Close())
+	st := spanOfClass(t, r.spans.Ended(), layer.BackendStage)
+	require.NotNil(t, st)
+	assertPanicRecorded(t, st, "{boom}")
+	assert.Equal(t, "panic: {boom}", attrMap(st.Attributes())["error"])
+	assert.Equal(t, true, onlyPointAttrs(t, r, "krakend.backend.duration")["error"])
+}
+
+// A panic closing the response body still ends the backend stage, which
+// Close ends, as an error.
+func TestAPanicClosingTheBodyEndsTheStageAsAnError(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	boom := panicValue{"boom"}
+	rt := bodyTransport(t, r, &panickingBody{Reader: strings.NewReader("{}"), onClose: boom})
+	req, err := http.NewRequest(http.MethodGet, "http://backend.invalid/v1/users/1", nil)
+	require.NoError(t, err)
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, boom, func() { _ = resp.Body.Close() }, "the panic goes on with its own value")
+
+	st := spanOfClass(t, r.spans.Ended(), layer.BackendStage)
+	require.NotNil(t, st, "the stage ends")
+	assertPanicRecorded(t, st, "{boom}")
+	assert.Equal(t, true, onlyPointAttrs(t, r, "krakend.backend.duration")["error"])
+	read := spanOfClass(t, r.spans.Ended(), layer.BackendReadPayload)
+	require.NotNil(t, read)
+	assert.Equal(t, codes.Ok, read.Status().Code, "the body was read whole before Close")
 }

@@ -147,11 +147,18 @@ type outcome struct {
 // error (KrakenD has no such outcome: a panic there crashes the gateway or
 // is answered by gin's recovery with a 500).
 func abortOutcome(v any) outcome {
-	o := outcome{status: http.StatusInternalServerError, err: errGoexit, failed: true}
-	if v != nil {
-		o.err, o.panicked = panicError{v}, true
+	err := abortError(v)
+	_, panicked := err.(panicError)
+	return outcome{status: http.StatusInternalServerError, err: err, failed: true, panicked: panicked}
+}
+
+// abortError is the error of code that panicked with v, or called
+// runtime.Goexit when v is nil.
+func abortError(v any) error {
+	if v == nil {
+		return errGoexit
 	}
-	return o
+	return panicError{v}
 }
 
 // endSpan sets the outcome's attributes on a proxy or backend stage span
@@ -198,6 +205,9 @@ func outcomeOf(ctx context.Context, status int, err error) outcome {
 	o := outcome{status: status, err: err}
 	if err == nil {
 		return o
+	}
+	if _, ok := err.(panicError); ok { // the body's reading panicked
+		o.panicked = true
 	}
 	o.status = http.StatusInternalServerError
 	o.canceled = errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)

@@ -30,6 +30,13 @@
 // do: an error gathering several (Lura's multi-error or errors.Join) is
 // canceled when one member is and an error when another is not, where
 // KrakenD's span looks at errors.Is alone (lura/proxy_tracer.go end).
+// A panic in the code a layer wraps (the handler, Proxy's function, the
+// base transport, the backend's response body) ends that layer's spans
+// with the panic recorded as the SDK's span.End records one (an exception
+// event with its type and message) and status Error, counts an error in
+// its metrics (the global ones with status 500), and then goes on with
+// the same value; in KrakenD a panic crashes the gateway, or gin's
+// recovery answers it with 500.
 // Smaller differences: url.full masks a password in the backend URL
 // (URL.Redacted); a request body of unknown length records no size, where
 // KrakenD records 0; an upgraded connection reports 101 and its global span

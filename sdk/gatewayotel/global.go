@@ -21,6 +21,9 @@ import (
 // with the request next received. A nil routeOf reads net/http's
 // ServeMux pattern (RouteFromPattern).
 //
+// A panic in next ends the span as an error with the panic recorded, counts
+// in the metrics with status 500, and goes on to net/http.
+//
 // Requests whose raw path is in skip_paths pass through untouched: no span,
 // no metrics, no header extraction. A parametrised skip path (written in
 // either {id} or :id form) skips the metrics of the requests it matches.
@@ -48,12 +51,17 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 		rw := &responseWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
 		// A panicking handler still ends its span and counts in the
-		// metrics, and the panic goes on to net/http. KrakenD's global
+		// metrics, and the panic goes on to net/http, raised from here so
+		// that its trace keeps the handler's frames. KrakenD's global
 		// layer wraps gin, whose Recovery answers a panic with 500.
-		panicked := true
+		returned := false
 		defer func() {
-			if panicked && rw.status == 0 {
-				rw.status = http.StatusInternalServerError
+			var recovered any
+			if !returned {
+				recovered = recover() // nil when the handler called runtime.Goexit
+				if rw.status == 0 {
+					rw.status = http.StatusInternalServerError
+				}
 			}
 			route := routeOf(r)
 			status := rw.status
@@ -90,14 +98,23 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 				// Only a failed write is an error of the global layer: a 5xx
 				// the gateway wrote successfully stays Ok. KrakenD also records
 				// the first write error as an exception event
-				// (http/server/traces.go end).
-				if rw.writeErr != nil {
+				// (http/server/traces.go end). A handler that did not return
+				// failed to write: net/http aborts its response.
+				switch {
+				case recovered != nil:
+					recordPanic(span, recovered)
+				case !returned:
+					span.SetStatus(codes.Error, errGoexit.Error())
+				case rw.writeErr != nil:
 					span.RecordError(rw.writeErr)
 					span.SetStatus(codes.Error, rw.writeErr.Error())
-				} else {
+				default:
 					span.SetStatus(codes.Ok, "")
 				}
 				span.End()
+			}
+			if recovered != nil {
+				defer panic(recovered) // once the metrics are recorded
 			}
 			if t.global.DisableMetrics || (route != "" && t.skipped(route)) {
 				return
@@ -135,7 +152,7 @@ func (t *Telemetry) GlobalHandler(next http.Handler, routeOf func(*http.Request)
 			t.inst.serverRespSize.Record(ctx, rw.written, set)
 		}()
 		next.ServeHTTP(rw, r)
-		panicked = false
+		returned = true
 	})
 }
 

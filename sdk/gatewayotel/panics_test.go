@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -203,4 +204,43 @@ func TestAPanicClosingTheBodyEndsTheStageAsAnError(t *testing.T) {
 	read := spanOfClass(t, r.spans.Ended(), layer.BackendReadPayload)
 	require.NotNil(t, read)
 	assert.Equal(t, codes.Ok, read.Status().Code, "the body was read whole before Close")
+}
+
+// The global span of a request whose handler panicked records the panic
+// and is an error: net/http aborts the response, so writing it failed.
+// (Its end and its metrics, with status 500, were already there.)
+func TestAPanickingHandlerRecordsThePanicOnTheGlobalSpan(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	boom := panicValue{"boom"}
+	h := r.tel.GlobalHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(boom) }),
+		func(*http.Request) string { return "/x" })
+	assert.PanicsWithValue(t, boom, func() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	}, "the panic goes on to net/http with its own value")
+
+	s := r.spans.Ended()
+	require.Len(t, s, 1)
+	assertPanicRecorded(t, s[0], "{boom}")
+	assert.Equal(t, int64(500), attrMap(s[0].Attributes())["http.response.status_code"])
+	assert.Equal(t, int64(500), onlyPointAttrs(t, r, "http.server.duration")["http.response.status_code"])
+}
+
+// runtime.Goexit in a handler is no panic: the global span ends as an
+// error, and nothing panics.
+func TestAHandlerLeftByGoexitEndsTheGlobalSpanWithoutPanicking(t *testing.T) {
+	r := newRig(t, krakendJSON("", ""))
+	h := r.tel.GlobalHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { runtime.Goexit() }),
+		func(*http.Request) string { return "/x" })
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	}()
+	require.Nil(t, <-recovered, "Goexit must not become a panic")
+
+	s := r.spans.Ended()
+	require.Len(t, s, 1)
+	assert.Equal(t, codes.Error, s[0].Status().Code)
+	assert.Equal(t, "runtime.Goexit", s[0].Status().Description)
+	assert.Empty(t, s[0].Events())
 }

@@ -708,9 +708,26 @@ func TestAnUpgradedConnectionKeepsItsMatchedRoute(t *testing.T) {
 		require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 		_ = resp.Body.Close()
 	}
-	require.Eventually(t, func() bool { return len(r.spans.Ended()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	// The handler records the metrics after it has ended the span, and
+	// ends both after the client has its 101: wait for the data points.
+	var sets []attribute.Set
+	require.Eventually(t, func() bool {
+		var rm metricdata.ResourceMetrics
+		if err := r.reader.Collect(context.Background(), &rm); err != nil || len(rm.ScopeMetrics) == 0 {
+			return false
+		}
+		for _, m := range rm.ScopeMetrics[0].Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "http.server.duration" {
+				sets = sets[:0]
+				for _, p := range h.DataPoints {
+					sets = append(sets, p.Attributes)
+				}
+			}
+		}
+		return len(sets) == 2
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Len(t, r.spans.Ended(), 2)
 
-	sets, _, _ := points(t, r.metrics(t)["http.server.duration"])
 	var routes []any
 	for _, s := range sets {
 		routes = append(routes, attrMap(s.ToSlice())["http.route"])

@@ -71,16 +71,13 @@ func (t *Telemetry) Transport(base http.RoundTripper, b BackendInfo) http.RoundT
 	if client == "" {
 		client = pattern
 	}
-	layer := t.cfg.Layers.Backend
-	if ep.conf != nil {
-		if ep.conf.Telemetry != nil && ep.conf.Telemetry.Backend != nil {
-			layer = *ep.conf.Telemetry.Backend
+	layer := t.backend
+	if c := ep.conf; c != nil {
+		if c.backend != nil {
+			layer = *c.backend
 		}
-		for _, be := range ep.conf.Backends {
-			if backendRoute(be.URLPattern) == pattern && be.Telemetry != nil && be.Telemetry.Backend != nil {
-				layer = *be.Telemetry.Backend
-				break
-			}
+		if l, ok := c.backends[pattern]; ok {
+			layer = l
 		}
 	}
 	return newBackendTransport(t, base, ep, pattern, method, client, layer)

@@ -32,7 +32,7 @@ type Endpoint struct {
 	globalTraceAttrs  []attribute.KeyValue // added to the global span
 	globalMetricAttrs []attribute.KeyValue // added to the global metrics
 
-	conf *krakend.Endpoint // nil when the endpoint is not in WithEndpoints
+	conf *endpointConf // nil when the endpoint is not in WithEndpoints
 }
 
 // Endpoint returns the instrumentation of the endpoint with this pattern
@@ -49,17 +49,17 @@ func (t *Telemetry) Endpoint(route, method string) *Endpoint {
 	return actual.(*Endpoint)
 }
 
-func (t *Telemetry) newEndpoint(route, method string, conf *krakend.Endpoint) *Endpoint {
+func (t *Telemetry) newEndpoint(route, method string, conf *endpointConf) *Endpoint {
 	if method == "" {
 		method = http.MethodGet
 	}
-	e := &Endpoint{t: t, route: route, method: method, skip: t.skipped(route), proxy: t.cfg.Layers.Proxy, conf: conf}
-	if conf != nil && conf.Telemetry != nil {
-		if conf.Telemetry.Proxy != nil {
-			e.proxy = *conf.Telemetry.Proxy // replaces layers.proxy whole
+	e := &Endpoint{t: t, route: route, method: method, skip: t.skipped(route), proxy: t.proxy, conf: conf}
+	if conf != nil {
+		if conf.proxy != nil {
+			e.proxy = *conf.proxy // replaces layers.proxy whole
 		}
-		e.globalTraceAttrs = traceStaticAttributes(conf.Telemetry.GlobalTracesStaticAttributes)
-		e.globalMetricAttrs = staticAttributes(conf.Telemetry.GlobalMetricsStaticAttributes)
+		e.globalTraceAttrs = conf.globalTraceAttrs
+		e.globalMetricAttrs = conf.globalMetricAttrs
 	}
 	e.proxySkipHdr = headerSet(e.proxy.SkipHeaders)
 	fixed := []attribute.KeyValue{

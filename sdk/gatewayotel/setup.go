@@ -121,6 +121,11 @@ func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 // use_http) for traces, metrics or both. exporters.prometheus[] entries are
 // not served here: the collector exposes the gateway's /metrics.
 //
+// Setup reads cfg and the endpoints given WithEndpoints once, before it
+// returns: changing them afterwards (reloading krakend.json into the same
+// structs) changes nothing and does not race with the instrumentation; a
+// new configuration takes a new Setup.
+//
 // A malformed OTEL_RESOURCE_ATTRIBUTES does not fail Setup: the resource
 // keeps its well-formed pairs and the problem goes to the OpenTelemetry
 // error handler (otel.Handle), as an unknown OTEL_PROPAGATORS name does.

@@ -43,7 +43,6 @@ var (
 // Telemetry instruments a gateway's three layers with one tracer and one
 // meter of scope ScopeName. It is safe for concurrent use.
 type Telemetry struct {
-	cfg    *krakend.OpenTelemetry
 	tp     trace.TracerProvider
 	mp     metric.MeterProvider
 	tracer trace.Tracer
@@ -59,21 +58,84 @@ type Telemetry struct {
 	globalMetricAtt []attribute.KeyValue
 	globalSkipHdr   map[string]struct{}
 
-	configured map[string]*krakend.Endpoint // "METHOD route" in colon form
-	endpoints  sync.Map                     // "METHOD route" → *Endpoint
+	// Everything read of the configuration after Setup is a copy made by
+	// Setup: a gateway may reload its krakend.json into the same structs
+	// while it serves.
+	proxy      krakend.ProxyLayer
+	backend    krakend.BackendLayer
+	configured map[string]*endpointConf // "METHOD route" in colon form
+	endpoints  sync.Map                 // "METHOD route" → *Endpoint
+}
+
+// endpointConf is what the instrumentation reads of one endpoint given
+// WithEndpoints, copied by Setup.
+type endpointConf struct {
+	proxy             *krakend.ProxyLayer // the endpoint's override of layers.proxy
+	globalTraceAttrs  []attribute.KeyValue
+	globalMetricAttrs []attribute.KeyValue
+	backend           *krakend.BackendLayer // the endpoint's override of layers.backend
+	// backends are the backends' own overrides by url_pattern as reported;
+	// the first backend of a pattern with one wins.
+	backends map[string]krakend.BackendLayer
+}
+
+func newEndpointConf(ep *krakend.Endpoint) *endpointConf {
+	c := &endpointConf{}
+	if et := ep.Telemetry; et != nil {
+		if et.Proxy != nil {
+			p := cloneProxyLayer(*et.Proxy)
+			c.proxy = &p
+		}
+		if et.Backend != nil {
+			b := cloneBackendLayer(*et.Backend)
+			c.backend = &b
+		}
+		c.globalTraceAttrs = traceStaticAttributes(et.GlobalTracesStaticAttributes)
+		c.globalMetricAttrs = staticAttributes(et.GlobalMetricsStaticAttributes)
+	}
+	for _, be := range ep.Backends {
+		if be.Telemetry == nil || be.Telemetry.Backend == nil {
+			continue
+		}
+		if c.backends == nil {
+			c.backends = make(map[string]krakend.BackendLayer, len(ep.Backends))
+		}
+		pattern := backendRoute(be.URLPattern)
+		if _, seen := c.backends[pattern]; !seen {
+			c.backends[pattern] = cloneBackendLayer(*be.Telemetry.Backend)
+		}
+	}
+	return c
+}
+
+// cloneProxyLayer and cloneBackendLayer copy a layer with its slices.
+func cloneProxyLayer(l krakend.ProxyLayer) krakend.ProxyLayer {
+	l.SkipHeaders = slices.Clone(l.SkipHeaders)
+	l.MetricsStaticAttributes = slices.Clone(l.MetricsStaticAttributes)
+	l.TracesStaticAttributes = slices.Clone(l.TracesStaticAttributes)
+	return l
+}
+
+func cloneBackendLayer(l krakend.BackendLayer) krakend.BackendLayer {
+	l.Metrics.StaticAttributes = slices.Clone(l.Metrics.StaticAttributes)
+	l.Traces.SkipHeaders = slices.Clone(l.Traces.SkipHeaders)
+	l.Traces.StaticAttributes = slices.Clone(l.Traces.StaticAttributes)
+	return l
 }
 
 func newTelemetry(cfg *krakend.OpenTelemetry, o *options, prop propagation.TextMapPropagator) (*Telemetry, error) {
 	t := &Telemetry{
-		cfg: cfg, tp: o.tp, mp: o.mp, prop: prop,
+		tp: o.tp, mp: o.mp, prop: prop,
 		tracer:          o.tp.Tracer(ScopeName),
 		global:          cfg.Layers.Global,
+		proxy:           cloneProxyLayer(cfg.Layers.Proxy),
+		backend:         cloneBackendLayer(cfg.Layers.Backend),
 		sem127:          cfg.Layers.Global.SemanticConvention == SemanticConvention127,
 		skip:            make(map[string]struct{}, 2*len(cfg.SkipPaths)),
 		globalTraceAttr: traceStaticAttributes(cfg.Layers.Global.TracesStaticAttributes),
 		globalMetricAtt: staticAttributes(cfg.Layers.Global.MetricsStaticAttributes),
 		globalSkipHdr:   headerSet(cfg.Layers.Global.SkipHeaders),
-		configured:      make(map[string]*krakend.Endpoint, len(o.endpoints)),
+		configured:      make(map[string]*endpointConf, len(o.endpoints)),
 	}
 	for _, p := range cfg.SkipPaths {
 		if p == "" { // [""] turns the defaults off and matches nothing
@@ -84,7 +146,7 @@ func newTelemetry(cfg *krakend.OpenTelemetry, o *options, prop propagation.TextM
 	}
 	for i := range o.endpoints {
 		ep := &o.endpoints[i]
-		t.configured[endpointKey(ColonRoute(ep.Endpoint), ep.Method)] = ep
+		t.configured[endpointKey(ColonRoute(ep.Endpoint), ep.Method)] = newEndpointConf(ep)
 	}
 	inst, err := newInstruments(o.mp.Meter(ScopeName), t.sem127)
 	if err != nil {

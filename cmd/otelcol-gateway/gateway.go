@@ -21,6 +21,7 @@ import (
 	"github.com/otelcol-gateway/otelcol-gateway/config/defaultconfig"
 	"github.com/otelcol-gateway/otelcol-gateway/config/krakendprovider"
 	"github.com/otelcol-gateway/otelcol-gateway/config/translatecli"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/cpuprofile"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/envhint"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/memlimit"
 )
@@ -44,6 +45,8 @@ func init() {
 	// In a container with a memory limit and no GOMEMLIMIT, the runtime
 	// collects harder near the memory_limiter's own hard limit.
 	_, _ = memlimit.Apply("/sys/fs/cgroup")
+	// OTELCOL_GATEWAY_CPU_PROFILE: a CPU profile of the run, until stopped.
+	cpuprofile.FromEnv(os.Stderr)
 }
 
 const rootLong = `otelcol-gateway is an OpenTelemetry Collector for API gateway telemetry

@@ -17,7 +17,7 @@ GO_PACKAGES := ./...
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 60s
 
-.PHONY: all build run test unit lint generate check-generated integration deploy bench bench-e2e bench-stock fuzz clean tools
+.PHONY: all build run test unit lint generate check-generated integration deploy bench bench-e2e bench-stock fuzz clean tools pgo
 
 all: build
 
@@ -36,6 +36,11 @@ build: $(OCB)
 	$(OCB) --config builder-config.yaml
 	@# ocb's imports are not in gofmt's order: format them so the committed tree is clean
 	gofmt -w $(DIST_DIR)/*.go
+
+## pgo: record cmd/otelcol-gateway/default.pgo, the CPU profile the build is
+## optimised with, from the built collector under the benchmark's load (bench/pgo.sh)
+pgo: build
+	bench/pgo.sh
 
 ## run: build, then run on the embedded default configuration (no --config needed)
 run: build

@@ -122,6 +122,27 @@ func TestCommandsThatFailSayWhyOnTheFirstLine(t *testing.T) {
 	}
 }
 
+// The azuremonitor exporter reads its connection string only when it
+// starts, which validate never does: validate refuses the overlay with the
+// variable unset, names it, and prints no value.
+func TestValidateNamesAnUnsetAzureConnectionString(t *testing.T) {
+	const env = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+	t.Setenv(env, "") // restored afterwards
+	require.NoError(t, os.Unsetenv(env))
+	krakendJSON, err := filepath.Abs(sidecarKrakendJSON)
+	require.NoError(t, err)
+	overlay, err := filepath.Abs("../config/overlays/azuremonitor.yaml")
+	require.NoError(t, err)
+	code, stdout, stderr := runCLI(t, "validate", "--config", "krakend:"+krakendJSON, "--config", overlay)
+	assert.NotEqual(t, 0, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, firstLine(stderr), "Error: "+env+" is not set: the azuremonitor exporter needs the connection string (exporters::azuremonitor::connection_string)", stderr)
+
+	t.Setenv(env, "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:1/")
+	code, _, stderr = runCLI(t, "validate", "--config", "krakend:"+krakendJSON, "--config", overlay)
+	assert.Equal(t, 0, code, stderr)
+}
+
 // TestTheCLIBuildsTheGeneratedMainsCollector: gateway.go's subcommands build
 // the collector from a copy of the generated main's settings; the copy must
 // stay statement for statement what ocb generates (after `make generate`,

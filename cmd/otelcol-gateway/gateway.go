@@ -84,11 +84,36 @@ func isCLICommand(args []string) bool {
 	return false
 }
 
+// commandWord returns the subcommand args name ("validate"), "" for none.
+func commandWord(args []string) string {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return ""
+		case strings.HasPrefix(a, "-"):
+			continue
+		case i > 0 && valueFlags[args[i-1]]:
+			continue // the value of --config and friends
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
 // runCLI runs the collector's cobra command with otelcol-gateway's examples
 // and returns the exit code. An error is printed on one line, as the first
 // line of stderr: the collector's own errors span several lines.
 func runCLI(args []string, stdout, stderr io.Writer) int {
-	cmd := otelcol.NewCommand(gatewaySettings())
+	set := gatewaySettings()
+	if commandWord(args) == "validate" {
+		// validate starts no component: what an exporter refuses only when
+		// it starts (Azure Monitor's connection string) is refused here,
+		// with the variable named below.
+		rs := &set.ConfigProviderSettings.ResolverSettings
+		rs.ConverterFactories = append(rs.ConverterFactories, envhint.NewStartCheckFactory(os.LookupEnv))
+	}
+	cmd := otelcol.NewCommand(set)
 	cmd.Long = rootLong
 	cmd.Example = translatecli.Examples
 	cmd.SilenceErrors = true

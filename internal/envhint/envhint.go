@@ -3,8 +3,9 @@
 // the X-Ray region from ${env:...} references, which the collector expands
 // to "" when the variable is unset; the exporter then refuses the empty
 // value in its own words (`exporters::datadog: api.key is not set`, an EC2
-// metadata error), which do not say what the user must set. Only names are
-// written, never a value.
+// metadata error, or for Azure Monitor nothing until the collector starts),
+// which do not say what the user must set. Only names are written, never a
+// value.
 package envhint // import "github.com/otelcol-gateway/otelcol-gateway/internal/envhint"
 
 import (
@@ -33,6 +34,12 @@ var hints = []hint{
 		env:   "AWS_REGION",
 		match: regexp.MustCompile(`failed to create "(awsxray(?:/[^"]+)?)" exporter[^:]*: .*(?:ec2imds: GetRegion|cannot fetch region)`),
 		need:  "the awsxray exporter needs the region (exporters::%s::region) where no EC2 instance metadata gives it",
+	},
+	{
+		// validate's (NewStartCheckFactory) and the exporter's own at start
+		env:   azureConnStringEnv,
+		match: regexp.MustCompile(`(?:exporters::|failed to start ")(azuremonitor(?:/[^":\s]+)?)"?[^:]*: ConnectionString and InstrumentationKey cannot be empty`),
+		need:  "the azuremonitor exporter needs the connection string (exporters::%s::connection_string)",
 	},
 }
 

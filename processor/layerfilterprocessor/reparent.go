@@ -330,7 +330,7 @@ type settlement struct {
 func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchIndex, policyFor func(pcommon.Resource) *policy) {
 	var st settlement
 	now := r.now().UnixNano()
-	d := deliveryFrom(ctx)
+	d := r.deliveryFrom(ctx)
 	r.mu.Lock()
 	r.takeReady(&st)
 	// Forget stale removed spans first, settle the held spans whose parent
@@ -825,6 +825,10 @@ func (r *reparenter) deliver(ctx context.Context, st *settlement) error {
 // delivery is what settle did to the hold for one batch, for the next
 // consumer's answer: accepted or holdAgain.
 type delivery struct {
+	// the instance whose holdingTraces made it: the context of a
+	// layerfilter's batch may carry another instance's, one before it in
+	// the pipeline, which only that instance may fill in
+	owner    *reparenter
 	held     *heldBatch  // the spans the batch put in the hold; nil: none
 	released []*heldSpan // held spans handed on with the batch
 }
@@ -849,7 +853,7 @@ type holdingTraces struct {
 }
 
 func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	d := &delivery{}
+	d := &delivery{owner: p.hold}
 	err := p.Traces.ConsumeTraces(context.WithValue(ctx, deliveryKey{}, d), td)
 	switch {
 	case err != nil && (d.held != nil || len(d.released) > 0):
@@ -863,8 +867,15 @@ func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 	return err
 }
 
-func deliveryFrom(ctx context.Context) *delivery {
+// deliveryFrom returns this instance's delivery of the batch, nil when the
+// context carries none or another instance's: an instance that holds
+// nothing (max_wait 0) after one that holds would otherwise overwrite what
+// that one handed on with the batch, and lose it on a refusal.
+func (r *reparenter) deliveryFrom(ctx context.Context) *delivery {
 	d, _ := ctx.Value(deliveryKey{}).(*delivery)
+	if d == nil || d.owner != r {
+		return nil
+	}
 	return d
 }
 

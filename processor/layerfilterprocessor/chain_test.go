@@ -56,8 +56,8 @@ func newChain(t *testing.T, yamlA, yamlB string) *chain {
 }
 
 // Two layerfilter instances in one pipeline each answer for their own
-// hold: what the first releases with a batch must be neither lost nor
-// handed on twice when the consumer after them
+// hold: what the first releases with a batch, and what the second holds of
+// it, must be neither lost nor handed on twice when the consumer after them
 // refuses that batch and its sender sends it again. Request 1's spans come
 // in three batches: the backend spans, the proxy span with the whole of
 // request 2 (so that the batch reaches the consumer), the global span. The
@@ -89,6 +89,15 @@ func TestTwoLayerFiltersInOnePipelineKeepTracesWhole(t *testing.T) {
 			yamlB: "backend: {traces: {round_trip: false}}\nreparent: {max_wait: 0s}\n",
 			kept:  switches{proxyOff: true, roundTripOff: true}.kept,
 		},
+		{
+			// b does not know the global span either, and its policy says
+			// the stage span's parent may be one it removed: b holds what a
+			// released
+			name:  "the second holds what the first released",
+			yamlA: "proxy: {disable_traces: true}\n",
+			yamlB: "proxy: {disable_traces: true}\n",
+			kept:  switches{proxyOff: true}.kept,
+		},
 	}
 	for _, tt := range tests {
 		for _, refused := range []bool{false, true} {
@@ -111,6 +120,41 @@ func TestTwoLayerFiltersInOnePipelineKeepTracesWhole(t *testing.T) {
 				checkIntegrity(t, src, sinkSpans(c.sink), tt.kept, "layerfilter/a then layerfilter/b")
 			})
 		}
+	}
+}
+
+// The first instance's expiry task hands on a held span with no batch of
+// its sender's: when the consumer after the second instance refuses that
+// delivery, the first takes back what it finds in it, and the second keeps
+// what it holds of it. Request 2's endpoint has the proxy off in both
+// instances, request 1's in the first only: the second holds request 2's
+// stage span, and hands on request 1's.
+func TestTwoLayerFiltersInOnePipelineKeepWhatTheExpiryTaskHandsOn(t *testing.T) {
+	orders := gatewaydata.DefaultRequest
+	orders.Path, orders.EndpointRoute, orders.BackendPattern = "/orders", "/orders", "/v1/orders"
+	src := gatewaydata.NewTraces("gw", 1, gatewaydata.DefaultRequest, orders)
+	const r2 = 5
+	plan := [][]int{{iRead, iRoundTrip, iStage, r2 + iRead, r2 + iRoundTrip, r2 + iStage}, {iProxy, iGlobal, r2 + iProxy, r2 + iGlobal}}
+	kept := switches{proxyOff: true}.kept
+	for _, refused := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refused: %t", refused), func(t *testing.T) {
+			c := newChain(t, "proxy: {disable_traces: true}\nreparent: {max_wait: 1s}\n",
+				"endpoints:\n  - {route: /orders, proxy: {disable_traces: true}}\n")
+			bs := batches(src, plan)
+			require.NoError(t, c.a.ConsumeTraces(context.Background(), bs[0]))
+			require.Equal(t, 4, c.sink.SpanCount(), "the first holds both stage spans")
+			c.clock.Advance(time.Second)
+			if refused {
+				c.refuse.refuseNext(1)
+				require.ErrorIs(t, c.a.(*holdingTraces).hold.flush(context.Background(), false), errRefused)
+			}
+			require.NoError(t, c.a.(*holdingTraces).hold.flush(context.Background(), false))
+			require.Equal(t, 5, c.sink.SpanCount(), "request 1's stage span is handed on, request 2's held by the second")
+			require.NoError(t, c.a.ConsumeTraces(context.Background(), bs[1]))
+			require.NoError(t, c.a.Shutdown(context.Background()))
+			require.NoError(t, c.b.Shutdown(context.Background()))
+			assert.Empty(t, handedOnOtherThanOnce(src, sinkSpans(c.sink), kept), "each kept span handed on once")
+		})
 	}
 }
 

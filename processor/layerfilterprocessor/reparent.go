@@ -39,7 +39,10 @@ import (
 //     spans that batch put in the hold are let go (its sender sends them
 //     again). Until the next consumer has taken or refused a batch, the
 //     spans it put in the hold are pending: nothing hands them on, since
-//     its sender may still send them again.
+//     its sender may still send them again;
+//   - but a span that a layerfilter before this one in the pipeline
+//     released from its hold with the batch is nobody's to send again:
+//     held here, it is this instance's at once, never pending nor let go.
 //
 // A policy that can remove no parent of a kept span (policy.reparent false)
 // skips all of this.
@@ -358,7 +361,7 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 		}
 		emptied := false
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
-			var from *heldScope
+			var from, fromBefore *heldScope
 			ss.Spans().RemoveIf(func(s ptrace.Span) bool {
 				parent := s.ParentSpanID()
 				if parent.IsEmpty() {
@@ -380,13 +383,25 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 							st.unresolved[releaseMaxSpans]++
 							return false
 						}
-						if from == nil {
+						to := from
+						if d.releasedBefore(tid, s.SpanID()) {
+							// Released by a layerfilter before this one:
+							// not its sender's to send again, but that
+							// instance's, which takes back only what it
+							// finds in a refused batch. Held as this
+							// instance's own, not pending.
+							if fromBefore == nil {
+								fromBefore = newHeldScope(rs, ss, nil)
+							}
+							to = fromBefore
+						} else if from == nil {
 							if d != nil && d.held == nil {
 								d.held = &heldBatch{pending: true}
 							}
 							from = newHeldScope(rs, ss, d.heldBatch())
+							to = from
 						}
-						r.hold(s, from, spanKey{tid, id}, now, changed, &st)
+						r.hold(s, to, spanKey{tid, id}, now, changed, &st)
 						return true
 					}
 					// After shutdown nothing would release it: handed on as it
@@ -402,7 +417,7 @@ func (r *reparenter) settle(ctx context.Context, td ptrace.Traces, idx *batchInd
 				return false
 			})
 			// Never hand on a scope (nor a resource) that holding emptied.
-			gone := from != nil && ss.Spans().Len() == 0
+			gone := (from != nil || fromBefore != nil) && ss.Spans().Len() == 0
 			emptied = emptied || gone
 			return gone
 		})
@@ -815,7 +830,12 @@ func (r *reparenter) deliver(ctx context.Context, st *settlement) error {
 	}
 	td := ptrace.NewTraces()
 	appendReleased(td, st.released)
-	if err := r.next.ConsumeTraces(ctx, td); err != nil {
+	// A layerfilter after this one keeps what it holds of these spans
+	// when the delivery is refused: nobody else sends them again.
+	d := &delivery{owner: r, up: deliveryIn(ctx), released: st.released}
+	err := r.next.ConsumeTraces(context.WithValue(ctx, deliveryKey{}, d), td)
+	d.released, d.up = nil, nil // a queue downstream may keep the context
+	if err != nil {
 		r.holdAgain(ctx, td, st.released, nil)
 		return err
 	}
@@ -831,6 +851,28 @@ type delivery struct {
 	owner    *reparenter
 	held     *heldBatch  // the spans the batch put in the hold; nil: none
 	released []*heldSpan // held spans handed on with the batch
+	// up is the delivery of the nearest layerfilter before this one in
+	// the pipeline that holds spans, nil for none.
+	up *delivery
+}
+
+// releasedBefore tells whether a layerfilter before this one in the
+// pipeline released the span from its hold and handed it on with this
+// batch. A refusal of the batch makes that instance take back what it
+// finds in it, and nobody send the span again: if this instance holds it,
+// it must keep it. Asked only of spans about to be held.
+func (d *delivery) releasedBefore(tid pcommon.TraceID, id pcommon.SpanID) bool {
+	if d == nil {
+		return false
+	}
+	for u := d.up; u != nil; u = u.up {
+		for _, h := range u.released {
+			if h.id == id && h.awaiting.trace == tid {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // heldBatch returns d.held, nil when d is.
@@ -853,7 +895,7 @@ type holdingTraces struct {
 }
 
 func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	d := &delivery{owner: p.hold}
+	d := &delivery{owner: p.hold, up: deliveryIn(ctx)}
 	err := p.Traces.ConsumeTraces(context.WithValue(ctx, deliveryKey{}, d), td)
 	switch {
 	case err != nil && (d.held != nil || len(d.released) > 0):
@@ -863,8 +905,15 @@ func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 		// theirs (they are taken back), not the batch's.
 		_ = p.hold.accepted(ctx, d.held)
 	}
-	d.held, d.released = nil, nil // a queue downstream may keep the context
+	d.held, d.released, d.up = nil, nil, nil // a queue downstream may keep the context
 	return err
+}
+
+// deliveryIn returns the delivery of the nearest layerfilter that holds
+// spans before the context's holder in the pipeline, nil for none.
+func deliveryIn(ctx context.Context) *delivery {
+	d, _ := ctx.Value(deliveryKey{}).(*delivery)
+	return d
 }
 
 // deliveryFrom returns this instance's delivery of the batch, nil when the
@@ -872,7 +921,7 @@ func (p *holdingTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 // nothing (max_wait 0) after one that holds would otherwise overwrite what
 // that one handed on with the batch, and lose it on a refusal.
 func (r *reparenter) deliveryFrom(ctx context.Context) *delivery {
-	d, _ := ctx.Value(deliveryKey{}).(*delivery)
+	d := deliveryIn(ctx)
 	if d == nil || d.owner != r {
 		return nil
 	}

@@ -38,8 +38,9 @@ is the first line of stderr.
 Examples:
 ` + Examples + `
 
-Users of KrakenD's flexible configuration translate the rendered file
-(FC_ENABLE=1 FC_OUT=rendered.json krakend check -c krakend.tmpl -d).
+Users of KrakenD's flexible configuration translate the rendered file, which
+FC_ENABLE=1 FC_OUT=rendered.json krakend check -c krakend.tmpl writes (with
+the FC_SETTINGS/FC_PARTIALS/FC_TEMPLATES you run KrakenD with).
 
 Flags:
 `

@@ -62,8 +62,7 @@ func TestUsageErrors(t *testing.T) {
 		for _, example := range []string{"otelcol-gateway translate -o collector.yaml krakend.json", "otelcol-gateway validate --config ", "otelcol-gateway components", "otelcol-gateway --config collector.yaml"} {
 			assert.Contains(t, out, example, "the help shows an example of each command")
 		}
-		// KrakenD renders a template only with FC_ENABLE=1: without it FC_OUT is ignored
-		assert.Contains(t, out, "FC_ENABLE=1 FC_OUT=rendered.json krakend check", "the help's render command works")
+		assert.Contains(t, out, renderCommand+" writes", "the help's render command works, as the README has it")
 		assert.Contains(t, out, "-queue-dir", "with the flags")
 	}
 	// A usage error says why on stderr's first line, then the usage.
@@ -75,6 +74,18 @@ func TestUsageErrors(t *testing.T) {
 	code, _, errOut = run("/nonexistent.json")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, strings.SplitN(errOut, "\n", 2)[0], "/nonexistent.json")
+}
+
+// renderCommand renders a flexible configuration template: KrakenD renders
+// one only with FC_ENABLE=1 (without it FC_OUT is ignored), and check
+// renders it whatever its flags; -d, its debug, would only dump the parsed
+// configuration to the terminal.
+const renderCommand = "FC_ENABLE=1 FC_OUT=rendered.json krakend check -c krakend.tmpl"
+
+func TestTheREADMEAndTheHelpRenderATemplateAlike(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "`"+renderCommand+"` writes it")
 }
 
 func TestTheInputIsNeverOverwritten(t *testing.T) {

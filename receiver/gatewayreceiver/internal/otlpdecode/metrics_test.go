@@ -159,6 +159,51 @@ func sameMetricsAsPdata(t *testing.T, d *Decoder, body []byte) bool {
 	return true
 }
 
+// oddMetricRequests are requests no SDK writes but pdata reads, each of
+// which this decoder reads exactly as pdata does: values past their field's
+// width, fields split and out of order, empty messages, non-minimal
+// encodings. Small, so that the fuzzer's mutations of them keep their
+// structure.
+func oddMetricRequests() map[string][]byte {
+	return map[string][]byte{
+		"sum with varints past their width": metricWith(field(0x3a, // sum
+			append([]byte{0x10}, max10...), // temporality: -1 as an int32
+			[]byte{0x18, 0x02},             // is_monotonic: 2
+			field(0x0a, fixed(0x31, 1<<63), append([]byte{0x40}, max10...), pointKV(0x3a, "k", 'v')))),
+		"histogram point in pieces": metricWith(bytes.Join([][]byte{
+			pointKV(0x62, "m1", 'a'), // metadata before and after the data
+			field(0x4a, field(0x0a,
+				pointKV(0x4a, "a", '1'),
+				fixed(0x21, 3),
+				pointKV(0x4a, "b", '2'),
+				[]byte{0x32, 0x00},                             // no buckets
+				field(0x3a, le64(0), le64(0x3ff0000000000000)), // bounds 0 and 1
+				field(0x42, []byte{0x22, 0x00, 0x2a, 0x00}, fixed(0x31, 5), pointKV(0x3a, "f", 'x')), // exemplar, empty IDs
+				fixed(0x61, 0x7ff8000000000001), // max: a NaN with a payload
+				fixed(0x59, 0),
+				append([]byte{0x50}, max10...)), // flags
+				[]byte{0x10, 0x80, 0x80, 0x80, 0x80, 0x08}), // temporality: 2^31, a negative int32
+			pointKV(0x62, "m2", 'b'),
+		}, nil)),
+		"non-minimal tags and lengths": metricWith([]byte{0x8a, 0x00, 0x81, 0x00, 'x', 0xaa, 0x80, 0x00, 0x02, 0x0a, 0x00}),
+		"empty messages": bytes.Join([][]byte{
+			{0x0a, 0x00},
+			field(0x0a, []byte{0x0a, 0x00}, []byte{0x12, 0x00}, field(0x12, []byte{0x0a, 0x00}, []byte{0x12, 0x00})),
+			metricWith(bytes.Join([][]byte{{0x3a, 0x00}, {0x62, 0x00}}, nil)),
+			metricWith(field(0x4a, []byte{0x0a, 0x00})),
+		}, nil),
+	}
+}
+
+func TestDecodesOddMetricRequestsLikePdata(t *testing.T) {
+	d := NewDecoder()
+	for name, body := range oddMetricRequests() {
+		t.Run(name, func(t *testing.T) {
+			assert.True(t, sameMetricsAsPdata(t, d, body), "gave up on a request it reads")
+		})
+	}
+}
+
 func TestDecodesMetricsPdataDecodes(t *testing.T) {
 	d := NewDecoder()
 	for name, body := range map[string][]byte{
@@ -276,6 +321,9 @@ func TestMetricsGivesUpOnWhatItLeavesToPdata(t *testing.T) {
 func FuzzDecodesMetricsLikePdata(f *testing.F) {
 	f.Add(gatewayMetricsRequest(f, 1))
 	f.Add(mustMarshalMetrics(f, everyMetricField()))
+	for _, body := range oddMetricRequests() {
+		f.Add(body)
+	}
 	d := NewDecoder()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sameMetricsAsPdata(t, d, body)

@@ -2,6 +2,7 @@ package otlpdecode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"unsafe"
@@ -139,6 +140,48 @@ func TestDecodesWhatPdataDecodes(t *testing.T) {
 	}
 }
 
+// oddTraceRequests are oddMetricRequests' counterparts for traces.
+func oddTraceRequests(t *testing.T) map[string][]byte {
+	return map[string][]byte{
+		"span with varints past their width": spanWith(t, bytes.Join([][]byte{
+			append([]byte{0x30}, max10...),                                       // kind: -1 as an int32
+			{0x85, 0x01, 0xff, 0xff, 0xff, 0xff},                                 // flags
+			append([]byte{0x50}, max10...),                                       // dropped attributes
+			field(0x7a, append([]byte{0x18}, max10...), []byte{0x12, 0x01, 'm'}), // status: code -1
+			field(0x5a, append([]byte{0x20}, max10...)),                          // event: dropped attributes
+		}, nil)),
+		"attribute values at their edges": spanWith(t, bytes.Join([][]byte{
+			kv("bool 2", []byte{0x10, 0x02}),
+			kv("int -1", append([]byte{0x18}, max10...)),
+			kv("no value", nil),
+			kv("empty bytes", []byte{0x3a, 0x00}),
+			kv("empty array", []byte{0x2a, 0x00}),
+			kv("empty kvlist", []byte{0x32, 0x00}),
+			kv("", field(0x2a, []byte{0x0a, 0x00}, field(0x0a, fixed(0x21, 0x7ff8000000000001)))),
+		}, nil)),
+		"span in pieces": spanWith(t, bytes.Join([][]byte{
+			kv("a", []byte{0x0a, 0x01, '1'}),
+			{0x2a, 0x01, 'n'},                    // name
+			{0x1a, 0x00},                         // empty trace state
+			{0x0a, 0x00, 0x12, 0x00, 0x22, 0x00}, // empty ids
+			kv("b", []byte{0x0a, 0x01, '2'}),
+			field(0x6a, []byte{0x0a, 0x00, 0x1a, 0x00}, field(0x22), field(0x22, []byte{0x0a, 0x01, 'k'})), // link
+			{0x7a, 0x00}, // empty status
+			kv("c", []byte{0x0a, 0x01, '3'}),
+		}, nil)),
+		"non-minimal tags and lengths": spanWith(t, []byte{0xaa, 0x80, 0x00, 0x81, 0x00, 'x', 0xb0, 0x00, 0x82, 0x00}),
+	}
+}
+
+func TestDecodesOddTraceRequestsLikePdata(t *testing.T) {
+	d := NewDecoder()
+	for name, body := range oddTraceRequests(t) {
+		t.Run(name, func(t *testing.T) {
+			assert.True(t, sameAsPdata(t, d, body), "gave up on a request it reads")
+		})
+	}
+}
+
 func TestSharesRepeatedStrings(t *testing.T) {
 	d := NewDecoder()
 	td, ok := d.DecodeTraces(gatewayRequest(t, 10))
@@ -226,6 +269,9 @@ func TestGivesUpBelowTheNestingLimit(t *testing.T) {
 func FuzzDecodesLikePdata(f *testing.F) {
 	f.Add(gatewayRequest(f, 3))
 	f.Add(mustMarshal(f, everyField()))
+	for _, body := range oddTraceRequests(nil) {
+		f.Add(body)
+	}
 	d := NewDecoder()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sameAsPdata(t, d, body)
@@ -270,6 +316,20 @@ func mustMarshal(tb testing.TB, td ptrace.Traces) []byte {
 	require.NoError(tb, err)
 	return b
 }
+
+// max10 is 2^64-1 as a varint: ten bytes, that pdata truncates to the
+// field's width.
+var max10 = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}
+
+// field is a length-delimited field of the given tag holding fields.
+func field(tag byte, fields ...[]byte) []byte {
+	return append([]byte{tag}, protoLen(bytes.Join(fields, nil))...)
+}
+
+// fixed is a fixed64 field of the given tag; le64 is the value alone.
+func fixed(tag byte, v uint64) []byte { return append([]byte{tag}, le64(v)...) }
+
+func le64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 func protoLen(b []byte) []byte {
 	var out []byte

@@ -72,6 +72,10 @@ type tracesService struct {
 	obs *receiverhelper.ObsReport
 }
 
+func (s *tracesService) countRefused(signal, reason string) {
+	s.r.enricher.countRefused(signal, reason)
+}
+
 func (s *tracesService) exportTraces(ctx context.Context, td ptrace.Traces) error {
 	if err := s.r.consumeTraces(ctx, s.obs, formatProtobuf, td); err != nil {
 		return statusFromError(err).Err()
@@ -82,6 +86,10 @@ func (s *tracesService) exportTraces(ctx context.Context, td ptrace.Traces) erro
 type metricsService struct {
 	r   *gatewayReceiver
 	obs *receiverhelper.ObsReport
+}
+
+func (s *metricsService) countRefused(signal, reason string) {
+	s.r.enricher.countRefused(signal, reason)
 }
 
 func (s *metricsService) exportMetrics(ctx context.Context, md pmetric.Metrics) error {

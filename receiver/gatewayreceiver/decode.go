@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver/internal/otlpdecode"
 )
@@ -176,7 +178,7 @@ var traceServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*tracesExporter)(nil),
 	Methods: []grpc.MethodDesc{{
 		MethodName: "Export",
-		Handler: exportHandler(traceExportMethod, func(srv any, ctx context.Context, r *tracesRequest) error {
+		Handler: exportHandler(traceExportMethod, "traces", func(srv any, ctx context.Context, r *tracesRequest) error {
 			return srv.(tracesExporter).exportTraces(ctx, r.traces())
 		}),
 	}},
@@ -189,7 +191,7 @@ var metricsServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*metricsExporter)(nil),
 	Methods: []grpc.MethodDesc{{
 		MethodName: "Export",
-		Handler: exportHandler(metricExportMethod, func(srv any, ctx context.Context, r *metricsRequest) error {
+		Handler: exportHandler(metricExportMethod, "metrics", func(srv any, ctx context.Context, r *metricsRequest) error {
 			return srv.(metricsExporter).exportMetrics(ctx, r.metrics())
 		}),
 	}},
@@ -197,13 +199,24 @@ var metricsServiceDesc = grpc.ServiceDesc{
 	Metadata: "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
 }
 
+// refusalCounter is what the services count a malformed request with.
+type refusalCounter interface {
+	countRefused(signal, reason string)
+}
+
 // exportHandler is a unary handler that decodes a request into a new Req and
-// hands it to export, through the server's interceptors.
-func exportHandler[Req any, PReq interface{ *Req }](method string, export func(srv any, ctx context.Context, req PReq) error) grpc.MethodHandler {
+// hands it to export, through the server's interceptors. A request that does
+// not decode is refused as OTLP/HTTP refuses it: InvalidArgument (grpc-go
+// would answer Internal), counted as malformed. The message has arrived
+// whole by then: only decoding can fail here.
+func exportHandler[Req any, PReq interface{ *Req }](method, signal string, export func(srv any, ctx context.Context, req PReq) error) grpc.MethodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 		req := PReq(new(Req))
 		if err := dec(req); err != nil {
-			return nil, err
+			if c, ok := srv.(refusalCounter); ok {
+				c.countRefused(signal, "malformed")
+			}
+			return nil, status.Errorf(codes.InvalidArgument, "malformed OTLP protobuf %s request: %s", signal, status.Convert(err).Message())
 		}
 		handle := func(ctx context.Context, r any) (any, error) {
 			if err := export(srv, ctx, r.(PReq)); err != nil {

@@ -97,7 +97,7 @@ func newEnricher(cfg *Config, set component.TelemetrySettings) (*enricher, error
 		return nil, err
 	}
 	if e.refused, err = meter.Int64Counter("otelcol_receiver_gateway_requests_refused",
-		metric.WithDescription("OTLP/HTTP requests refused before decoding, per reason."),
+		metric.WithDescription("OTLP requests refused before they reach the pipeline, per reason."),
 		metric.WithUnit("{request}")); err != nil {
 		return nil, err
 	}

@@ -543,15 +543,30 @@ func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {
 	conn, err := grpc.NewClient(h.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
-	err = conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-		&rawMessage{0x0a, 0xff, 0xff, 0xff}, new(rawMessage), grpc.ForceCodec(rawCodec{}))
-	require.Error(t, err)
-	assert.NotEqual(t, codes.OK, status.Code(err))
+	// As over OTLP/HTTP (400): InvalidArgument, which the OTLP
+	// specification makes permanent, and counted as a malformed request.
+	for _, method := range []string{traceExportMethod, metricExportMethod} {
+		err = conn.Invoke(context.Background(), method,
+			&rawMessage{0x0a, 0xff, 0xff, 0xff}, new(rawMessage), grpc.ForceCodec(rawCodec{}))
+		require.Error(t, err)
+		assert.Equal(t, codes.InvalidArgument, status.Code(err), "%s: %v", method, err)
+		assert.Contains(t, status.Convert(err).Message(), "malformed OTLP protobuf")
+	}
 
 	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(),
 		ptraceotlp.NewExportRequestFromTraces(gatewaydata.NewTraces("", 1, gatewaydata.DefaultRequest)))
 	require.NoError(t, err)
 	assert.Equal(t, 5, h.traces.SpanCount())
+
+	refused, err := h.tel.GetMetric("otelcol_receiver_gateway_requests_refused")
+	require.NoError(t, err)
+	counts := map[string]int64{}
+	for _, dp := range refused.Data.(metricdata.Sum[int64]).DataPoints {
+		signal, _ := dp.Attributes.Value("signal")
+		reason, _ := dp.Attributes.Value("reason")
+		counts[signal.AsString()+" "+reason.AsString()] += dp.Value
+	}
+	assert.Equal(t, map[string]int64{"traces malformed": 1, "metrics malformed": 1}, counts)
 }
 
 func TestPipelineErrorsMapToTheOTLPStatuses(t *testing.T) {

@@ -37,4 +37,7 @@ for _ in $(seq 200); do
 done
 [[ -s $out/cpu.pprof ]] || { echo "no profile was written: see $out" >&2; exit 1; }
 cp "$out/cpu.pprof" "$root/cmd/otelcol-gateway/default.pgo"
+kill "$server" 2>/dev/null || true
+wait 2>/dev/null || true
+rm -rf "$out"
 echo "wrote cmd/otelcol-gateway/default.pgo; now run make build again"

@@ -12,6 +12,7 @@ import (
 	"os"
 	"testing"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.yaml.in/yaml/v3"
 
@@ -115,6 +117,39 @@ func splitmix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
+// startGatewayReceiver starts the translated gateway receiver, created by
+// create, on a free loopback port for OTLP/gRPC, and returns its endpoint.
+func startGatewayReceiver(b *testing.B, conf *confmap.Conf, create func(receiver.Factory, receiver.Settings, component.Config) (component.Component, error)) string {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	endpoint := l.Addr().String()
+	l.Close()
+	f := gatewayreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig()
+	sub, err := conf.Sub("receivers::gateway")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sub.Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"grpc": map[string]any{"endpoint": endpoint}}}).Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	r, err := create(f, receivertest.NewNopSettings(f.Type()), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	return endpoint
+}
+
 // BenchmarkProcessors: layerfilter then sampling on a decoded 480-span batch.
 func BenchmarkProcessors(b *testing.B) {
 	src := decoded(b)
@@ -155,34 +190,11 @@ func BenchmarkReceiverAndProcessors(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	endpoint := l.Addr().String()
-	l.Close()
-
-	f := gatewayreceiver.NewFactory()
-	cfg := f.CreateDefaultConfig()
-	sub, err := translated(b).Sub("receivers::gateway")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sub.Unmarshal(cfg); err != nil {
-		b.Fatal(err)
-	}
-	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"grpc": map[string]any{"endpoint": endpoint}}}).Unmarshal(cfg); err != nil {
-		b.Fatal(err)
-	}
 	sink := new(consumertest.TracesSink)
-	r, err := f.CreateTraces(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, chain(b, sink))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	next := chain(b, sink)
+	endpoint := startGatewayReceiver(b, translated(b), func(f receiver.Factory, set receiver.Settings, cfg component.Config) (component.Component, error) {
+		return f.CreateTraces(context.Background(), set, cfg, next)
+	})
 	gen, err := load.Dial(endpoint, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -217,13 +229,6 @@ func BenchmarkMetricsReceiverAndLayerFilter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	endpoint := l.Addr().String()
-	l.Close()
-
 	conf := translated(b)
 	lf := layerfilterprocessor.NewFactory()
 	lfCfg := lf.CreateDefaultConfig()
@@ -244,26 +249,9 @@ func BenchmarkMetricsReceiverAndLayerFilter(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = filter.Shutdown(context.Background()) })
 
-	f := gatewayreceiver.NewFactory()
-	cfg := f.CreateDefaultConfig()
-	sub, err := conf.Sub("receivers::gateway")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sub.Unmarshal(cfg); err != nil {
-		b.Fatal(err)
-	}
-	if err := confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{"grpc": map[string]any{"endpoint": endpoint}}}).Unmarshal(cfg); err != nil {
-		b.Fatal(err)
-	}
-	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, filter)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	endpoint := startGatewayReceiver(b, conf, func(f receiver.Factory, set receiver.Settings, cfg component.Config) (component.Component, error) {
+		return f.CreateMetrics(context.Background(), set, cfg, filter)
+	})
 	gen, err := load.Dial(endpoint, 1)
 	if err != nil {
 		b.Fatal(err)

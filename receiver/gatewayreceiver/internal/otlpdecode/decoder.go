@@ -83,6 +83,64 @@ func (d *Decoder) str(b []byte) string {
 	return *slot
 }
 
+// list is a pdata slice of messages, which a repeated message field fills.
+type list[T any] interface {
+	AppendEmpty() T
+	EnsureCapacity(int)
+	Len() int
+}
+
+// The three levels every signal shares: the request's resources (field 1),
+// a resource's scopes, a scope's items (spans, metrics). item decodes one
+// message of the level below.
+
+func decodeRequest[R any, L list[R]](buf []byte, resources L, item func([]byte, R) bool) bool {
+	resources.EnsureCapacity(countField(buf, 1))
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		if f != 1 || w != wireLen {
+			return false
+		}
+		b := r.bytes()
+		if r.bad || !item(b, resources.AppendEmpty()) {
+			return false
+		}
+	}
+	return !r.bad
+}
+
+// decodeLevel reads a ResourceSpans or ResourceMetrics, a ScopeSpans or
+// ScopeMetrics: the resource or scope (1), read by header, the messages of
+// the level below (2), schema_url (3). Any other field (among them the
+// deprecated instrumentation library, 1000) is left to pdata.
+func decodeLevel[I any, L list[I]](d *Decoder, buf []byte, header func([]byte) bool, items L, setSchemaURL func(string), item func([]byte, I) bool) bool {
+	var seen fieldSet
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			if b := r.bytes(); r.bad || !header(b) {
+				return false
+			}
+		case f == 2 && w == wireLen:
+			b := r.bytes()
+			if items.Len() == 0 {
+				items.EnsureCapacity(countField(buf, 2))
+			}
+			if r.bad || !item(b, items.AppendEmpty()) {
+				return false
+			}
+		case f == 3 && w == wireLen && seen.first(f):
+			setSchemaURL(d.str(r.bytes()))
+		default:
+			return false
+		}
+	}
+	return !r.bad
+}
+
 func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
 	var seen fieldSet
 	r := reader{b: buf}

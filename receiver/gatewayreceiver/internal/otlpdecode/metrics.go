@@ -15,79 +15,17 @@ import (
 // metrics returned then are incomplete and must be discarded.
 func (d *Decoder) DecodeMetrics(buf []byte) (md pmetric.Metrics, ok bool) {
 	md = pmetric.NewMetrics()
-	rms := md.ResourceMetrics()
-	rms.EnsureCapacity(countField(buf, 1))
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		if f != 1 || w != wireLen {
-			return md, false
-		}
-		b := r.bytes()
-		if r.bad || !d.resourceMetrics(b, rms.AppendEmpty()) {
-			return md, false
-		}
-	}
-	return md, !r.bad
+	return md, decodeRequest(buf, md.ResourceMetrics(), d.resourceMetrics)
 }
 
 func (d *Decoder) resourceMetrics(buf []byte, rm pmetric.ResourceMetrics) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.resource(b, rm.Resource()) {
-				return false
-			}
-		case f == 2 && w == wireLen:
-			b := r.bytes()
-			if r.bad {
-				return false
-			}
-			sms := rm.ScopeMetrics()
-			if sms.Len() == 0 {
-				sms.EnsureCapacity(countField(buf, 2))
-			}
-			if !d.scopeMetrics(b, sms.AppendEmpty()) {
-				return false
-			}
-		case f == 3 && w == wireLen && seen.first(f):
-			rm.SetSchemaUrl(d.str(r.bytes()))
-		default: // 1000, the deprecated instrumentation_library_metrics, among others
-			return false
-		}
-	}
-	return !r.bad
+	res := rm.Resource()
+	return decodeLevel(d, buf, func(b []byte) bool { return d.resource(b, res) }, rm.ScopeMetrics(), rm.SetSchemaUrl, d.scopeMetrics)
 }
 
 func (d *Decoder) scopeMetrics(buf []byte, sm pmetric.ScopeMetrics) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	metrics := sm.Metrics()
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.scope(b, sm.Scope()) {
-				return false
-			}
-		case f == 2 && w == wireLen:
-			b := r.bytes()
-			if metrics.Len() == 0 {
-				metrics.EnsureCapacity(countField(buf, 2))
-			}
-			if r.bad || !d.metric(b, metrics.AppendEmpty()) {
-				return false
-			}
-		case f == 3 && w == wireLen && seen.first(f):
-			sm.SetSchemaUrl(d.str(r.bytes()))
-		default:
-			return false
-		}
-	}
-	return !r.bad
+	sc := sm.Scope()
+	return decodeLevel(d, buf, func(b []byte) bool { return d.scope(b, sc) }, sm.Metrics(), sm.SetSchemaUrl, d.metric)
 }
 
 // Metric fields that hold its data, one of them at most.

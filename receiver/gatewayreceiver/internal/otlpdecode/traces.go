@@ -10,78 +10,17 @@ import (
 // comment); the traces returned then are incomplete and must be discarded.
 func (d *Decoder) DecodeTraces(buf []byte) (td ptrace.Traces, ok bool) {
 	td = ptrace.NewTraces()
-	rss := td.ResourceSpans()
-	rss.EnsureCapacity(countField(buf, 1))
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		if f != 1 || w != wireLen {
-			return td, false
-		}
-		b := r.bytes()
-		if r.bad || !d.resourceSpans(b, rss.AppendEmpty()) {
-			return td, false
-		}
-	}
-	return td, !r.bad
+	return td, decodeRequest(buf, td.ResourceSpans(), d.resourceSpans)
 }
 
 func (d *Decoder) resourceSpans(buf []byte, rs ptrace.ResourceSpans) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.resource(b, rs.Resource()) {
-				return false
-			}
-		case f == 2 && w == wireLen:
-			b := r.bytes()
-			if r.bad {
-				return false
-			}
-			sss := rs.ScopeSpans()
-			if sss.Len() == 0 {
-				sss.EnsureCapacity(countField(buf, 2))
-			}
-			if !d.scopeSpans(b, sss.AppendEmpty()) {
-				return false
-			}
-		case f == 3 && w == wireLen && seen.first(f):
-			rs.SetSchemaUrl(d.str(r.bytes()))
-		default:
-			return false
-		}
-	}
-	return !r.bad
+	res := rs.Resource()
+	return decodeLevel(d, buf, func(b []byte) bool { return d.resource(b, res) }, rs.ScopeSpans(), rs.SetSchemaUrl, d.scopeSpans)
 }
+
 func (d *Decoder) scopeSpans(buf []byte, ss ptrace.ScopeSpans) bool {
-	var seen fieldSet
-	r := reader{b: buf}
-	spans := ss.Spans()
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			if b := r.bytes(); r.bad || !d.scope(b, ss.Scope()) {
-				return false
-			}
-		case f == 2 && w == wireLen:
-			b := r.bytes()
-			if spans.Len() == 0 {
-				spans.EnsureCapacity(countField(buf, 2))
-			}
-			if r.bad || !d.span(b, spans.AppendEmpty()) {
-				return false
-			}
-		case f == 3 && w == wireLen && seen.first(f):
-			ss.SetSchemaUrl(d.str(r.bytes()))
-		default:
-			return false
-		}
-	}
-	return !r.bad
+	sc := ss.Scope()
+	return decodeLevel(d, buf, func(b []byte) bool { return d.scope(b, sc) }, ss.Spans(), ss.SetSchemaUrl, d.span)
 }
 
 func (d *Decoder) span(buf []byte, s ptrace.Span) bool {

@@ -135,16 +135,8 @@ func (d *Decoder) numberPoint(buf []byte, p pmetric.NumberDataPoint) bool {
 		case f == 3 && w == wireI64 && seen.first(f):
 			p.SetTimestamp(pcommon.Timestamp(r.fixed64()))
 		case (f == 4 || f == 6) && w == wireI64:
-			// The value is a oneof: a second one is left to pdata.
-			if seen.has(4) || seen.has(6) {
+			if !numberValue(&r, &seen, f, 4, 6, p.SetDoubleValue, p.SetIntValue) {
 				return false
-			}
-			seen.first(f)
-			v := r.fixed64()
-			if f == 4 {
-				p.SetDoubleValue(math.Float64frombits(v))
-			} else {
-				p.SetIntValue(int64(v))
 			}
 		case f == 5 && w == wireLen:
 			b := r.bytes()
@@ -243,6 +235,23 @@ func (d *Decoder) packedBounds(b []byte, s pcommon.Float64Slice) bool {
 	return true
 }
 
+// numberValue reads the value of a number data point or an exemplar, field
+// f of the oneof of a double (field dbl) and an int (field i64). A second
+// value is left to pdata.
+func numberValue(r *reader, seen *fieldSet, f, dbl, i64 uint64, setDouble func(float64), setInt func(int64)) bool {
+	if seen.has(dbl) || seen.has(i64) {
+		return false
+	}
+	seen.first(f)
+	v := r.fixed64()
+	if f == dbl {
+		setDouble(math.Float64frombits(v))
+	} else {
+		setInt(int64(v))
+	}
+	return true
+}
+
 func (d *Decoder) exemplar(buf []byte, e pmetric.Exemplar) bool {
 	var seen fieldSet
 	r := reader{b: buf}
@@ -257,15 +266,8 @@ func (d *Decoder) exemplar(buf []byte, e pmetric.Exemplar) bool {
 		case f == 2 && w == wireI64 && seen.first(f):
 			e.SetTimestamp(pcommon.Timestamp(r.fixed64()))
 		case (f == 3 || f == 6) && w == wireI64:
-			if seen.has(3) || seen.has(6) {
+			if !numberValue(&r, &seen, f, 3, 6, e.SetDoubleValue, e.SetIntValue) {
 				return false
-			}
-			seen.first(f)
-			v := r.fixed64()
-			if f == 3 {
-				e.SetDoubleValue(math.Float64frombits(v))
-			} else {
-				e.SetIntValue(int64(v))
 			}
 		case f == 4 && w == wireLen && seen.first(f):
 			id, ok := spanID(r.bytes())

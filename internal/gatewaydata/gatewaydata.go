@@ -233,6 +233,32 @@ func NewMetrics(service string, specs []MetricSpec, r Request) pmetric.Metrics {
 	return md
 }
 
+// MergeByName moves the metrics of src into dst as an SDK's periodic reader
+// aggregates them: one metric per name, the data points of later metrics of
+// a name appended to the first one's.
+func MergeByName(dst, src pmetric.MetricSlice) {
+	for i := 0; i < src.Len(); i++ {
+		m := src.At(i)
+		var into pmetric.Metric
+		found := false
+		for j := 0; j < dst.Len() && !found; j++ {
+			into, found = dst.At(j), dst.At(j).Name() == m.Name()
+		}
+		if !found {
+			m.CopyTo(dst.AppendEmpty())
+			continue
+		}
+		switch m.Type() {
+		case pmetric.MetricTypeHistogram:
+			m.Histogram().DataPoints().MoveAndAppendTo(into.Histogram().DataPoints())
+		case pmetric.MetricTypeSum:
+			m.Sum().DataPoints().MoveAndAppendTo(into.Sum().DataPoints())
+		case pmetric.MetricTypeGauge:
+			m.Gauge().DataPoints().MoveAndAppendTo(into.Gauge().DataPoints())
+		}
+	}
+}
+
 func putMetricAttributes(a pcommon.Map, c layer.Class, r Request) {
 	switch c.Layer {
 	case layer.Global:

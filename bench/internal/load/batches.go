@@ -139,29 +139,12 @@ func MetricBatch() (Batch, error) {
 	sm.Scope().SetName(layer.ScopeName)
 	// one metric per name, a data point per endpoint and status, as the SDK
 	// aggregates them
-	byName := map[string]pmetric.Metric{}
 	for _, e := range endpoints[:3] {
 		for _, st := range []int{200, 201, 204, 301, 404, 500, 502, 503} {
 			r := e.req
 			r.Path, r.Status = e.path(1), st
 			one := gatewaydata.NewMetrics(Service, gatewaydata.Metrics, r)
-			ms := one.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
-			for i := 0; i < ms.Len(); i++ {
-				m := ms.At(i)
-				dst, ok := byName[m.Name()]
-				if !ok {
-					dst = sm.Metrics().AppendEmpty()
-					m.CopyTo(dst)
-					byName[m.Name()] = dst
-					continue
-				}
-				switch m.Type() {
-				case pmetric.MetricTypeHistogram:
-					m.Histogram().DataPoints().MoveAndAppendTo(dst.Histogram().DataPoints())
-				case pmetric.MetricTypeSum:
-					m.Sum().DataPoints().MoveAndAppendTo(dst.Sum().DataPoints())
-				}
-			}
+			gatewaydata.MergeByName(sm.Metrics(), one.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics())
 		}
 	}
 	body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()

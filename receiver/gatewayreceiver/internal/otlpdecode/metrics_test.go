@@ -27,7 +27,6 @@ func gatewayMetricsRequest(tb testing.TB, endpoints int) []byte {
 	rm.Resource().Attributes().PutStr("service.version", "2.13.0")
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName("krakend")
-	byName := map[string]pmetric.Metric{}
 	for e := range endpoints {
 		for _, status := range []int{200, 404, 500} {
 			r := gatewaydata.DefaultRequest
@@ -36,28 +35,15 @@ func gatewayMetricsRequest(tb testing.TB, endpoints int) []byte {
 			one := gatewaydata.NewMetrics("krakend-gw", gatewaydata.Metrics, r)
 			ms := one.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 			for i := 0; i < ms.Len(); i++ {
-				m := ms.At(i)
-				if m.Type() == pmetric.MetricTypeHistogram {
+				if m := ms.At(i); m.Type() == pmetric.MetricTypeHistogram {
 					ex := m.Histogram().DataPoints().At(0).Exemplars().AppendEmpty()
 					ex.SetTimestamp(1_700_000_060_000_000_000)
 					ex.SetDoubleValue(0.087)
 					ex.SetTraceID(gatewaydata.TraceID(uint64(e*1000 + status)))
 					ex.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, byte(e)})
 				}
-				dst, ok := byName[m.Name()]
-				if !ok {
-					dst = sm.Metrics().AppendEmpty()
-					m.CopyTo(dst)
-					byName[m.Name()] = dst
-					continue
-				}
-				switch m.Type() {
-				case pmetric.MetricTypeHistogram:
-					m.Histogram().DataPoints().MoveAndAppendTo(dst.Histogram().DataPoints())
-				case pmetric.MetricTypeSum:
-					m.Sum().DataPoints().MoveAndAppendTo(dst.Sum().DataPoints())
-				}
 			}
+			gatewaydata.MergeByName(sm.Metrics(), ms)
 		}
 	}
 	return mustMarshalMetrics(tb, md)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -259,21 +260,6 @@ func TestADollarInKrakenDJSONIsReadLiterally(t *testing.T) {
 	assert.Equal(t, "$5 and $$", conf.Get("processors::layerfilter::global::traces_static_attributes::price"))
 }
 
-// envProvider is the collector's env provider, enough of it for the
-// overlays: ${env:NAME} and ${env:NAME:-default}.
-type envProvider struct{}
-
-func (envProvider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	name, def, _ := strings.Cut(strings.TrimPrefix(uri, "env:"), ":-")
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		v = def
-	}
-	return confmap.NewRetrievedFromYAML([]byte(v))
-}
-func (envProvider) Scheme() string                 { return "env" }
-func (envProvider) Shutdown(context.Context) error { return nil }
-
 // OTELCOL_GATEWAY_QUEUE_DIR puts every queue on disk, the overlays'
 // exporters' too: a crash must not lose what the collector acknowledged
 // for Tempo, Datadog or Azure Monitor either. Without it they stay in
@@ -320,7 +306,7 @@ func resolveAll(t *testing.T, uris ...string) *confmap.Conf {
 		URIs: uris,
 		ProviderFactories: []confmap.ProviderFactory{
 			NewFactory(), fileprovider.NewFactory(),
-			confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
+			envprovider.NewFactory(),
 		},
 	})
 	require.NoError(t, err)

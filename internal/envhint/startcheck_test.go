@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.yaml.in/yaml/v3"
 
@@ -104,21 +105,6 @@ service:
 	}
 }
 
-// envProvider is the collector's env provider, enough of it for the
-// overlays: ${env:NAME} and ${env:NAME:-default}.
-type envProvider struct{}
-
-func (envProvider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	name, def, _ := strings.Cut(strings.TrimPrefix(uri, "env:"), ":-")
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		v = def
-	}
-	return confmap.NewRetrievedFromYAML([]byte(v))
-}
-func (envProvider) Scheme() string                 { return "env" }
-func (envProvider) Shutdown(context.Context) error { return nil }
-
 // What `otelcol-gateway validate --config krakend:krakend.json --config
 // azuremonitor.yaml` resolves, the distribution's converter and then the
 // check, and the one line it prints: the variable named first, and no
@@ -132,7 +118,7 @@ func TestValidateNamesTheUnsetAzureConnectionStringOfTheOverlay(t *testing.T) {
 			URIs: []string{"krakend:" + krakendJSON, "file:" + filepath.Join("..", "..", "config", "overlays", "azuremonitor.yaml")},
 			ProviderFactories: []confmap.ProviderFactory{
 				krakendprovider.NewFactory(), fileprovider.NewFactory(),
-				confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return envProvider{} }),
+				envprovider.NewFactory(),
 			},
 			ConverterFactories: []confmap.ConverterFactory{dedupconverter.NewFactory(), NewStartCheckFactory(os.LookupEnv)},
 		})

@@ -71,7 +71,7 @@ func main() {
 	flag.StringVar(&o.krakend, "krakend", "testdata/krakend.json", "the krakend.json otelcol-gateway runs on (and stock/config.yaml mirrors)")
 	flag.StringVar(&o.overlay, "overlay", "testdata/gateway-overlay.yaml", "the loopback-ports overlay merged over the translation")
 	flag.StringVar(&o.out, "out", "results", "folder for results.json, results.md, the PNG chart and the collectors' logs")
-	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also: gateway-no-spanmetrics, a diagnostic; gateway-prev, with -gateway-prev)")
+	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also the diagnostics gateway-no-spanmetrics and gateway-nop-export; gateway-prev, with -gateway-prev)")
 	flag.IntVar(&o.rounds, "rounds", 4, "rounds (the pipelines' order rotates every round)")
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each load window")
 	flag.DurationVar(&o.rampStep, "ramp-step", 2*time.Second, "length of each ramp step")
@@ -391,11 +391,24 @@ func (o options) command(name string) ([]string, error) {
 		}
 		return []string{o.prevBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay}, nil
 	case "gateway-no-spanmetrics":
-		// diagnostic: the translation without its spanmetrics connector
-		return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay,
-			"--config", "file:" + filepath.Join(filepath.Dir(o.overlay), "gateway-no-spanmetrics.yaml")}, nil
+		// diagnostic: the translation without its request metrics connector
+		return o.diagnostic("gateway-no-spanmetrics.yaml"), nil
+	case "gateway-nop-export":
+		// diagnostic: the translation ending in the nop exporter, as the floor does
+		return o.diagnostic("gateway-nop-export.yaml"), nil
 	}
 	return nil, fmt.Errorf("unknown pipeline %q", name)
+}
+
+// diagnostic is the gateway's command with one more overlay, which
+// replaces pipeline lists: the distribution appends the lists of an overlay
+// to a krakend: source's (so that an overlay adds exporters), which would
+// leave what a diagnostic takes out in place. Naming the gate turns that
+// off; the address overlay has no list the translation needs kept.
+func (o options) diagnostic(overlay string) []string {
+	return []string{o.gatewayBin, "--config", "krakend:" + o.krakend, "--config", "file:" + o.overlay,
+		"--config", "file:" + filepath.Join(filepath.Dir(o.overlay), overlay),
+		"--feature-gates=-confmap.enableMergeAppendOption"}
 }
 
 // collectorCmd is the command that starts a pipeline's collector as every

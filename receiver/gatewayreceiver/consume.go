@@ -5,7 +5,6 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
@@ -100,14 +99,17 @@ func (s *metricsService) exportMetrics(ctx context.Context, md pmetric.Metrics) 
 }
 
 type logsService struct {
-	plogotlp.UnimplementedGRPCServer
 	r   *gatewayReceiver
 	obs *receiverhelper.ObsReport
 }
 
-func (s *logsService) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	if err := s.r.consumeLogs(ctx, s.obs, formatProtobuf, req.Logs()); err != nil {
-		return plogotlp.NewExportResponse(), statusFromError(err).Err()
+func (s *logsService) countRefused(signal, reason string) {
+	s.r.enricher.countRefused(signal, reason)
+}
+
+func (s *logsService) exportLogs(ctx context.Context, ld plog.Logs) error {
+	if err := s.r.consumeLogs(ctx, s.obs, formatProtobuf, ld); err != nil {
+		return statusFromError(err).Err()
 	}
-	return plogotlp.NewExportResponse(), nil
+	return nil
 }

@@ -3,6 +3,8 @@ package gatewayreceiver
 import (
 	"context"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -150,6 +152,39 @@ func (r *metricsRequest) metrics() pmetric.Metrics {
 	return r.md
 }
 
+// logsRequest is a log export request, decoded by pdata's decoder: served
+// through exportHandler only so that a malformed one is refused as traces
+// and metrics are.
+type logsRequest struct {
+	ld plog.Logs
+}
+
+func (r *logsRequest) UnmarshalProto(b []byte) error {
+	req := plogotlp.NewExportRequest()
+	err := req.UnmarshalProto(b)
+	r.ld = req.Logs()
+	return err
+}
+
+func (r *logsRequest) SizeProto() int {
+	return (&plog.ProtoMarshaler{}).LogsSize(r.logs())
+}
+
+func (r *logsRequest) MarshalProto(buf []byte) int {
+	b, err := (&plog.ProtoMarshaler{}).MarshalLogs(r.logs())
+	if err != nil {
+		return 0
+	}
+	return copy(buf, b)
+}
+
+func (r *logsRequest) logs() plog.Logs {
+	if r.ld == (plog.Logs{}) {
+		r.ld = plog.NewLogs()
+	}
+	return r.ld
+}
+
 // emptyResponse is an export response without partial success: no bytes.
 type emptyResponse struct{}
 
@@ -166,13 +201,19 @@ type metricsExporter interface {
 	exportMetrics(context.Context, pmetric.Metrics) error
 }
 
+type logsExporter interface {
+	exportLogs(context.Context, plog.Logs) error
+}
+
 const (
 	traceExportMethod  = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 	metricExportMethod = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+	logExportMethod    = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 )
 
-// traceServiceDesc and metricsServiceDesc are OTLP's services, as ptraceotlp
-// and pmetricotlp register them, with the requests decoded by the receiver.
+// traceServiceDesc, metricsServiceDesc and logsServiceDesc are OTLP's
+// services, as ptraceotlp, pmetricotlp and plogotlp register them, with the
+// requests decoded by the receiver.
 var traceServiceDesc = grpc.ServiceDesc{
 	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
 	HandlerType: (*tracesExporter)(nil),
@@ -197,6 +238,19 @@ var metricsServiceDesc = grpc.ServiceDesc{
 	}},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
+}
+
+var logsServiceDesc = grpc.ServiceDesc{
+	ServiceName: "opentelemetry.proto.collector.logs.v1.LogsService",
+	HandlerType: (*logsExporter)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Export",
+		Handler: exportHandler(logExportMethod, "logs", func(srv any, ctx context.Context, r *logsRequest) error {
+			return srv.(logsExporter).exportLogs(ctx, r.logs())
+		}),
+	}},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "opentelemetry/proto/collector/logs/v1/logs_service.proto",
 }
 
 // refusalCounter is what the services count a malformed request with.

@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -92,7 +91,7 @@ func (r *gatewayReceiver) startGRPC(ctx context.Context, host component.Host) er
 		r.serverGRPC.RegisterService(&metricsServiceDesc, &metricsService{r: r, obs: r.obsGRPC})
 	}
 	if r.nextLogs != nil {
-		plogotlp.RegisterGRPCServer(r.serverGRPC, &logsService{r: r, obs: r.obsGRPC})
+		r.serverGRPC.RegisterService(&logsServiceDesc, &logsService{r: r, obs: r.obsGRPC})
 	}
 	ln, err := grpcCfg.NetAddr.Listen(ctx)
 	if err != nil {

@@ -545,7 +545,7 @@ func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {
 	defer conn.Close()
 	// As over OTLP/HTTP (400): InvalidArgument, which the OTLP
 	// specification makes permanent, and counted as a malformed request.
-	for _, method := range []string{traceExportMethod, metricExportMethod} {
+	for _, method := range []string{traceExportMethod, metricExportMethod, logExportMethod} {
 		err = conn.Invoke(context.Background(), method,
 			&rawMessage{0x0a, 0xff, 0xff, 0xff}, new(rawMessage), grpc.ForceCodec(rawCodec{}))
 		require.Error(t, err)
@@ -557,6 +557,11 @@ func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {
 		ptraceotlp.NewExportRequestFromTraces(gatewaydata.NewTraces("", 1, gatewaydata.DefaultRequest)))
 	require.NoError(t, err)
 	assert.Equal(t, 5, h.traces.SpanCount())
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("backend call")
+	_, err = plogotlp.NewGRPCClient(conn).Export(context.Background(), plogotlp.NewExportRequestFromLogs(ld))
+	require.NoError(t, err)
+	assert.Equal(t, 1, h.logs.LogRecordCount())
 
 	refused, err := h.tel.GetMetric("otelcol_receiver_gateway_requests_refused")
 	require.NoError(t, err)
@@ -566,7 +571,7 @@ func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {
 		reason, _ := dp.Attributes.Value("reason")
 		counts[signal.AsString()+" "+reason.AsString()] += dp.Value
 	}
-	assert.Equal(t, map[string]int64{"traces malformed": 1, "metrics malformed": 1}, counts)
+	assert.Equal(t, map[string]int64{"traces malformed": 1, "metrics malformed": 1, "logs malformed": 1}, counts)
 }
 
 func TestPipelineErrorsMapToTheOTLPStatuses(t *testing.T) {

@@ -2,6 +2,7 @@ package gatewayreceiver
 
 import (
 	"context"
+	"fmt"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -41,12 +42,19 @@ func releaseDecoder(d *otlpdecode.Decoder) {
 	}
 }
 
+// errTooDeep refuses a request pdata's decoder would overflow its stack on
+// (otlpdecode.TooDeep), which would end the process.
+var errTooDeep = fmt.Errorf("messages nested more than %d deep (attribute values within attribute values): refused, as no decoder can take it safely", otlpdecode.MaxNesting)
+
 func decodeTraces(body []byte) (ptrace.Traces, error) {
 	d := takeDecoder()
 	td, ok := d.DecodeTraces(body)
 	releaseDecoder(d)
 	if ok {
 		return td, nil
+	}
+	if otlpdecode.TooDeep(body, otlpdecode.Traces, otlpdecode.MaxNesting) {
+		return ptrace.Traces{}, errTooDeep
 	}
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalProto(body); err != nil {
@@ -61,6 +69,9 @@ func decodeMetrics(body []byte) (pmetric.Metrics, error) {
 	releaseDecoder(d)
 	if ok {
 		return md, nil
+	}
+	if otlpdecode.TooDeep(body, otlpdecode.Metrics, otlpdecode.MaxNesting) {
+		return pmetric.Metrics{}, errTooDeep
 	}
 	req := pmetricotlp.NewExportRequest()
 	if err := req.UnmarshalProto(body); err != nil {
@@ -160,10 +171,24 @@ type logsRequest struct {
 }
 
 func (r *logsRequest) UnmarshalProto(b []byte) error {
+	if otlpdecode.TooDeep(b, otlpdecode.Logs, otlpdecode.MaxNesting) {
+		return errTooDeep
+	}
 	req := plogotlp.NewExportRequest()
 	err := req.UnmarshalProto(b)
 	r.ld = req.Logs()
 	return err
+}
+
+// UnmarshalJSON reads OTLP/HTTP JSON, with pdata's decoder (its parser
+// refuses nesting deeper than 10,000 levels itself).
+func (r *logsRequest) UnmarshalJSON(b []byte) error {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	r.ld = req.Logs()
+	return nil
 }
 
 func (r *logsRequest) SizeProto() int {

@@ -59,9 +59,9 @@ func (r *gatewayReceiver) handleMetrics(w http.ResponseWriter, req *http.Request
 }
 
 func (r *gatewayReceiver) handleLogs(w http.ResponseWriter, req *http.Request) {
-	msg := plogotlp.NewExportRequest()
+	msg := &logsRequest{}
 	r.serveOTLP(w, req, "logs", msg, plogotlp.NewExportResponse(), func(ctx context.Context, format string) error {
-		return r.consumeLogs(ctx, r.obsHTTP, format, msg.Logs())
+		return r.consumeLogs(ctx, r.obsHTTP, format, msg.logs())
 	})
 }
 

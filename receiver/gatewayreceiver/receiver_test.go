@@ -457,6 +457,17 @@ func TestLogsAreReceivedAndClassified(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	require.Equal(t, 2, h.logs.LogRecordCount())
 	assertItems(t, h.tel, "logs", map[string]int64{"proxy": 1, "none": 1})
+
+	j, err := plogotlp.NewExportRequestFromLogs(ld).MarshalJSON()
+	require.NoError(t, err)
+	resp, body = postOTLP(t, "http://"+h.httpAddr+"/v1/logs", "application/json", "", j)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	require.Equal(t, 4, h.logs.LogRecordCount())
+	assert.Equal(t, "plain", h.logs.AllLogs()[1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).Body().Str())
+	resp, body = postOTLP(t, "http://"+h.httpAddr+"/v1/logs", "application/json", "", j[:len(j)/2])
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), "malformed OTLP json logs request")
 }
 
 func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {

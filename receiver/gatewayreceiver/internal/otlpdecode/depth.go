@@ -58,102 +58,56 @@ const (
 	kindKeyValueList
 )
 
-// child gives the kind of a message's length-delimited field (by number),
-// as the OTLP protos define it; fields not listed are skipped.
+// edge is a length-delimited field of a message that holds a message on
+// the way to an AnyValue.
+type edge struct {
+	field uint64
+	kind  msgKind
+}
+
+// children lists, per message kind, its fields that lead to an AnyValue, as
+// the OTLP protos number them; any other field is skipped.
+var children = [...][]edge{
+	kindTraceRequest:    {{1, kindResourceSpans}},
+	kindMetricRequest:   {{1, kindResourceMetrics}},
+	kindLogRequest:      {{1, kindResourceLogs}},
+	kindResourceSpans:   {{1, kindResource}, {2, kindScopeSpans}},
+	kindResourceMetrics: {{1, kindResource}, {2, kindScopeMetrics}},
+	kindResourceLogs:    {{1, kindResource}, {2, kindScopeLogs}},
+	kindResource:        {{1, kindKeyValue}},
+	kindScope:           {{3, kindKeyValue}},
+	kindScopeSpans:      {{1, kindScope}, {2, kindSpan}},
+	kindScopeMetrics:    {{1, kindScope}, {2, kindMetric}},
+	kindScopeLogs:       {{1, kindScope}, {2, kindLogRecord}},
+	kindSpan:            {{9, kindKeyValue}, {11, kindEvent}, {13, kindLink}},
+	kindEvent:           {{3, kindKeyValue}},
+	kindLink:            {{4, kindKeyValue}},
+	kindMetric: {{5, kindNumberPoints}, {7, kindNumberPoints}, {9, kindHistogramPoints},
+		{10, kindExpPoints}, {11, kindSummaryPoints}, {12, kindKeyValue}},
+	kindNumberPoints:    {{1, kindNumberPoint}},
+	kindHistogramPoints: {{1, kindHistogramPoint}},
+	kindExpPoints:       {{1, kindExpPoint}},
+	kindSummaryPoints:   {{1, kindSummaryPoint}},
+	kindNumberPoint:     {{7, kindKeyValue}, {5, kindExemplar}},
+	kindHistogramPoint:  {{9, kindKeyValue}, {8, kindExemplar}},
+	kindExpPoint:        {{1, kindKeyValue}, {11, kindExemplar}},
+	kindSummaryPoint:    {{7, kindKeyValue}},
+	kindExemplar:        {{7, kindKeyValue}},
+	kindLogRecord:       {{5, kindAnyValue}, {6, kindKeyValue}},
+	kindKeyValue:        {{2, kindAnyValue}},
+	kindAnyValue:        {{5, kindArrayValue}, {6, kindKeyValueList}},
+	kindArrayValue:      {{1, kindAnyValue}},
+	kindKeyValueList:    {{1, kindKeyValue}},
+}
+
+// child gives the kind of a message's length-delimited field.
 func child(k msgKind, field uint64) msgKind {
-	switch k {
-	case kindTraceRequest:
-		return pick(field, 1, kindResourceSpans)
-	case kindMetricRequest:
-		return pick(field, 1, kindResourceMetrics)
-	case kindLogRequest:
-		return pick(field, 1, kindResourceLogs)
-	case kindResourceSpans:
-		return pick2(field, 1, kindResource, 2, kindScopeSpans)
-	case kindResourceMetrics:
-		return pick2(field, 1, kindResource, 2, kindScopeMetrics)
-	case kindResourceLogs:
-		return pick2(field, 1, kindResource, 2, kindScopeLogs)
-	case kindResource:
-		return pick(field, 1, kindKeyValue)
-	case kindScope:
-		return pick(field, 3, kindKeyValue)
-	case kindScopeSpans:
-		return pick2(field, 1, kindScope, 2, kindSpan)
-	case kindScopeMetrics:
-		return pick2(field, 1, kindScope, 2, kindMetric)
-	case kindScopeLogs:
-		return pick2(field, 1, kindScope, 2, kindLogRecord)
-	case kindSpan:
-		switch field {
-		case 9:
-			return kindKeyValue
-		case 11:
-			return kindEvent
-		case 13:
-			return kindLink
+	for _, e := range children[k] {
+		if e.field == field {
+			return e.kind
 		}
-	case kindEvent:
-		return pick(field, 3, kindKeyValue)
-	case kindLink:
-		return pick(field, 4, kindKeyValue)
-	case kindMetric:
-		switch field {
-		case 5, 7:
-			return kindNumberPoints
-		case 9:
-			return kindHistogramPoints
-		case 10:
-			return kindExpPoints
-		case 11:
-			return kindSummaryPoints
-		case 12:
-			return kindKeyValue
-		}
-	case kindNumberPoints:
-		return pick(field, 1, kindNumberPoint)
-	case kindHistogramPoints:
-		return pick(field, 1, kindHistogramPoint)
-	case kindExpPoints:
-		return pick(field, 1, kindExpPoint)
-	case kindSummaryPoints:
-		return pick(field, 1, kindSummaryPoint)
-	case kindNumberPoint:
-		return pick2(field, 7, kindKeyValue, 5, kindExemplar)
-	case kindHistogramPoint:
-		return pick2(field, 9, kindKeyValue, 8, kindExemplar)
-	case kindExpPoint:
-		return pick2(field, 1, kindKeyValue, 11, kindExemplar)
-	case kindSummaryPoint:
-		return pick(field, 7, kindKeyValue)
-	case kindExemplar:
-		return pick(field, 7, kindKeyValue)
-	case kindLogRecord:
-		return pick2(field, 5, kindAnyValue, 6, kindKeyValue)
-	case kindKeyValue:
-		return pick(field, 2, kindAnyValue)
-	case kindAnyValue:
-		return pick2(field, 5, kindArrayValue, 6, kindKeyValueList)
-	case kindArrayValue:
-		return pick(field, 1, kindAnyValue)
-	case kindKeyValueList:
-		return pick(field, 1, kindKeyValue)
 	}
 	return kindOther
-}
-
-func pick(field, f uint64, k msgKind) msgKind {
-	if field == f {
-		return k
-	}
-	return kindOther
-}
-
-func pick2(field, f1 uint64, k1 msgKind, f2 uint64, k2 msgKind) msgKind {
-	if field == f1 {
-		return k1
-	}
-	return pick(field, f2, k2)
 }
 
 // TooDeep tells whether a serialized export request of the signal nests a

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -30,6 +31,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
@@ -537,13 +539,7 @@ func TestBadInputIsRefusedClearlyAndTheReceiverKeepsServing(t *testing.T) {
 	}
 	assert.Equal(t, 0, h.traces.SpanCount()-5*len(tests), "only the valid requests went through")
 
-	refused, err := h.tel.GetMetric("otelcol_receiver_gateway_requests_refused")
-	require.NoError(t, err)
-	reasons := map[string]int64{}
-	for _, dp := range refused.Data.(metricdata.Sum[int64]).DataPoints {
-		r, _ := dp.Attributes.Value("reason")
-		reasons[r.AsString()] += dp.Value
-	}
+	reasons := refusedCounts(t, h, "reason")
 	// confighttp refuses an unusable Content-Encoding before the receiver
 	// reads the body: counted all the same
 	assert.Equal(t, map[string]int64{"malformed": 2, "content_type": 1, "method": 2, "too_large": 3, "unreadable": 3}, reasons)
@@ -574,15 +570,25 @@ func TestMalformedGRPCIsRefusedAndTheReceiverKeepsServing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, h.logs.LogRecordCount())
 
+	assert.Equal(t, map[string]int64{"traces malformed": 1, "metrics malformed": 1, "logs malformed": 1}, refusedCounts(t, h, "signal", "reason"))
+}
+
+// refusedCounts sums otelcol_receiver_gateway_requests_refused by the
+// values of the given attributes, joined by spaces.
+func refusedCounts(t *testing.T, h *harness, by ...string) map[string]int64 {
+	t.Helper()
 	refused, err := h.tel.GetMetric("otelcol_receiver_gateway_requests_refused")
 	require.NoError(t, err)
 	counts := map[string]int64{}
 	for _, dp := range refused.Data.(metricdata.Sum[int64]).DataPoints {
-		signal, _ := dp.Attributes.Value("signal")
-		reason, _ := dp.Attributes.Value("reason")
-		counts[signal.AsString()+" "+reason.AsString()] += dp.Value
+		key := make([]string, len(by))
+		for i, name := range by {
+			v, _ := dp.Attributes.Value(attribute.Key(name))
+			key[i] = v.AsString()
+		}
+		counts[strings.Join(key, " ")] += dp.Value
 	}
-	assert.Equal(t, map[string]int64{"traces malformed": 1, "metrics malformed": 1, "logs malformed": 1}, counts)
+	return counts
 }
 
 func TestPipelineErrorsMapToTheOTLPStatuses(t *testing.T) {

@@ -163,9 +163,9 @@ func (r *metricsRequest) metrics() pmetric.Metrics {
 	return r.md
 }
 
-// logsRequest is a log export request, decoded by pdata's decoder: served
-// through exportHandler only so that a malformed one is refused as traces
-// and metrics are.
+// logsRequest is a log export request, over either transport, decoded by
+// pdata's decoder once TooDeep has passed it; over gRPC it goes through
+// exportHandler so that a malformed one is refused as traces and metrics are.
 type logsRequest struct {
 	ld plog.Logs
 }

@@ -70,8 +70,14 @@ func (cfg *Config) Validate() error {
 	sort.Strings(routes)
 	seen := make(map[string]string, len(routes))
 	for _, r := range routes {
-		if strings.TrimSpace(r) == "" {
+		trimmed := strings.TrimSpace(r)
+		if trimmed == "" {
 			errs = errors.Join(errs, errEmptyRoute)
+			continue
+		}
+		if trimmed != r {
+			// it would never match, silently
+			errs = errors.Join(errs, fmt.Errorf("routes[%q]: spaces around the route, which no span's route has: %q", r, trimmed))
 			continue
 		}
 		p := cfg.Routes[r]

@@ -94,6 +94,7 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{name: "an empty mode is refused", file: "invalid_mode_empty.yaml", errText: `mode must be "consistent" or "sdk_parity", got ""`},
 		{name: "a route percentage above 100 is refused", file: "invalid_route_percentage.yaml", errText: `routes["/orders/{id}"]: percentage must be between 0 and 100, got 101`},
 		{name: "an empty route is refused", file: "invalid_route_empty.yaml", errText: "routes: a route must not be empty"},
+		{name: "a route with spaces around it is refused", file: "invalid_route_spaces.yaml", errText: `routes[" /orders/{id} "]: spaces around the route, which no span's route has: "/orders/{id}"`},
 		{name: "one route in two spellings with two percentages is refused", file: "invalid_route_conflict.yaml", errText: `routes["/orders/:id"] and routes["/orders/{id}"] name the same route with different percentages (20, 50)`},
 		{name: "an unknown field fails to decode", file: "invalid_unknown_field.yaml", unmarshal: true, errText: "sampling_precision"},
 	}

@@ -18,6 +18,7 @@ import (
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	cumulativetodeltaprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor"
 	requestmetricsconnector "github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector"
+	startuppagesextension "github.com/otelcol-gateway/otelcol-gateway/extension/startuppagesextension"
 	layerfilterprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 	prometheuscompatprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/prometheuscompatprocessor"
 	samplingprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
@@ -61,6 +62,7 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
+		startuppagesextension.NewFactory(),
 		healthcheckextension.NewFactory(),
 		filestorage.NewFactory(),
 		bearertokenauthextension.NewFactory(),
@@ -69,6 +71,7 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExtensionModules = makeModulesMap(factories.Extensions, map[component.Type]string{
+		startuppagesextension.NewFactory().Type():    "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		healthcheckextension.NewFactory().Type():     "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.152.0",
 		filestorage.NewFactory().Type():              "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.152.0",
 		bearertokenauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.152.0",

@@ -92,7 +92,8 @@ func TestProviderServesTheEmbeddedDefault(t *testing.T) {
 	// Self-telemetry and health where a scraper in another container or pod
 	// reaches them, like the receivers.
 	assert.Equal(t, "0.0.0.0:13133", conf.Get("extensions::health_check::endpoint"))
-	assert.Equal(t, []any{"health_check"}, conf.Get("service::extensions"))
+	assert.Equal(t, []any{"health_check", "startup_pages"}, conf.Get("service::extensions"))
+	assert.True(t, conf.IsSet("extensions::startup_pages"), "the start-up pages are given back once the pipelines run")
 	readers, ok := conf.Get("service::telemetry::metrics::readers").([]any)
 	require.True(t, ok, "service.telemetry.metrics.readers is a list")
 	require.Len(t, readers, 1)

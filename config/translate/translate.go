@@ -134,6 +134,8 @@ const (
 	connectorDatadog        = "datadog/stats"
 	// extensionQueueStorage holds the persistent sending queues.
 	extensionQueueStorage = QueueStorage
+	// extensionStartupPages releases the executable's start-up pages.
+	extensionStartupPages = "startup_pages"
 )
 
 // DefaultRedactHeaders is the layerfilter's list of credential headers whose
@@ -790,6 +792,8 @@ func (t *translator) render() ([]byte, error) {
 		ext.set("health_check", hc)
 		extIDs = append(extIDs, "health_check")
 	}
+	ext.set(extensionStartupPages, newMap()).note("once every pipeline runs, gives back the executable's pages that only start-up read (about 40 MiB of resident memory)")
+	extIDs = append(extIDs, extensionStartupPages)
 	if t.opts.QueueDirectory != "" {
 		fs := newMap()
 		fs.set("directory", t.opts.QueueDirectory)

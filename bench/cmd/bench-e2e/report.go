@@ -51,6 +51,18 @@ func mib(bytes func(*Round) uint64) func(*Round) (float64, bool) {
 	}
 }
 
+// peakAtFixedRates is the highest RSS over the throttled windows of both
+// signals (not unthrottled, not the ramp).
+func peakAtFixedRates(rd *Round) uint64 {
+	var peak uint64
+	for _, p := range append(append([]Phase(nil), rd.Traces...), rd.Metrics...) {
+		if p.Offered > 0 {
+			peak = max(peak, p.PeakRSS)
+		}
+	}
+	return peak
+}
+
 func tracesOf(rd *Round) []Phase  { return rd.Traces }
 func metricsOf(rd *Round) []Phase { return rd.Metrics }
 
@@ -83,6 +95,10 @@ func metrics(o options) []metric {
 		metric{name: "peak anonymous RSS over load (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.PeakRSSAnon }), diff: true},
 		metric{name: "anonymous RSS after start-up (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.StartupRSSAnon })},
 		metric{name: "executable and other file pages resident after start-up (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.StartupRSSFile })},
+		metric{name: "peak file pages over load (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.PeakRSSFile }), diff: true},
+		// unthrottled, an exporting pipeline's queue fills for as long as the
+		// window lasts; at a fixed rate it keeps up and no queue builds
+		metric{name: "peak RSS at the fixed rates (MiB)", unit: "MiB", read: mib(peakAtFixedRates), diff: true},
 		metric{name: "generator CPU s / M spans (unthrottled)", unit: "s", read: func(rd *Round) (float64, bool) {
 			p, ok := phase(rd.Traces, "traces@max")
 			return p.GenPerMillion, ok && p.Sent > 0

@@ -102,3 +102,31 @@ func index(lines []string, s string) int {
 	}
 	return -1
 }
+
+func TestReportGivesThePeakAtFixedRatesAndOfFilePages(t *testing.T) {
+	o := options{pipelines: []string{"floor", "gateway"}, rates: []float64{20000}, metricRates: []float64{20000}}
+	round := func(fixedTraces, unthrottled, fixedMetrics, file uint64) *Round {
+		return &Round{PeakRSS: unthrottled * mebi, PeakRSSFile: file * mebi,
+			Traces: []Phase{
+				{Name: "traces@20k", Offered: 20000, PeakRSS: fixedTraces * mebi},
+				{Name: "traces@max", PeakRSS: unthrottled * mebi},
+			},
+			Metrics: []Phase{
+				{Name: "metrics@20k", Offered: 20000, PeakRSS: fixedMetrics * mebi},
+				{Name: "metrics@max", PeakRSS: unthrottled * mebi},
+			},
+			Ramp: []Phase{{Name: "ramp@50%", Offered: 1, PeakRSS: 999 * mebi}},
+		}
+	}
+	run := &Run{Rounds: []map[string]*Round{{
+		"floor":   round(40, 42, 41, 25),
+		"gateway": round(45, 120, 50, 11),
+	}}}
+	lines := strings.Split(report(o, run), "\n")
+	wantRows(t, lines,
+		// the metrics window's peak, the higher of the two fixed rates; not the unthrottled windows, not the ramp
+		"| peak RSS at the fixed rates (MiB) | 41.0 (41.0–41.0) | 50.0 (50.0–50.0) |",
+		"| peak RSS at the fixed rates (MiB), difference | 9.0 (9.0–9.0) |",
+		"| peak file pages over load (MiB), difference | -14.0 (-14.0–-14.0) |",
+	)
+}

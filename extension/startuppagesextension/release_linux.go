@@ -86,22 +86,37 @@ func releaseExecutablePages() (released, error) {
 		return r, errors.New("no mapping of the executable in /proc/self/maps")
 	}
 	r.residentBefore, _ = residentFilePages()
-	for _, m := range regions {
-		if err := madvise(m, unix.MADV_RANDOM); err != nil {
-			return r, err
-		}
-	}
-	for _, m := range regions {
-		if err := madvise(m, unix.MADV_PAGEOUT); err != nil {
-			if errors.Is(err, unix.EINVAL) {
-				return r, errUnsupported
-			}
-			return r, err
-		}
-		r.advised += m.end - m.start
+	if r.advised, err = adviseRegions(regions, madvise); err != nil {
+		return r, err
 	}
 	r.residentAfter, _ = residentFilePages()
 	return r, nil
+}
+
+// adviseRegions turns read-around off on regions, then pages them out, and
+// tells how many bytes it paged out. A kernel without MADV_PAGEOUT gets its
+// read-around back and errUnsupported.
+func adviseRegions(regions []mapping, advise func(mapping, int) error) (uint64, error) {
+	for _, m := range regions {
+		if err := advise(m, unix.MADV_RANDOM); err != nil {
+			return 0, err
+		}
+	}
+	var advised uint64
+	for _, m := range regions {
+		if err := advise(m, unix.MADV_PAGEOUT); err != nil {
+			if errors.Is(err, unix.EINVAL) && advised == 0 {
+				// Nothing was paged out: read-around stays as it was.
+				for _, m := range regions {
+					_ = advise(m, unix.MADV_NORMAL)
+				}
+				return 0, errUnsupported
+			}
+			return advised, err
+		}
+		advised += m.end - m.start
+	}
+	return advised, nil
 }
 
 // madvise advises on a mapping by its address: the mapping is the program's

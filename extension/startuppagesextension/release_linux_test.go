@@ -2,12 +2,14 @@ package startuppagesextension
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"reflect"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 const sampleMaps = `00400000-02bd0000 r-xp 00000000 00:2a 1234567                            /usr/bin/otelcol-gateway (deleted)
@@ -87,4 +89,40 @@ func vmFlagsOf(t *testing.T, smaps []byte, pc uint64) string {
 	}
 	t.Fatalf("no smaps entry holds %#x", pc)
 	return ""
+}
+
+// adviceLog records the advice given, by region start.
+type adviceLog []string
+
+func (l *adviceLog) advise(failPageout error) func(mapping, int) error {
+	return func(m mapping, advice int) error {
+		name := map[int]string{unix.MADV_RANDOM: "random", unix.MADV_PAGEOUT: "pageout", unix.MADV_NORMAL: "normal"}[advice]
+		*l = append(*l, fmt.Sprintf("%#x %s", m.start, name))
+		if advice == unix.MADV_PAGEOUT {
+			return failPageout
+		}
+		return nil
+	}
+}
+
+func TestAdviseRegions(t *testing.T) {
+	regions := []mapping{{start: 0x1000, end: 0x3000}, {start: 0x3000, end: 0x4000}}
+
+	var ok adviceLog
+	n, err := adviseRegions(regions, ok.advise(nil))
+	require.NoError(t, err)
+	require.Equal(t, uint64(0x3000), n)
+	require.Equal(t, adviceLog{"0x1000 random", "0x3000 random", "0x1000 pageout", "0x3000 pageout"}, ok,
+		"read-around off everywhere before the first page goes out")
+
+	var old adviceLog
+	_, err = adviseRegions(regions, old.advise(fmt.Errorf("madvise: %w", unix.EINVAL)))
+	require.ErrorIs(t, err, errUnsupported)
+	require.Equal(t, adviceLog{"0x1000 random", "0x3000 random", "0x1000 pageout", "0x1000 normal", "0x3000 normal"}, old,
+		"a kernel without MADV_PAGEOUT gets its read-around back")
+
+	var denied adviceLog
+	_, err = adviseRegions(regions, denied.advise(unix.EPERM))
+	require.ErrorIs(t, err, unix.EPERM)
+	require.NotErrorIs(t, err, errUnsupported)
 }

@@ -23,8 +23,9 @@ package otlpdecode // import "github.com/otelcol-gateway/otelcol-gateway/receive
 
 import (
 	"encoding/binary"
-	"hash/maphash"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -41,9 +42,10 @@ const (
 	// Strings longer than this are copied, never shared: long values (full
 	// URLs, messages) rarely repeat.
 	maxSharedLen = 64
-	// The number of shared strings a decoder holds (a power of two). A
-	// string takes the slot its hash picks, in place of the one there.
-	sharedSlots = 4096
+	// A decoder holds 1<<sharedBits shared strings. A string takes the
+	// slot its hash picks, in place of the one there.
+	sharedBits  = 12
+	sharedSlots = 1 << sharedBits
 	// Deeper nesting of attribute values is left to pdata.
 	maxDepth = 32
 	// Longer attribute lists are left to pdata: a map put looks for the
@@ -62,8 +64,8 @@ const (
 // Decoder decodes requests. It is not safe for concurrent use: take one per
 // request and give it back after, so that its shared strings serve the next.
 type Decoder struct {
-	seed   maphash.Seed
-	shared []string // sharedSlots strings, by hash
+	seed   uint64 // so that two strings that collide do so in one decoder only
+	shared *[sharedSlots]string
 	// Scratch space for a histogram's buckets, copied into each point.
 	counts []uint64
 	bounds []float64
@@ -71,18 +73,37 @@ type Decoder struct {
 
 // NewDecoder returns a decoder with no shared strings yet.
 func NewDecoder() *Decoder {
-	return &Decoder{seed: maphash.MakeSeed(), shared: make([]string, sharedSlots)}
+	return &Decoder{seed: rand.Uint64(), shared: new([sharedSlots]string)}
 }
 
 // str returns b as a string, shared with an earlier equal string when short.
+//
+// Its slot is a hash of b's length and bytes, read a word at a time and
+// mixed by multiplications: maphash's call and setup cost more than the rest
+// of str did. A collision only costs a copy.
 func (d *Decoder) str(b []byte) string {
-	if len(b) == 0 {
+	n := uint64(len(b))
+	var h uint64
+	switch {
+	case n == 0:
 		return ""
-	}
-	if len(b) > maxSharedLen {
+	case n > maxSharedLen:
 		return string(b)
+	case n >= 8: // each word, the last overlapping the one before
+		h = d.seed ^ n
+		for i := uint64(0); i+8 < n; i += 8 {
+			h = bits.RotateLeft64(h, 29) ^ binary.LittleEndian.Uint64(b[i:])*0xc2b2ae3d27d4eb4f
+		}
+		h = (bits.RotateLeft64(h, 29) ^ binary.LittleEndian.Uint64(b[n-8:])*0xc2b2ae3d27d4eb4f) * 0x9e3779b97f4a7c15
+	case n >= 4: // two halves, which overlap when n < 8
+		x := uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+		h = (x ^ d.seed ^ n) * 0x9e3779b97f4a7c15
+	default:
+		x := uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16
+		h = (x ^ d.seed ^ n<<24) * 0x9e3779b97f4a7c15
 	}
-	slot := &d.shared[maphash.Bytes(d.seed, b)&(sharedSlots-1)]
+	// The high bits, which every bit below feeds.
+	slot := &d.shared[h>>(64-sharedBits)]
 	if *slot == string(b) { // no allocation for the comparison
 		return *slot
 	}

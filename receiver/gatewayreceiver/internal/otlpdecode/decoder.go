@@ -433,7 +433,8 @@ func (r *reader) varint() uint64 {
 	return r.longVarint()
 }
 
-// longVarint is kept out of line so that varint's one-byte path inlines.
+// longVarint reads a varint of any length. It is kept out of line, where
+// the one-byte paths that call it are hot.
 //
 //go:noinline
 func (r *reader) longVarint() uint64 {
@@ -458,8 +459,15 @@ func (r *reader) longVarint() uint64 {
 }
 
 // tag reads a field's number and wire type; number 0 is not a field.
+// tag and bytes read a one-byte varint themselves: varint does not inline.
 func (r *reader) tag() (field, wire uint64) {
-	k := r.varint()
+	var k uint64
+	if p := r.pos; p < len(r.b) && r.b[p] < 0x80 {
+		k = uint64(r.b[p])
+		r.pos = p + 1
+	} else {
+		k = r.longVarint()
+	}
 	if k < 8 || k > math.MaxUint32 {
 		r.bad = true
 	}
@@ -467,7 +475,13 @@ func (r *reader) tag() (field, wire uint64) {
 }
 
 func (r *reader) bytes() []byte {
-	n := r.varint()
+	var n uint64
+	if p := r.pos; p < len(r.b) && r.b[p] < 0x80 {
+		n = uint64(r.b[p])
+		r.pos = p + 1
+	} else {
+		n = r.longVarint()
+	}
 	if r.bad || n > uint64(len(r.b)-r.pos) {
 		r.bad = true
 		return nil

@@ -64,6 +64,7 @@ func main() {
 	}
 	var o options
 	var pipelines, rates, metricRates, fractions string
+	var rerender bool
 	flag.StringVar(&o.stockBin, "stock", "stock/build/otelcol-stock", "the stock reference collector (bench/stock/builder-config.yaml)")
 	flag.StringVar(&o.gatewayBin, "gateway", "../cmd/otelcol-gateway/otelcol-gateway", "the otelcol-gateway binary (make build)")
 	flag.StringVar(&o.prevBin, "gateway-prev", "", "an earlier otelcol-gateway binary, run as pipeline gateway-prev (before/after in one run)")
@@ -82,8 +83,15 @@ func main() {
 	flag.StringVar(&fractions, "ramp", "0.5,0.6,0.7,0.8,0.9,1.0", "ramp steps, as fractions of the pipeline's unthrottled rate in the same round")
 	flag.IntVar(&o.requestsPerBatch, "requests-per-batch", 100, "gateway requests per trace export (about five spans each)")
 	flag.StringVar(&o.serve, "serve", "", "start only this pipeline's collector (and the sink) as a round would, print its receiver and pid, and run until interrupted: for bench/profile.sh")
+	flag.BoolVar(&rerender, "rerender", false, "run nothing: render -out's results.md and chart again from its results.json, with this build's report")
 	flag.BoolVar(&o.gctrace, "gctrace", false, "run the collectors with GODEBUG=gctrace=1 and report the CPU their garbage collections take in each window")
 	flag.Parse()
+	if rerender {
+		if err := rerenderResults(o); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	o.pipelines = strings.Split(pipelines, ",")
 	var err error
 	if o.rates, err = floats(rates); err != nil {
@@ -672,6 +680,38 @@ func machine() Machine {
 		m.Load1Start = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// rerenderResults renders o.out's results.md and chart again from its
+// results.json, with the pipelines and rates the run recorded: a report row
+// added since reads the rounds already measured. (A -gctrace run's rows
+// need -gctrace again: the run does not record it.)
+func rerenderResults(o options) error {
+	b, err := os.ReadFile(filepath.Join(o.out, "results.json"))
+	if err != nil {
+		return err
+	}
+	var res Run
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(o.out, "results.json"), err)
+	}
+	var recorded struct {
+		Pipelines   []string  `json:"pipelines"`
+		Rates       []float64 `json:"rates"`
+		MetricRates []float64 `json:"metric_rates"`
+	}
+	opts, err := json.Marshal(res.Options)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(opts, &recorded); err != nil {
+		return fmt.Errorf("%s: options: %w", filepath.Join(o.out, "results.json"), err)
+	}
+	if len(recorded.Pipelines) == 0 {
+		return fmt.Errorf("%s: options.pipelines is empty", filepath.Join(o.out, "results.json"))
+	}
+	o.pipelines, o.rates, o.metricRates = recorded.Pipelines, recorded.Rates, recorded.MetricRates
+	return writeResults(o, &res)
 }
 
 func writeResults(o options, res *Run) error {

@@ -51,11 +51,13 @@ func mib(bytes func(*Round) uint64) func(*Round) (float64, bool) {
 	}
 }
 
-// peakAtFixedRates is the highest RSS over the throttled windows of both
-// signals (not unthrottled, not the ramp).
+// peakAtFixedRates is the highest RSS over the fixed-rate trace windows,
+// which come first in a round. The metric windows are left out: they come
+// after the unthrottled trace window, and an exporting pipeline may still
+// hold that window's queue.
 func peakAtFixedRates(rd *Round) uint64 {
 	var peak uint64
-	for _, p := range append(append([]Phase(nil), rd.Traces...), rd.Metrics...) {
+	for _, p := range rd.Traces {
 		if p.Offered > 0 {
 			peak = max(peak, p.PeakRSS)
 		}
@@ -98,7 +100,7 @@ func metrics(o options) []metric {
 		metric{name: "peak file pages over load (MiB)", unit: "MiB", read: mib(func(rd *Round) uint64 { return rd.PeakRSSFile }), diff: true},
 		// unthrottled, an exporting pipeline's queue fills for as long as the
 		// window lasts; at a fixed rate it keeps up and no queue builds
-		metric{name: "peak RSS at the fixed rates (MiB)", unit: "MiB", read: mib(peakAtFixedRates), diff: true},
+		metric{name: "peak RSS at the fixed span rates (MiB)", unit: "MiB", read: mib(peakAtFixedRates), diff: true},
 		metric{name: "generator CPU s / M spans (unthrottled)", unit: "s", read: func(rd *Round) (float64, bool) {
 			p, ok := phase(rd.Traces, "traces@max")
 			return p.GenPerMillion, ok && p.Sent > 0

@@ -103,7 +103,7 @@ func index(lines []string, s string) int {
 	return -1
 }
 
-func TestReportGivesThePeakAtFixedRatesAndOfFilePages(t *testing.T) {
+func TestReportGivesThePeakAtFixedSpanRatesAndOfFilePages(t *testing.T) {
 	o := options{pipelines: []string{"floor", "gateway"}, rates: []float64{20000}, metricRates: []float64{20000}}
 	round := func(fixedTraces, unthrottled, fixedMetrics, file uint64) *Round {
 		return &Round{PeakRSS: unthrottled * mebi, PeakRSSFile: file * mebi,
@@ -124,9 +124,9 @@ func TestReportGivesThePeakAtFixedRatesAndOfFilePages(t *testing.T) {
 	}}}
 	lines := strings.Split(report(o, run), "\n")
 	wantRows(t, lines,
-		// the metrics window's peak, the higher of the two fixed rates; not the unthrottled windows, not the ramp
-		"| peak RSS at the fixed rates (MiB) | 41.0 (41.0–41.0) | 50.0 (50.0–50.0) |",
-		"| peak RSS at the fixed rates (MiB), difference | 9.0 (9.0–9.0) |",
+		// the fixed-rate trace windows only: not the unthrottled windows, not the ramp, not the metric windows after them
+		"| peak RSS at the fixed span rates (MiB) | 40.0 (40.0–40.0) | 45.0 (45.0–45.0) |",
+		"| peak RSS at the fixed span rates (MiB), difference | 5.0 (5.0–5.0) |",
 		"| peak file pages over load (MiB), difference | -14.0 (-14.0–-14.0) |",
 	)
 }

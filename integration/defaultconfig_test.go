@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,10 @@ func TestTheBareBinaryTakesAKrakenDTraceOnBothPorts(t *testing.T) {
 			"every span of trace %s carries its layer", traceID)
 	}
 	assert.NotContains(t, c.logText(), "secret-token", "credential headers are redacted before any export")
+	require.Eventually(t, func() bool { return releasedPages.MatchString(c.logText()) }, 10*time.Second, 50*time.Millisecond,
+		"the startup_pages extension logs what it released")
+	before, after := releasedStartupPages(t, c.logText())
+	assert.Less(t, after, before/2, "startup_pages paged out most of the executable's resident pages once the pipelines ran")
 
 	// The exporter takes an export in one metric at a time: wait until every
 	// family KrakenD shows is there, then compare.
@@ -174,4 +180,20 @@ func families(text string) map[string]bool {
 		out[name] = true
 	}
 	return out
+}
+
+var releasedPages = regexp.MustCompile(`Released the executable's start-up pages.*"file_pages_resident_before_mib": (\d+), "file_pages_resident_after_mib": (\d+)`)
+
+// releasedStartupPages reads the startup_pages extension's log line: the
+// process's resident file pages (MiB) before and after the release.
+func releasedStartupPages(t *testing.T, log string) (before, after int) {
+	t.Helper()
+	m := releasedPages.FindStringSubmatch(log)
+	require.NotNil(t, m, "the startup_pages extension logs what it released")
+	before, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	after, err = strconv.Atoi(m[2])
+	require.NoError(t, err)
+	require.Positive(t, before, "file pages were resident before")
+	return before, after
 }

@@ -459,7 +459,9 @@ func (r *reader) longVarint() uint64 {
 }
 
 // tag reads a field's number and wire type; number 0 is not a field.
-// tag and bytes read a one-byte varint themselves: varint does not inline.
+// tag and bytes read a one-byte varint themselves: varint does not inline,
+// and an inlined helper returning the value and whether it was one byte
+// measured 2-3 % slower per request than these few repeated lines.
 func (r *reader) tag() (field, wire uint64) {
 	var k uint64
 	if p := r.pos; p < len(r.b) && r.b[p] < 0x80 {

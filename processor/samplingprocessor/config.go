@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 )
@@ -38,6 +39,21 @@ type Config struct {
 	// datadog connector before the sampler), the collector then no longer
 	// copies every batch for this pipeline: only the kept share is copied.
 	CopyKeptSpans bool `mapstructure:"copy_kept_spans"`
+	// Batch, with copy_kept_spans, gathers the kept spans of many requests
+	// and hands them on in fewer, larger batches; absent, each request's
+	// kept spans go on as they came.
+	Batch *BatchConfig `mapstructure:"batch"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// BatchConfig sets when gathered kept spans are handed on: when they
+// number SendBatchSize, or Timeout after the first of them, whichever comes
+// first.
+type BatchConfig struct {
+	Timeout       time.Duration `mapstructure:"timeout"`
+	SendBatchSize int           `mapstructure:"send_batch_size"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -61,6 +77,18 @@ func (cfg *Config) Validate() error {
 	case ModeConsistent, ModeSDKParity:
 	default:
 		errs = errors.Join(errs, fmt.Errorf("%w, got %q", errUnknownMode, string(cfg.Mode)))
+	}
+	if b := cfg.Batch; b != nil {
+		if !cfg.CopyKeptSpans {
+			// the processor can gather only the copies it owns
+			errs = errors.Join(errs, errors.New("batch needs copy_kept_spans: true"))
+		}
+		if b.Timeout <= 0 {
+			errs = errors.Join(errs, fmt.Errorf("batch.timeout must be positive, got %s", b.Timeout))
+		}
+		if b.SendBatchSize < 1 {
+			errs = errors.Join(errs, fmt.Errorf("batch.send_batch_size must be at least 1, got %d", b.SendBatchSize))
+		}
 	}
 	// Sorted so that the error text is stable.
 	routes := make([]string, 0, len(cfg.Routes))

@@ -41,8 +41,12 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if c.CopyKeptSpans {
 		process = tp.copyKeptTraces
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, process,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: !c.CopyKeptSpans}))
+	opts := []processorhelper.Option{processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: !c.CopyKeptSpans})}
+	if c.CopyKeptSpans && c.Batch != nil {
+		tp.batcher = newKeptBatcher(c.Batch, next, set.Logger)
+		opts = append(opts, processorhelper.WithShutdown(tp.batcher.shutdown))
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, process, opts...)
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {

@@ -15,6 +15,7 @@ import (
 
 type tracesProcessor struct {
 	*sampler
+	batcher *keptBatcher // copy_kept_spans with batch
 }
 
 func (tp *tracesProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
@@ -123,6 +124,10 @@ func (tp *tracesProcessor) copyKeptTraces(ctx context.Context, td ptrace.Traces)
 		tp.telemetry.ProcessorSamplingSpansDropped.Add(ctx, dropped, tp.addOpts...)
 	}
 	if kept == 0 {
+		return out, processorhelper.ErrSkipProcessingData
+	}
+	if tp.batcher != nil {
+		tp.batcher.add(out)
 		return out, processorhelper.ErrSkipProcessingData
 	}
 	return out, nil

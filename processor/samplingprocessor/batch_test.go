@@ -1,0 +1,185 @@
+package samplingprocessor
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor/internal/metadata"
+)
+
+func batchingConfig(timeout time.Duration, size int) *Config {
+	cfg := newConfig(25, ModeSDKParity, nil)
+	cfg.CopyKeptSpans = true
+	cfg.Batch = &BatchConfig{Timeout: timeout, SendBatchSize: size}
+	return cfg
+}
+
+func startBatching(t *testing.T, cfg *Config, next consumer.Traces, logger *zap.Logger) processor.Traces {
+	t.Helper()
+	set := processortest.NewNopSettings(metadata.Type)
+	if logger != nil {
+		set.Logger = logger
+	}
+	p, err := NewFactory().CreateTraces(context.Background(), set, cfg, next)
+	require.NoError(t, err)
+	require.False(t, p.Capabilities().MutatesData, "gathering changes nothing it is given")
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	return p
+}
+
+// spanIDsOf lists every span ID of the batches, sorted.
+func spanIDsOf(batches []ptrace.Traces) []string {
+	var ids []string
+	for _, td := range batches {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, s := range ss.Spans().All() {
+					ids = append(ids, s.TraceID().String()+s.SpanID().String())
+				}
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// keptWithoutBatch is what the same processor hands on without batch: the
+// reference a gathering processor must match span for span.
+func keptWithoutBatch(t *testing.T, batches []ptrace.Traces) (spans []string, requests int) {
+	t.Helper()
+	cfg := batchingConfig(time.Hour, 1)
+	cfg.Batch = nil
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, cfg, sink, nil)
+	for _, td := range batches {
+		require.NoError(t, p.ConsumeTraces(context.Background(), cloneTraces(td)))
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	return spanIDsOf(sink.AllTraces()), len(sink.AllTraces())
+}
+
+func TestBatchHandsOnTheSameSpansInFewerBatches(t *testing.T) {
+	batches := mixedBatches(11)
+	want, requests := keptWithoutBatch(t, batches)
+	require.Greater(t, requests, 5)
+
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, batchingConfig(time.Hour, 40), sink, nil)
+	for _, td := range batches {
+		input := cloneTraces(td)
+		input.MarkReadOnly() // shared with the counters before the sampler
+		require.NoError(t, p.ConsumeTraces(context.Background(), input))
+	}
+	handedOnBeforeShutdown := len(sink.AllTraces())
+	require.NoError(t, p.Shutdown(context.Background()))
+
+	assert.Equal(t, want, spanIDsOf(sink.AllTraces()), "every kept span, once")
+	assert.Less(t, len(sink.AllTraces()), requests, "fewer, larger batches")
+	assert.Positive(t, handedOnBeforeShutdown, "a full batch goes on at once, without its timer")
+	for i, td := range sink.AllTraces()[:handedOnBeforeShutdown] {
+		assert.GreaterOrEqual(t, td.SpanCount(), 40, "batch %d goes on once it holds send_batch_size spans", i)
+	}
+}
+
+func TestBatchGoesOnAfterItsTimeout(t *testing.T) {
+	batches := mixedBatches(12)
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, batchingConfig(50*time.Millisecond, 1<<20), sink, nil)
+	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
+
+	var input ptrace.Traces
+	for _, td := range batches { // the first batch that keeps something
+		input = td
+		if want, _ := keptWithoutBatch(t, []ptrace.Traces{td}); len(want) > 0 {
+			break
+		}
+	}
+	start := time.Now()
+	require.NoError(t, p.ConsumeTraces(context.Background(), input))
+	assert.Zero(t, sink.SpanCount(), "held until the timeout")
+	require.Eventually(t, func() bool { return sink.SpanCount() > 0 }, 5*time.Second, 5*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	assert.Len(t, sink.AllTraces(), 1)
+}
+
+func TestBatchShutdownHandsOnWhatIsPending(t *testing.T) {
+	batches := mixedBatches(13)
+	want, _ := keptWithoutBatch(t, batches)
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, batchingConfig(time.Hour, 1<<20), sink, nil)
+	for _, td := range batches {
+		require.NoError(t, p.ConsumeTraces(context.Background(), td))
+	}
+	assert.Zero(t, sink.SpanCount())
+	require.NoError(t, p.Shutdown(context.Background()))
+	assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
+
+	// after shutdown nothing would hand a batch on: spans go on at once
+	before := sink.SpanCount()
+	require.NoError(t, p.ConsumeTraces(context.Background(), batches[0]))
+	if w, _ := keptWithoutBatch(t, batches[:1]); len(w) > 0 {
+		assert.Equal(t, before+len(w), sink.SpanCount())
+	}
+}
+
+func TestBatchRefusedIsLoggedNotReturned(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	refusing := consumertest.NewErr(errors.New("queue is full"))
+	p := startBatching(t, batchingConfig(time.Hour, 1), refusing, zap.New(core))
+	batches := mixedBatches(14)
+	for _, td := range batches {
+		require.NoError(t, p.ConsumeTraces(context.Background(), td), "the request was answered before the batch went on")
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	want, _ := keptWithoutBatch(t, batches)
+	lost := 0
+	for _, e := range logs.All() {
+		require.Equal(t, "Kept spans lost: the next consumer refused a gathered batch", e.Message)
+		require.Equal(t, "queue is full", e.ContextMap()["error"])
+		lost += int(e.ContextMap()["spans"].(int64))
+	}
+	assert.Equal(t, len(want), lost, "every lost span is in a log line")
+}
+
+func TestBatchConcurrentRequests(t *testing.T) {
+	batches := mixedBatches(15)
+	want, _ := keptWithoutBatch(t, batches)
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, batchingConfig(time.Millisecond, 25), sink, nil)
+	var wg sync.WaitGroup
+	for _, td := range batches {
+		wg.Go(func() { assert.NoError(t, p.ConsumeTraces(context.Background(), td)) })
+	}
+	wg.Wait()
+	require.NoError(t, p.Shutdown(context.Background()))
+	assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
+}
+
+// At 100 % nothing is copied: the input goes on as it came, not gathered.
+func TestBatchPassThroughIsNotGathered(t *testing.T) {
+	cfg := batchingConfig(time.Hour, 1<<20)
+	cfg.SamplingPercentage = 100
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, cfg, sink, nil)
+	td := mixedBatches(16)[0]
+	td.MarkReadOnly()
+	require.NoError(t, p.ConsumeTraces(context.Background(), td))
+	assert.Equal(t, td.SpanCount(), sink.SpanCount())
+	require.NoError(t, p.Shutdown(context.Background()))
+}

@@ -654,10 +654,15 @@ func TestQueueDirectoryPutsEveryQueueOnDisk(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, queues, 3, "googlecloud, zipkin and influxdb have queues")
 
-	// without the option, nothing is on disk
+	// the sampler copies its kept spans but holds none: what it would hold
+	// would be acknowledged and not on disk
+	assert.Equal(t, map[string]any{"copy_kept_spans": true, "batch": false}, samplerCopyAndBatch(t, res.YAML))
+
+	// without the option, nothing is on disk, and the sampler gathers its copies
 	res, err = Translate(cfg, goldenOpts)
 	require.NoError(t, err)
 	assert.NotContains(t, string(res.YAML), "file_storage")
+	assert.Equal(t, map[string]any{"copy_kept_spans": true, "batch": true}, samplerCopyAndBatch(t, res.YAML))
 }
 
 // The gateway's own OTLP exporters send uncompressed (krakend-otel sets no
@@ -1501,4 +1506,25 @@ func TestOpenCensusJaegerProcessTagsBecomeResourceAttributes(t *testing.T) {
 		receivers["gateway"]["resource_defaults"])
 	assert.Equal(t, []string{`extra_config["telemetry/opencensus"].exporters.jaeger.process_tags["service.name"]`},
 		warningPaths(res.Warnings, "already sets this key"))
+}
+
+// samplerCopyAndBatch tells whether the translation's sampler copies its
+// kept spans and whether it gathers them (a batch with both settings).
+func samplerCopyAndBatch(t *testing.T, out []byte) map[string]any {
+	t.Helper()
+	var doc struct {
+		Processors struct {
+			Sampling struct {
+				CopyKeptSpans bool           `yaml:"copy_kept_spans"`
+				Batch         map[string]any `yaml:"batch"`
+			} `yaml:"sampling"`
+		} `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(out, &doc))
+	b := doc.Processors.Sampling.Batch
+	if b != nil {
+		assert.Equal(t, samplerBatchTimeout, b["timeout"])
+		assert.Equal(t, samplerBatchSize, b["send_batch_size"])
+	}
+	return map[string]any{"copy_kept_spans": doc.Processors.Sampling.CopyKeptSpans, "batch": b != nil}
 }

@@ -72,7 +72,7 @@ func main() {
 	flag.StringVar(&o.krakend, "krakend", "testdata/krakend.json", "the krakend.json otelcol-gateway runs on (and stock/config.yaml mirrors)")
 	flag.StringVar(&o.overlay, "overlay", "testdata/gateway-overlay.yaml", "the loopback-ports overlay merged over the translation")
 	flag.StringVar(&o.out, "out", "results", "folder for results.json, results.md, the PNG chart and the collectors' logs")
-	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also the diagnostics gateway-no-spanmetrics, gateway-nop-export and gateway-sampler-batch; gateway-prev, with -gateway-prev)")
+	flag.StringVar(&pipelines, "pipelines", "floor,floor-otlp,stock,gateway", "pipelines to run (also the diagnostics gateway-no-spanmetrics and gateway-nop-export; gateway-prev, with -gateway-prev)")
 	flag.IntVar(&o.rounds, "rounds", 4, "rounds (the pipelines' order rotates every round)")
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each load window")
 	flag.DurationVar(&o.rampStep, "ramp-step", 2*time.Second, "length of each ramp step")
@@ -404,9 +404,6 @@ func (o options) command(name string) ([]string, error) {
 	case "gateway-nop-export":
 		// diagnostic: the translation ending in the nop exporter, as the floor does
 		return o.diagnostic("gateway-nop-export.yaml"), nil
-	case "gateway-sampler-batch":
-		// diagnostic: the translation with its sampler gathering the kept spans
-		return o.diagnostic("gateway-sampler-batch.yaml"), nil
 	}
 	return nil, fmt.Errorf("unknown pipeline %q", name)
 }

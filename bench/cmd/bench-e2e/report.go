@@ -225,7 +225,6 @@ func report(o options, res *Run) string {
 	pairs := [][2]string{{"gateway", "floor"}, {"gateway", "floor-otlp"}, {"gateway", "stock"}, {"stock", "floor"}, {"stock", "floor-otlp"},
 		{"gateway-no-spanmetrics", "floor"}, {"gateway-no-spanmetrics", "floor-otlp"}, {"gateway", "gateway-no-spanmetrics"},
 		{"gateway-nop-export", "floor"}, {"gateway", "gateway-nop-export"},
-		{"gateway-sampler-batch", "floor"}, {"gateway-sampler-batch", "gateway"},
 		{"gateway-prev", "floor"}, {"gateway-prev", "floor-otlp"}, {"gateway", "gateway-prev"}}
 	var cols [][2]string
 	for _, pr := range pairs {

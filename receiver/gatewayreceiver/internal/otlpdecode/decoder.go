@@ -102,7 +102,12 @@ func (d *Decoder) str(b []byte) string {
 		x := uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16
 		h = (x ^ d.seed ^ n<<24) * 0x9e3779b97f4a7c15
 	}
-	// The high bits, which every bit below feeds.
+	// One more round before the high bits are taken: the seed enters by a
+	// XOR before a single multiplication, and some seeds left strings that
+	// differ only in their last word crowding a few slots (732 slots for
+	// 1000 URLs, against about 886 for a random pick).
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
 	slot := &d.shared[h>>(64-sharedBits)]
 	if *slot == string(b) { // no allocation for the comparison
 		return *slot

@@ -8,8 +8,9 @@
 // string of its own and grows each attribute list one append at a time. A
 // gateway repeats the same keys, span and metric names and most values
 // (stages, routes, methods, hosts) in every request, so this decoder shares
-// one copy of each short string it has met recently and sizes every list
-// before filling it.
+// one copy of each short string it has met recently, sizes every list
+// before filling it, and fills an attribute list whose keys it has met
+// before from a copy of those keys (no look-up, no duplicate search).
 //
 // The result is the same data pdata would give. Anything the decoder does not
 // know exactly as pdata reads it makes it give up (DecodeTraces or
@@ -69,11 +70,22 @@ type Decoder struct {
 	// Scratch space for a histogram's buckets, copied into each point.
 	counts []uint64
 	bounds []float64
+	// The attribute lists met, by the hash of their keys (attributeRun),
+	// the last hash that missed at each place of a record indexed by other
+	// bits of the hash, and scratch space for the list being read.
+	templates *[1 << templateBits]attrTemplate
+	missed    *[1 << missedBits]uint64
+	pairs     []pair
 }
 
 // NewDecoder returns a decoder with no shared strings yet.
 func NewDecoder() *Decoder {
-	return &Decoder{seed: rand.Uint64(), shared: new([sharedSlots]string)}
+	return &Decoder{
+		seed:      rand.Uint64(),
+		shared:    new([sharedSlots]string),
+		templates: new([1 << templateBits]attrTemplate),
+		missed:    new([1 << missedBits]uint64),
+	}
 }
 
 // str returns b as a string, shared with an earlier equal string when short.
@@ -182,7 +194,7 @@ func (d *Decoder) resource(buf []byte, res pcommon.Resource) bool {
 		f, w := r.tag()
 		switch {
 		case f == 1 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 1, 0) {
+			if !d.attributeField(&r, attrs, 1, 0) {
 				return false
 			}
 		case f == 2 && w == wireVarint && seen.first(f):
@@ -206,7 +218,7 @@ func (d *Decoder) scope(buf []byte, sc pcommon.InstrumentationScope) bool {
 		case f == 2 && w == wireLen && seen.first(f):
 			sc.SetVersion(d.str(r.bytes()))
 		case f == 3 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 3, 0) {
+			if !d.attributeField(&r, attrs, 3, 0) {
 				return false
 			}
 		case f == 4 && w == wireVarint && seen.first(f):
@@ -329,24 +341,209 @@ func sizeMap(m pcommon.Map, n int) bool {
 	return true
 }
 
-// attribute adds the serialized KeyValue kv to attrs, the attributes of a
-// message that holds them in field; rest is what follows kv in the message.
-// The first one sizes the map for itself and the attribute fields right
-// after it, plus spare: encoders write them together, and counting only
-// those is cheaper than a walk of the whole message (any later ones grow
-// the map).
-func (d *Decoder) attribute(attrs pcommon.Map, kv, rest []byte, field uint64, spare int) bool {
-	switch n := attrs.Len(); {
-	case n == 0:
-		count := 1 + countRun(rest, field)
-		if count > maxEntries {
-			return false
-		}
-		attrs.EnsureCapacity(count + spare)
-	case n >= maxEntries:
+// attributeField reads the attribute field whose tag r has just read into
+// attrs, and, when it is the first, the attribute fields right after it.
+func (d *Decoder) attributeField(r *reader, attrs pcommon.Map, field uint64, spare int) bool {
+	kv := r.bytes()
+	if r.bad {
 		return false
 	}
-	return d.keyValue(kv, attrs, 0)
+	read, ok := d.attribute(attrs, kv, r.b[r.pos:], field, spare)
+	r.pos += read
+	return ok
+}
+
+// attribute adds the serialized KeyValue kv to attrs, the attributes of a
+// message that holds them in field; rest is what follows kv in the message.
+// The first one also reads the attribute fields right after it (encoders
+// write them together) and returns how many bytes of rest it read; the
+// caller goes on after them. Any later ones grow the map one by one.
+func (d *Decoder) attribute(attrs pcommon.Map, kv, rest []byte, field uint64, spare int) (int, bool) {
+	switch n := attrs.Len(); {
+	case n == 0:
+		return d.attributeRun(attrs, kv, rest, field, spare)
+	case n >= maxEntries:
+		return 0, false
+	}
+	return 0, d.keyValue(kv, attrs, 0)
+}
+
+// attributeRun fills the empty attrs from kv and the attribute fields that
+// follow it in rest, sized for them plus spare, and returns the bytes of
+// rest it read.
+//
+// A list whose keys, in order, are those of a list met before is a copy of
+// that list's template (its keys with empty values) with the values filled
+// in: that spares the shared-string look-up of every key and the search for
+// the key that a map put makes first, a comparison with every key already
+// put. A gateway sends the same few key lists in every request: one per
+// kind of span and per metric.
+func (d *Decoder) attributeRun(attrs pcommon.Map, kv, rest []byte, field uint64, spare int) (int, bool) {
+	pairs := d.pairs[:0]
+	// The pairs point into the request: none is kept past this list.
+	defer func() { clear(pairs); d.pairs = pairs[:0] }()
+	h := uint64(field)
+	r := reader{b: rest}
+	read := 0
+	for {
+		key, value, hasValue, ok := splitKeyValue(kv)
+		if !ok || len(pairs) == maxEntries {
+			return 0, false
+		}
+		pairs = append(pairs, pair{key: key, value: value, hasValue: hasValue})
+		h = keyHash(h, key)
+		if !r.more() {
+			break
+		}
+		if f, w := r.tag(); r.bad || f != field || w != wireLen {
+			break // not an attribute: the caller reads it (and any fault) again
+		}
+		kv = r.bytes()
+		if r.bad {
+			break
+		}
+		read = r.pos
+	}
+
+	if t := d.template(h, pairs); t != nil {
+		if spare > 0 {
+			attrs.EnsureCapacity(len(pairs) + spare)
+		}
+		t.CopyTo(attrs)
+		i := 0
+		for _, v := range attrs.All() {
+			if p := &pairs[i]; p.hasValue && !d.value(p.value, v, 0) {
+				return 0, false
+			}
+			i++
+		}
+		return read, true
+	}
+
+	attrs.EnsureCapacity(len(pairs) + spare)
+	for i := range pairs {
+		p := &pairs[i]
+		v := attrs.PutEmpty(d.str(p.key))
+		if attrs.Len() == i {
+			return 0, false // a duplicate key: pdata keeps both
+		}
+		if p.hasValue && !d.value(p.value, v, 0) {
+			return 0, false
+		}
+	}
+	d.remember(h, attrs)
+	return read, true
+}
+
+// splitKeyValue reads a serialized KeyValue: its key and, when given, its
+// value. Any other field, or one given twice, is left to pdata.
+func splitKeyValue(buf []byte) (key, value []byte, hasValue, ok bool) {
+	var seen fieldSet
+	r := reader{b: buf}
+	for r.more() {
+		f, w := r.tag()
+		switch {
+		case f == 1 && w == wireLen && seen.first(f):
+			key = r.bytes()
+		case f == 2 && w == wireLen && seen.first(f):
+			value = r.bytes()
+		default: // 3, key_strindex, among others
+			return nil, nil, false, false
+		}
+	}
+	return key, value, seen.has(2), !r.bad
+}
+
+// An attribute list of fewer keys than this gains nothing from a template.
+const minTemplateKeys = 3
+
+// Templates: 1<<templateBits of them, in pairs (a key list may take
+// either of its pair's two), so that two lists a gateway sends all the
+// time do not keep taking each other's place.
+const templateBits = 8
+
+// missedBits sizes the record of the hashes that missed, by other bits of
+// the hash than the templates' place.
+const missedBits = 10
+
+// attrTemplate is the keys of an attribute list in order, and a map of
+// those keys with empty values to copy.
+type attrTemplate struct {
+	hash uint64
+	keys []string
+	m    pcommon.Map
+}
+
+// pair is one serialized attribute of the list being read.
+type pair struct {
+	key, value []byte
+	hasValue   bool
+}
+
+// keyHash mixes a key into the hash of a key list: its length and last
+// (or only) word, enough to tell a gateway's lists apart; a collision only
+// costs the comparison of the keys.
+func keyHash(h uint64, key []byte) uint64 {
+	n := uint64(len(key))
+	var x uint64
+	switch {
+	case n >= 8:
+		x = binary.LittleEndian.Uint64(key[n-8:])
+	case n > 0:
+		x = uint64(key[0]) | uint64(key[n-1])<<8 | uint64(key[n/2])<<16
+	}
+	return (h ^ n ^ x) * 0x9e3779b97f4a7c15
+}
+
+// template returns the map of the template whose keys are those of pairs,
+// in order, or nil.
+func (d *Decoder) template(h uint64, pairs []pair) *pcommon.Map {
+	if len(pairs) < minTemplateKeys {
+		return nil
+	}
+	i := h >> (64 - templateBits)
+	for _, t := range [2]*attrTemplate{&d.templates[i], &d.templates[i^1]} {
+		if t.hash != h || len(t.keys) != len(pairs) {
+			continue
+		}
+		same := true
+		for j, k := range t.keys {
+			if string(pairs[j].key) != k {
+				same = false
+				break
+			}
+		}
+		if same {
+			return &t.m
+		}
+	}
+	return nil
+}
+
+// remember makes a template of attrs, a list read without one, every
+// second time its hash misses: a list met once is not worth the copy of its
+// keys, and lists that keep taking each other's place cost a copy every
+// other time only.
+func (d *Decoder) remember(h uint64, attrs pcommon.Map) {
+	if attrs.Len() < minTemplateKeys {
+		return
+	}
+	missed := &d.missed[h&(1<<missedBits-1)]
+	if *missed != h {
+		*missed = h
+		return
+	}
+	*missed = 0
+	i := h >> (64 - templateBits)
+	t := attrTemplate{hash: h, keys: make([]string, 0, attrs.Len()), m: pcommon.NewMap()}
+	t.m.EnsureCapacity(attrs.Len())
+	for k := range attrs.All() {
+		t.keys = append(t.keys, k)
+		t.m.PutEmpty(k)
+	}
+	// The newest takes the first place, the one there the second.
+	d.templates[i^1] = d.templates[i]
+	d.templates[i] = t
 }
 
 // traceID and spanID read an identifier: its size, or empty (pdata's zero
@@ -397,22 +594,6 @@ func countField(buf []byte, field uint64) int {
 		if f == field {
 			n++
 		}
-		r.skip(w)
-	}
-	return n
-}
-
-// countRun counts the occurrences of a field at the start of buf, up to the
-// first other field or maxEntries+1, whichever comes first.
-func countRun(buf []byte, field uint64) int {
-	n := 0
-	r := reader{b: buf}
-	for r.more() && n <= maxEntries {
-		f, w := r.tag()
-		if f != field {
-			break
-		}
-		n++
 		r.skip(w)
 	}
 	return n

@@ -58,7 +58,7 @@ func (d *Decoder) metric(buf []byte, m pmetric.Metric) bool {
 				return false
 			}
 		case f == 12 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(m.Metadata(), b, r.b[r.pos:], 12, 0) {
+			if !d.attributeField(&r, m.Metadata(), 12, 0) {
 				return false
 			}
 		default: // 10 (exponential histogram), 11 (summary), among others
@@ -127,7 +127,7 @@ func (d *Decoder) numberPoint(buf []byte, p pmetric.NumberDataPoint) bool {
 		f, w := r.tag()
 		switch {
 		case f == 7 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 7, pointSpare) {
+			if !d.attributeField(&r, attrs, 7, pointSpare) {
 				return false
 			}
 		case f == 2 && w == wireI64 && seen.first(f):
@@ -164,7 +164,7 @@ func (d *Decoder) histogramPoint(buf []byte, p pmetric.HistogramDataPoint) bool 
 		f, w := r.tag()
 		switch {
 		case f == 9 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 9, pointSpare) {
+			if !d.attributeField(&r, attrs, 9, pointSpare) {
 				return false
 			}
 		case f == 2 && w == wireI64 && seen.first(f):
@@ -260,7 +260,7 @@ func (d *Decoder) exemplar(buf []byte, e pmetric.Exemplar) bool {
 		f, w := r.tag()
 		switch {
 		case f == 7 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 7, 0) {
+			if !d.attributeField(&r, attrs, 7, 0) {
 				return false
 			}
 		case f == 2 && w == wireI64 && seen.first(f):

@@ -61,7 +61,7 @@ func (d *Decoder) span(buf []byte, s ptrace.Span) bool {
 		case f == 8 && w == wireI64 && seen.first(f):
 			s.SetEndTimestamp(pcommon.Timestamp(r.fixed64()))
 		case f == 9 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 9, 0) {
+			if !d.attributeField(&r, attrs, 9, 0) {
 				return false
 			}
 		case f == 10 && w == wireVarint && seen.first(f):
@@ -113,7 +113,7 @@ func (d *Decoder) event(buf []byte, e ptrace.SpanEvent) bool {
 		case f == 2 && w == wireLen && seen.first(f):
 			e.SetName(d.str(r.bytes()))
 		case f == 3 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 3, 0) {
+			if !d.attributeField(&r, attrs, 3, 0) {
 				return false
 			}
 		case f == 4 && w == wireVarint && seen.first(f):
@@ -149,7 +149,7 @@ func (d *Decoder) link(buf []byte, l ptrace.SpanLink) bool {
 				l.TraceState().FromRaw(string(b))
 			}
 		case f == 4 && w == wireLen:
-			if b := r.bytes(); r.bad || !d.attribute(attrs, b, r.b[r.pos:], 4, 0) {
+			if !d.attributeField(&r, attrs, 4, 0) {
 				return false
 			}
 		case f == 5 && w == wireVarint && seen.first(f):

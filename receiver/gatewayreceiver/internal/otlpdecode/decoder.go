@@ -232,29 +232,18 @@ func (d *Decoder) scope(buf []byte, sc pcommon.InstrumentationScope) bool {
 
 // keyValue adds one serialized KeyValue to m.
 func (d *Decoder) keyValue(buf []byte, m pcommon.Map, depth int) bool {
-	var key, value []byte
-	var seen fieldSet
-	r := reader{b: buf}
-	for r.more() {
-		f, w := r.tag()
-		switch {
-		case f == 1 && w == wireLen && seen.first(f):
-			key = r.bytes()
-		case f == 2 && w == wireLen && seen.first(f):
-			value = r.bytes()
-		default: // 3, key_strindex, among others
-			return false
-		}
-	}
-	if r.bad {
-		return false
-	}
+	key, value, hasValue, ok := splitKeyValue(buf)
+	return ok && d.put(m, key, value, hasValue, depth)
+}
+
+// put adds key to m, with its serialized value when given.
+func (d *Decoder) put(m pcommon.Map, key, value []byte, hasValue bool, depth int) bool {
 	n := m.Len()
 	v := m.PutEmpty(d.str(key))
 	if m.Len() == n {
 		return false // a duplicate key: pdata keeps both
 	}
-	return !seen.has(2) || d.value(value, v, depth)
+	return !hasValue || d.value(value, v, depth)
 }
 
 // value sets v from a serialized AnyValue.
@@ -422,12 +411,7 @@ func (d *Decoder) attributeRun(attrs pcommon.Map, kv, rest []byte, field uint64,
 
 	attrs.EnsureCapacity(len(pairs) + spare)
 	for i := range pairs {
-		p := &pairs[i]
-		v := attrs.PutEmpty(d.str(p.key))
-		if attrs.Len() == i {
-			return 0, false // a duplicate key: pdata keeps both
-		}
-		if p.hasValue && !d.value(p.value, v, 0) {
+		if p := &pairs[i]; !d.put(attrs, p.key, p.value, p.hasValue, 0) {
 			return 0, false
 		}
 	}

@@ -232,7 +232,7 @@ func TestHistogramBucketsAreCopies(t *testing.T) {
 }
 
 func TestSharesRepeatedMetricStrings(t *testing.T) {
-	d := NewDecoder()
+	d := decoderWithoutCollisions()
 	md, ok := d.DecodeMetrics(gatewayMetricsRequest(t, 3))
 	require.True(t, ok)
 	var routes []string

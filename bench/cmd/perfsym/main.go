@@ -24,6 +24,7 @@ func main() {
 	bin := flag.String("bin", "", "the Go binary perf recorded")
 	n := flag.Int("n", 40, "lines to print")
 	group := flag.String("group", "", "comma-separated package prefixes to total (cumulative, once per sample)")
+	callersOf := flag.String("callers", "", "also list the first caller outside the runtime of the samples whose leaf is this function")
 	flag.Parse()
 	f, err := elf.Open(*bin)
 	if err != nil {
@@ -61,6 +62,7 @@ func main() {
 	flat := map[string]int{}
 	cum := map[string]int{}
 	groups := map[string]int{}
+	callers := map[string]int{}
 	var prefixes []string
 	if *group != "" {
 		prefixes = strings.Split(*group, ",")
@@ -73,6 +75,9 @@ func main() {
 		}
 		samples++
 		flat[stack[0]]++
+		if *callersOf != "" && stack[0] == *callersOf {
+			callers[firstOutsideRuntime(stack)]++
+		}
 		seen := map[string]bool{}
 		gseen := map[string]bool{}
 		for _, s := range stack {
@@ -129,4 +134,18 @@ func main() {
 	if len(prefixes) > 0 {
 		print("groups (cumulative)", groups)
 	}
+	if *callersOf != "" {
+		print("callers of "+*callersOf, callers)
+	}
+}
+
+// firstOutsideRuntime names the innermost frame of stack (leaf first) that
+// is not the runtime's: the code that made the runtime do the work.
+func firstOutsideRuntime(stack []string) string {
+	for _, s := range stack {
+		if !strings.HasPrefix(s, "runtime.") && !strings.HasPrefix(s, "internal/runtime") && s != "[other]" && s != "gcWriteBarrier" {
+			return s
+		}
+	}
+	return "[runtime only]"
 }

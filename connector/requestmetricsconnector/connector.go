@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -463,23 +464,123 @@ func mix(h, x uint64) uint64 {
 	return bits.RotateLeft64((h^x)*0x9e3779b97f4a7c15, 31)
 }
 
+// A dimension's value counts by its string form, the form every metric
+// destination labels it with (Prometheus labels, Datadog tags, Azure
+// dimensions are strings): a status code that one sender sends as the int
+// 200 and another as the string "200" is one series, labelled with the
+// type seen first, not two series that a Prometheus exporter would show
+// with the same labels (and overwrite one with the other). That is how
+// spanmetrics keys them (v.AsString()). Maps, slices and bytes keep their
+// type. The scalar types hash by number where the string form is an
+// integer, so that the usual values cost no formatting.
+const (
+	hashInt  = uint64(pcommon.ValueTypeInt)
+	hashBool = uint64(pcommon.ValueTypeBool)
+	hashStr  = uint64(pcommon.ValueTypeStr)
+)
+
 func (c *connectorImp) valueHash(v pcommon.Value) uint64 {
-	t := uint64(v.Type())
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return maphash.String(c.seed, v.Str()) ^ t
+		// Its first byte rules out a number or a boolean for most strings
+		// (routes, methods, stages), at the cost of one comparison.
+		if s := v.Str(); s != "" && mayNameScalar(s[0]) {
+			return c.stringFormHash(s)
+		}
+		return maphash.String(c.seed, v.Str()) ^ hashStr
 	case pcommon.ValueTypeInt:
-		return mix(uint64(v.Int()), t)
+		return mix(uint64(v.Int()), hashInt)
 	case pcommon.ValueTypeDouble:
-		return mix(math.Float64bits(v.Double()), t)
+		if n, ok := integralDouble(v.Double()); ok {
+			return mix(uint64(n), hashInt)
+		}
+		var buf [32]byte
+		return maphash.Bytes(c.seed, appendDouble(buf[:0], v.Double())) ^ hashStr
 	case pcommon.ValueTypeBool:
 		if v.Bool() {
-			return mix(1, t)
+			return mix(1, hashBool)
 		}
-		return mix(0, t)
+		return mix(0, hashBool)
 	default: // maps, slices, bytes: rare as dimensions; their string form
-		return maphash.String(c.seed, v.AsString()) ^ t
+		return maphash.String(c.seed, v.AsString()) ^ uint64(v.Type())
 	}
+}
+
+// mayNameScalar tells the first bytes of the string forms of numbers and
+// booleans.
+func mayNameScalar(b byte) bool {
+	return ('0' <= b && b <= '9') || b == '-' || b == 't' || b == 'f'
+}
+
+// stringFormHash is the hash of any scalar value whose string form is s.
+func (c *connectorImp) stringFormHash(s string) uint64 {
+	if n, ok := canonicalInt(s); ok {
+		return mix(uint64(n), hashInt)
+	}
+	switch s {
+	case "true":
+		return mix(1, hashBool)
+	case "false":
+		return mix(0, hashBool)
+	}
+	return maphash.String(c.seed, s) ^ hashStr
+}
+
+// canonicalInt reads s when it is an int64 as strconv.FormatInt writes it:
+// no sign but a leading '-', no leading zero, no "-0".
+func canonicalInt(s string) (int64, bool) {
+	if s == "" || len(s) > len("-9223372036854775808") {
+		return 0, false
+	}
+	digits := s
+	if s[0] == '-' {
+		digits = s[1:]
+	}
+	if digits == "" || (digits[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64) // only a value out of range fails here
+	return n, err == nil
+}
+
+// integralDouble tells a double whose string form is that of an int64.
+func integralDouble(f float64) (int64, bool) {
+	if f != math.Trunc(f) || math.Abs(f) >= 1e21 || (f == 0 && math.Signbit(f)) {
+		return 0, false // a fraction, an exponent form, NaN, ±Inf or "-0"
+	}
+	if f < -9.223372036854775808e18 || f >= 9.223372036854775808e18 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// appendDouble appends f's string form as pdata's Value.AsString writes it
+// (as by ES6's number to string conversion, "e-9" rather than "e-09").
+func appendDouble(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(b, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Infinity"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if n := len(b); format == 'e' && n-start >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+		b[n-2] = b[n-1]
+		b = b[:n-1]
+	}
+	return b
 }
 
 func storeValue(v pcommon.Value) storedValue {
@@ -503,7 +604,7 @@ func storeValue(v pcommon.Value) storedValue {
 
 func (sv *storedValue) equals(v pcommon.Value) bool {
 	if sv.typ != v.Type() {
-		return false
+		return sv.sameStringForm(v)
 	}
 	switch sv.typ {
 	case pcommon.ValueTypeStr:
@@ -517,6 +618,43 @@ func (sv *storedValue) equals(v pcommon.Value) bool {
 	default:
 		return sv.s == v.AsString()
 	}
+}
+
+// sameStringForm compares a stored value with one of another type: two
+// scalars are the same dimension value when their string forms are.
+func (sv *storedValue) sameStringForm(v pcommon.Value) bool {
+	var a, b [32]byte
+	x, okX := sv.appendScalar(a[:0])
+	y, okY := appendScalar(b[:0], v)
+	return okX && okY && string(x) == string(y)
+}
+
+func (sv *storedValue) appendScalar(b []byte) ([]byte, bool) {
+	switch sv.typ {
+	case pcommon.ValueTypeStr:
+		return append(b, sv.s...), true
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(b, sv.n, 10), true
+	case pcommon.ValueTypeDouble:
+		return appendDouble(b, math.Float64frombits(uint64(sv.n))), true
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(b, sv.n == 1), true
+	}
+	return b, false
+}
+
+func appendScalar(b []byte, v pcommon.Value) ([]byte, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return append(b, v.Str()...), true
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(b, v.Int(), 10), true
+	case pcommon.ValueTypeDouble:
+		return appendDouble(b, v.Double()), true
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(b, v.Bool()), true
+	}
+	return b, false
 }
 
 func (c *connectorImp) matches(s *series, rc *resourceContext, span ptrace.Span, kind ptrace.SpanKind, status ptrace.StatusCode, vals *[maxDimensions]pcommon.Value, mask uint32) bool {

@@ -315,14 +315,62 @@ func TestAResourceWithoutServiceNameIsNotCounted(t *testing.T) {
 	assert.Equal(t, 0, md.ResourceMetrics().Len())
 }
 
-func TestAValueKeepsItsTypeInTheKey(t *testing.T) {
-	h := start(t, translatedConfig())
-	s := proxySpan("/a", 200, time.Millisecond)
-	s2 := proxySpan("/a", 200, time.Millisecond)
-	s2.attrs["http.response.status_code"] = "200"
-	h.consume(traces(map[string]any{"service.name": "gw"}, "s", s, s2))
-	calls, _ := points(h.flush(15 * time.Second))
-	assert.Len(t, calls, 2, "Int 200 and Str \"200\" are two series (spanmetrics merges them into the first seen)")
+// A dimension value counts by its string form, which is what every metric
+// destination labels it with: two series that differ only by a value's
+// type would show in Prometheus with the same labels.
+func TestAValueCountsByItsStringForm(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		first, then any
+		series      int
+	}{
+		{"int and string", int64(200), "200", 1},
+		{"string and int", "200", int64(200), 1},
+		{"negative int and string", int64(-3), "-3", 1},
+		{"bool and string", true, "true", 1},
+		{"integral double and int", 200.0, int64(200), 1},
+		{"integral double and string", 200.0, "200", 1},
+		{"double and string", 0.5, "0.5", 1},
+		{"double in exponent form and string", 1e21, "1e+21", 1},
+		{"small double and string", 1e-9, "1e-9", 1},
+		{"leading zero", int64(7), "007", 2},
+		{"plus sign", int64(200), "+200", 2},
+		{"space", int64(200), " 200", 2},
+		{"negative zero", -0.0 * 1, "0", 1}, // Go's -0.0 literal is +0
+		{"int and bool", int64(1), true, 2},
+		{"past int64", 1e19, "10000000000000000000", 1},
+		{"string past int64 and int", "9223372036854775808", int64(math.MaxInt64), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, translatedConfig())
+			s := proxySpan("/a", 200, time.Millisecond)
+			s.attrs["http.response.status_code"] = tc.first
+			s2 := proxySpan("/a", 200, time.Millisecond)
+			s2.attrs["http.response.status_code"] = tc.then
+			h.consume(traces(map[string]any{"service.name": "gw"}, "s", s, s2))
+			h.flush(15 * time.Second) // a series' first point is its start, at 0
+			calls, _ := points(h.flush(15 * time.Second))
+			require.Len(t, calls, tc.series)
+			if tc.series == 1 {
+				for k, dp := range calls {
+					assert.Equal(t, int64(2), dp.IntValue(), "both spans counted")
+					first := pcommon.NewValueEmpty()
+					require.NoError(t, first.FromRaw(tc.first))
+					assert.Contains(t, k, "http.response.status_code="+first.Type().String()+":", "labelled with the type seen first")
+				}
+			}
+		})
+	}
+	t.Run("negative zero", func(t *testing.T) {
+		h := start(t, translatedConfig())
+		s := proxySpan("/a", 200, time.Millisecond)
+		s.attrs["http.response.status_code"] = math.Copysign(0, -1)
+		s2 := proxySpan("/a", 200, time.Millisecond)
+		s2.attrs["http.response.status_code"] = int64(0)
+		h.consume(traces(map[string]any{"service.name": "gw"}, "s", s, s2))
+		calls, _ := points(h.flush(15 * time.Second))
+		assert.Len(t, calls, 2, `-0.0 reads "-0", not "0"`)
+	})
 }
 
 func TestPastTheCardinalityLimitNewSeriesShareTheOverflowSeries(t *testing.T) {

@@ -64,6 +64,19 @@ func fuzzSeeds() []ptrace.Traces {
 				a.PutDouble("http.response.status_code", math.NaN())
 			}
 		}),
+		edit(func(i int, s ptrace.Span) { // one value in three types, and one only alike
+			a := s.Attributes()
+			switch i % 4 {
+			case 0:
+				a.PutInt("http.response.status_code", 200)
+			case 1:
+				a.PutStr("http.response.status_code", "200")
+			case 2:
+				a.PutDouble("http.response.status_code", 200)
+			case 3:
+				a.PutStr("http.response.status_code", "0200")
+			}
+		}),
 		edit(func(i int, s ptrace.Span) {
 			s.SetKind(ptrace.SpanKind(6 + i))
 			s.Status().SetCode(ptrace.StatusCode(3 + i))
@@ -359,7 +372,13 @@ func checkEmission(t *testing.T, cfg *Config, md pmetric.Metrics, first bool) (t
 func seriesKey(m pcommon.Map) string {
 	parts := make([]string, 0, m.Len())
 	for k, v := range m.All() {
-		parts = append(parts, fmt.Sprintf("%q=%s:%q", k, v.Type(), v.AsString()))
+		switch v.Type() {
+		case pcommon.ValueTypeStr, pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+			// a scalar counts by its string form: 200 and "200" are one series
+			parts = append(parts, fmt.Sprintf("%q=%q", k, v.AsString()))
+		default:
+			parts = append(parts, fmt.Sprintf("%q=%s:%q", k, v.Type(), v.AsString()))
+		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")

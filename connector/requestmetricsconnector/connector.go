@@ -104,7 +104,8 @@ type resourceState struct {
 }
 
 // storedValue is a dimension value a series was created with, kept to
-// confirm that a span whose hash matches really belongs to the series.
+// confirm that a span whose hash matches really belongs to the series:
+// its type, its number (ints, doubles' bits, booleans) and its string form.
 type storedValue struct {
 	present bool
 	typ     pcommon.ValueType
@@ -596,8 +597,9 @@ func storeValue(v pcommon.Value) storedValue {
 		if v.Bool() {
 			sv.n = 1
 		}
-	default:
-		sv.s = v.AsString()
+	}
+	if sv.typ != pcommon.ValueTypeStr {
+		sv.s = v.AsString() // once per series, for spans that send another type
 	}
 	return sv
 }
@@ -623,38 +625,32 @@ func (sv *storedValue) equals(v pcommon.Value) bool {
 // sameStringForm compares a stored value with one of another type: two
 // scalars are the same dimension value when their string forms are.
 func (sv *storedValue) sameStringForm(v pcommon.Value) bool {
-	var a, b [32]byte
-	x, okX := sv.appendScalar(a[:0])
-	y, okY := appendScalar(b[:0], v)
-	return okX && okY && string(x) == string(y)
-}
-
-func (sv *storedValue) appendScalar(b []byte) ([]byte, bool) {
-	switch sv.typ {
-	case pcommon.ValueTypeStr:
-		return append(b, sv.s...), true
-	case pcommon.ValueTypeInt:
-		return strconv.AppendInt(b, sv.n, 10), true
-	case pcommon.ValueTypeDouble:
-		return appendDouble(b, math.Float64frombits(uint64(sv.n))), true
-	case pcommon.ValueTypeBool:
-		return strconv.AppendBool(b, sv.n == 1), true
+	if !isScalar(sv.typ) {
+		return false
 	}
-	return b, false
-}
-
-func appendScalar(b []byte, v pcommon.Value) ([]byte, bool) {
+	var buf [32]byte
+	var form []byte
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return append(b, v.Str()...), true
+		return v.Str() == sv.s
 	case pcommon.ValueTypeInt:
-		return strconv.AppendInt(b, v.Int(), 10), true
+		form = strconv.AppendInt(buf[:0], v.Int(), 10)
 	case pcommon.ValueTypeDouble:
-		return appendDouble(b, v.Double()), true
+		form = appendDouble(buf[:0], v.Double())
 	case pcommon.ValueTypeBool:
-		return strconv.AppendBool(b, v.Bool()), true
+		form = strconv.AppendBool(buf[:0], v.Bool())
+	default:
+		return false
 	}
-	return b, false
+	return string(form) == sv.s
+}
+
+func isScalar(t pcommon.ValueType) bool {
+	switch t {
+	case pcommon.ValueTypeStr, pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		return true
+	}
+	return false
 }
 
 func (c *connectorImp) matches(s *series, rc *resourceContext, span ptrace.Span, kind ptrace.SpanKind, status ptrace.StatusCode, vals *[maxDimensions]pcommon.Value, mask uint32) bool {

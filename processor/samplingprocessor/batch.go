@@ -11,10 +11,11 @@ import (
 )
 
 // keptBatcher gathers the kept spans of many requests and hands them on in
-// fewer, larger batches. It takes only the copies copy_kept_spans makes,
-// which no one else holds: gathering them moves them, and the collector
-// copies nothing more (a batching sending_queue would make it copy every
-// batch before the sampler). Like the batch processor, it answers for a
+// fewer, larger batches. It takes only batches no one else holds: the
+// copies copy_kept_spans makes, or the input of the processor in place,
+// which the collector gives it alone. Gathering them moves them, and the
+// collector copies nothing more (a batching sending_queue would make it
+// copy every batch before the sampler). Like the batch processor, it answers for a
 // request before the spans are handed on: a refusal by the next consumer
 // is logged, and the spans are lost.
 type keptBatcher struct {

@@ -38,7 +38,7 @@ func startBatching(t *testing.T, cfg *Config, next consumer.Traces, logger *zap.
 	}
 	p, err := NewFactory().CreateTraces(context.Background(), set, cfg, next)
 	require.NoError(t, err)
-	require.False(t, p.Capabilities().MutatesData, "gathering changes nothing it is given")
+	require.Equal(t, !cfg.CopyKeptSpans, p.Capabilities().MutatesData, "copying changes nothing it is given; in place, the collector gives it its own input")
 	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
 	return p
 }
@@ -74,26 +74,69 @@ func keptWithoutBatch(t *testing.T, batches []ptrace.Traces) (spans []string, re
 	return spanIDsOf(sink.AllTraces()), len(sink.AllTraces())
 }
 
+// inPlace is batchingConfig without copy_kept_spans: the processor removes
+// the dropped spans from its own input and gathers what is left.
+func inPlace(cfg *Config) *Config {
+	cfg.CopyKeptSpans = false
+	return cfg
+}
+
+// input is what the collector gives the processor: in place its own copy;
+// copying, a batch it shares with the counters before the sampler.
+func input(cfg *Config, td ptrace.Traces) ptrace.Traces {
+	td = cloneTraces(td)
+	if cfg.CopyKeptSpans {
+		td.MarkReadOnly()
+	}
+	return td
+}
+
+// bothWays runs a test of batch on a copying and on an in-place processor.
+func bothWays(t *testing.T, cfg func() *Config, test func(t *testing.T, cfg *Config)) {
+	t.Run("copy_kept_spans", func(t *testing.T) { test(t, cfg()) })
+	t.Run("in_place", func(t *testing.T) { test(t, inPlace(cfg())) })
+}
+
 func TestBatchHandsOnTheSameSpansInFewerBatches(t *testing.T) {
 	batches := mixedBatches(11)
 	want, requests := keptWithoutBatch(t, batches)
 	require.Greater(t, requests, 5)
 
-	sink := new(consumertest.TracesSink)
-	p := startBatching(t, batchingConfig(time.Hour, 40), sink, nil)
-	for _, td := range batches {
-		input := cloneTraces(td)
-		input.MarkReadOnly() // shared with the counters before the sampler
-		require.NoError(t, p.ConsumeTraces(context.Background(), input))
-	}
-	handedOnBeforeShutdown := len(sink.AllTraces())
-	require.NoError(t, p.Shutdown(context.Background()))
+	bothWays(t, func() *Config { return batchingConfig(time.Hour, 40) }, func(t *testing.T, cfg *Config) {
+		sink := new(consumertest.TracesSink)
+		p := startBatching(t, cfg, sink, nil)
+		for _, td := range batches {
+			require.NoError(t, p.ConsumeTraces(context.Background(), input(cfg, td)))
+		}
+		handedOnBeforeShutdown := len(sink.AllTraces())
+		require.NoError(t, p.Shutdown(context.Background()))
 
-	assert.Equal(t, want, spanIDsOf(sink.AllTraces()), "every kept span, once")
-	assert.Less(t, len(sink.AllTraces()), requests, "fewer, larger batches")
-	assert.Positive(t, handedOnBeforeShutdown, "a full batch goes on at once, without its timer")
-	for i, td := range sink.AllTraces()[:handedOnBeforeShutdown] {
-		assert.GreaterOrEqual(t, td.SpanCount(), 40, "batch %d goes on once it holds send_batch_size spans", i)
+		assert.Equal(t, want, spanIDsOf(sink.AllTraces()), "every kept span, once")
+		assert.Less(t, len(sink.AllTraces()), requests, "fewer, larger batches")
+		assert.Positive(t, handedOnBeforeShutdown, "a full batch goes on at once, without its timer")
+		for i, td := range sink.AllTraces()[:handedOnBeforeShutdown] {
+			assert.GreaterOrEqual(t, td.SpanCount(), 40, "batch %d goes on once it holds send_batch_size spans", i)
+		}
+	})
+}
+
+// In place, a gathered batch holds the input's own spans, moved, and the
+// input keeps none of them: nothing is copied.
+func TestBatchInPlaceMovesTheInput(t *testing.T) {
+	cfg := inPlace(batchingConfig(time.Hour, 1<<20))
+	sink := new(consumertest.TracesSink)
+	p := startBatching(t, cfg, sink, nil)
+	var inputs []ptrace.Traces
+	for _, td := range mixedBatches(17) {
+		in := input(cfg, td)
+		require.NoError(t, p.ConsumeTraces(context.Background(), in))
+		inputs = append(inputs, in)
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	require.Len(t, sink.AllTraces(), 1, "one batch, handed on at shutdown")
+	assert.Positive(t, sink.SpanCount())
+	for i, in := range inputs {
+		assert.Zero(t, in.ResourceSpans().Len(), "input %d was moved into the batch", i)
 	}
 }
 
@@ -175,21 +218,23 @@ func TestBatchGoesOnAfterItsTimeout(t *testing.T) {
 func TestBatchShutdownHandsOnWhatIsPending(t *testing.T) {
 	batches := mixedBatches(13)
 	want, _ := keptWithoutBatch(t, batches)
-	sink := new(consumertest.TracesSink)
-	p := startBatching(t, batchingConfig(time.Hour, 1<<20), sink, nil)
-	for _, td := range batches {
-		require.NoError(t, p.ConsumeTraces(context.Background(), td))
-	}
-	assert.Zero(t, sink.SpanCount())
-	require.NoError(t, p.Shutdown(context.Background()))
-	assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
+	bothWays(t, func() *Config { return batchingConfig(time.Hour, 1<<20) }, func(t *testing.T, cfg *Config) {
+		sink := new(consumertest.TracesSink)
+		p := startBatching(t, cfg, sink, nil)
+		for _, td := range batches {
+			require.NoError(t, p.ConsumeTraces(context.Background(), input(cfg, td)))
+		}
+		assert.Zero(t, sink.SpanCount())
+		require.NoError(t, p.Shutdown(context.Background()))
+		assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
 
-	// after shutdown nothing would hand a batch on: spans go on at once
-	before := sink.SpanCount()
-	require.NoError(t, p.ConsumeTraces(context.Background(), batches[0]))
-	if w, _ := keptWithoutBatch(t, batches[:1]); len(w) > 0 {
-		assert.Equal(t, before+len(w), sink.SpanCount())
-	}
+		// after shutdown nothing would hand a batch on: spans go on at once
+		before := sink.SpanCount()
+		require.NoError(t, p.ConsumeTraces(context.Background(), input(cfg, batches[0])))
+		if w, _ := keptWithoutBatch(t, batches[:1]); len(w) > 0 {
+			assert.Equal(t, before+len(w), sink.SpanCount())
+		}
+	})
 }
 
 func TestBatchRefusedIsLoggedNotReturned(t *testing.T) {
@@ -214,15 +259,18 @@ func TestBatchRefusedIsLoggedNotReturned(t *testing.T) {
 func TestBatchConcurrentRequests(t *testing.T) {
 	batches := mixedBatches(15)
 	want, _ := keptWithoutBatch(t, batches)
-	sink := new(consumertest.TracesSink)
-	p := startBatching(t, batchingConfig(time.Millisecond, 25), sink, nil)
-	var wg sync.WaitGroup
-	for _, td := range batches {
-		wg.Go(func() { assert.NoError(t, p.ConsumeTraces(context.Background(), td)) })
-	}
-	wg.Wait()
-	require.NoError(t, p.Shutdown(context.Background()))
-	assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
+	bothWays(t, func() *Config { return batchingConfig(time.Millisecond, 25) }, func(t *testing.T, cfg *Config) {
+		sink := new(consumertest.TracesSink)
+		p := startBatching(t, cfg, sink, nil)
+		var wg sync.WaitGroup
+		for _, td := range batches {
+			in := input(cfg, td)
+			wg.Go(func() { assert.NoError(t, p.ConsumeTraces(context.Background(), in)) })
+		}
+		wg.Wait()
+		require.NoError(t, p.Shutdown(context.Background()))
+		assert.Equal(t, want, spanIDsOf(sink.AllTraces()))
+	})
 }
 
 // At 100 % nothing is copied: the input goes on as it came, not gathered.

@@ -39,9 +39,11 @@ type Config struct {
 	// datadog connector before the sampler), the collector then no longer
 	// copies every batch for this pipeline: only the kept share is copied.
 	CopyKeptSpans bool `mapstructure:"copy_kept_spans"`
-	// Batch, with copy_kept_spans, gathers the kept spans of many requests
-	// and hands them on in fewer, larger batches; absent, each request's
-	// kept spans go on as they came.
+	// Batch gathers the kept spans of many requests and hands them on in
+	// fewer, larger batches; absent, each request's kept spans go on as
+	// they came. It moves what it gathers: the copies copy_kept_spans
+	// makes, or, in place, the input the collector gives this processor
+	// alone (it says it mutates its input).
 	Batch *BatchConfig `mapstructure:"batch"`
 
 	// prevent unkeyed literal initialization
@@ -79,10 +81,6 @@ func (cfg *Config) Validate() error {
 		errs = errors.Join(errs, fmt.Errorf("%w, got %q", errUnknownMode, string(cfg.Mode)))
 	}
 	if b := cfg.Batch; b != nil {
-		if !cfg.CopyKeptSpans {
-			// the processor can gather only the copies it owns
-			errs = errors.Join(errs, errors.New("batch needs copy_kept_spans: true"))
-		}
 		if b.Timeout <= 0 {
 			errs = errors.Join(errs, fmt.Errorf("batch.timeout must be positive, got %s", b.Timeout))
 		}

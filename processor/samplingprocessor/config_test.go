@@ -107,7 +107,6 @@ func TestLoadInvalidConfig(t *testing.T) {
 		{name: "an empty route is refused", file: "invalid_route_empty.yaml", errText: "routes: a route must not be empty"},
 		{name: "a route with spaces around it is refused", file: "invalid_route_spaces.yaml", errText: `routes[" /orders/{id} "]: spaces around the route, which no span's route has: "/orders/{id}"`},
 		{name: "one route in two spellings with two percentages is refused", file: "invalid_route_conflict.yaml", errText: `routes["/orders/:id"] and routes["/orders/{id}"] name the same route with different percentages (20, 50)`},
-		{name: "batch without copy_kept_spans is refused", file: "invalid_batch_in_place.yaml", errText: "batch needs copy_kept_spans: true"},
 		{name: "a batch timeout of zero is refused", file: "invalid_batch_timeout.yaml", errText: "batch.timeout must be positive, got 0s"},
 		{name: "a batch size of zero is refused", file: "invalid_batch_size.yaml", errText: "batch.send_batch_size must be at least 1, got 0"},
 		{name: "an unknown batch field fails to decode", file: "invalid_batch_unknown_field.yaml", unmarshal: true, errText: "send_batch_max_size"},

@@ -42,7 +42,7 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 		process = tp.copyKeptTraces
 	}
 	opts := []processorhelper.Option{processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: !c.CopyKeptSpans})}
-	if c.CopyKeptSpans && c.Batch != nil {
+	if c.Batch != nil {
 		tp.batcher = newKeptBatcher(c.Batch, next, set.Logger)
 		opts = append(opts, processorhelper.WithShutdown(tp.batcher.shutdown))
 	}

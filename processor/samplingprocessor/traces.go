@@ -54,6 +54,12 @@ func (tp *tracesProcessor) processTraces(ctx context.Context, td ptrace.Traces) 
 	if td.ResourceSpans().Len() == 0 {
 		return td, processorhelper.ErrSkipProcessingData
 	}
+	if tp.batcher != nil {
+		// td is this processor's alone (it says it mutates): what is
+		// left of it moves into the pending batch.
+		tp.batcher.add(td)
+		return td, processorhelper.ErrSkipProcessingData
+	}
 	return td, nil
 }
 

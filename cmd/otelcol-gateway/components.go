@@ -21,6 +21,7 @@ import (
 	startuppagesextension "github.com/otelcol-gateway/otelcol-gateway/extension/startuppagesextension"
 	layerfilterprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/layerfilterprocessor"
 	prometheuscompatprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/prometheuscompatprocessor"
+	requestmetricsprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/requestmetricsprocessor"
 	samplingprocessor "github.com/otelcol-gateway/otelcol-gateway/processor/samplingprocessor"
 	gatewayreceiver "github.com/otelcol-gateway/otelcol-gateway/receiver/gatewayreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -125,6 +126,7 @@ func components() (otelcol.Factories, error) {
 		layerfilterprocessor.NewFactory(),
 		samplingprocessor.NewFactory(),
 		prometheuscompatprocessor.NewFactory(),
+		requestmetricsprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		cumulativetodeltaprocessor.NewFactory(),
@@ -136,6 +138,7 @@ func components() (otelcol.Factories, error) {
 		layerfilterprocessor.NewFactory().Type():       "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		samplingprocessor.NewFactory().Type():          "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		prometheuscompatprocessor.NewFactory().Type():  "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
+		requestmetricsprocessor.NewFactory().Type():    "github.com/otelcol-gateway/otelcol-gateway v0.0.0",
 		batchprocessor.NewFactory().Type():             "go.opentelemetry.io/collector/processor/batchprocessor v0.152.0",
 		memorylimiterprocessor.NewFactory().Type():     "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.152.0",
 		cumulativetodeltaprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor v0.152.0",

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-gateway/otelcol-gateway/internal/requestpair"
 	"github.com/otelcol-gateway/otelcol-gateway/internal/samplingrule"
 )
 
@@ -44,6 +46,11 @@ type connectorImp struct {
 	logger *zap.Logger
 	clock  clockwork.Clock
 	next   consumer.Metrics
+	// pair links the requestmetrics processors of the same ID, which count
+	// for this connector (internal/requestpair); paired is set when one
+	// starts, and then the spans received here are not counted.
+	pair   *requestpair.Pair
+	paired atomic.Bool
 
 	// Everything below up to mu depends only on the configuration.
 	interval     time.Duration
@@ -217,6 +224,9 @@ func (c *connectorImp) Start(context.Context, component.Host) error {
 // 0 of a tick: no later point would carry it.
 func (c *connectorImp) Shutdown(ctx context.Context) error {
 	c.shutdownOnce.Do(func() {
+		if c.pair != nil {
+			c.pair.ClearCounter(c)
+		}
 		if !c.started {
 			return
 		}
@@ -229,12 +239,31 @@ func (c *connectorImp) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// ConsumeTraces counts the spans into their series.
+// ConsumeTraces counts the spans into their series, unless a requestmetrics
+// processor of the same ID counts for this connector: then what arrives
+// here came after it (sampled), counted already.
 func (c *connectorImp) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	if c.paired.Load() {
+		return nil
+	}
+	c.CountTraces(td)
+	return nil
+}
+
+// CountTraces counts the spans into their series: for requestpair, what a
+// paired processor hands on.
+func (c *connectorImp) CountTraces(td ptrace.Traces) {
 	c.mu.Lock()
 	c.aggregate(td)
 	c.mu.Unlock()
-	return nil
+}
+
+// AttachProcessor is told by a requestmetrics processor of the same ID
+// when it starts (requestpair): for the rest of this connector's life the
+// processor counts, up to the last batch a sampler between them hands on
+// at shutdown, after the processor is gone.
+func (c *connectorImp) AttachProcessor() {
+	c.paired.Store(true)
 }
 
 // adjustedCountCache remembers the last tracestate's adjusted count, as

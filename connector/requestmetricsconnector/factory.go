@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 
 	"github.com/otelcol-gateway/otelcol-gateway/connector/requestmetricsconnector/internal/metadata"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/requestpair"
 )
 
 // NewFactory returns the factory of the `requestmetrics` connector.
@@ -47,5 +48,9 @@ func createTracesToMetrics(ctx context.Context, set connector.Settings, cfg comp
 	}
 	// The clock comes from the context as in spanmetrics, so that tests can
 	// drive both connectors with one fake clock.
-	return newConnector(set.TelemetrySettings, cfg.(*Config), clockwork.FromContext(ctx), instanceID, next), nil
+	c := newConnector(set.TelemetrySettings, cfg.(*Config), clockwork.FromContext(ctx), instanceID, next)
+	// A requestmetrics processor of the same ID counts for this connector.
+	c.pair = requestpair.For(set.ID)
+	c.pair.SetCounter(c)
+	return c, nil
 }

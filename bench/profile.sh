@@ -8,6 +8,7 @@
 #   bench/profile.sh floor-otlp
 #   bench/profile.sh gateway    # otelcol-gateway on bench/testdata/krakend.json
 #   SIGNAL=metrics bench/profile.sh gateway
+#   GATEWAY=/path/to/otelcol-gateway bench/profile.sh gateway   # another build
 #
 # `bench-e2e -serve` starts the collector exactly as a benchmark round does
 # (GOMAXPROCS=1, the harness's sink); this script sends unthrottled load for
@@ -29,7 +30,7 @@ command -v perf >/dev/null || { echo "perf is not installed" >&2; exit 2; }
 
 # bench-e2e resolves the default binary and configuration paths from bench/.
 cd "$bench"
-./results/bench-e2e -serve "$pipeline" -out "$out" >"$out/serve.out" 2>"$out/serve.err" &
+./results/bench-e2e -serve "$pipeline" ${GATEWAY:+-gateway "$GATEWAY"} -out "$out" >"$out/serve.out" 2>"$out/serve.err" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

@@ -45,7 +45,8 @@ func TestEveryOverlayValidatesOnATranslatedKrakenDFile(t *testing.T) {
 // translated pipelines, never take their processors away (a processors list
 // in an overlay would replace the translated one, layerfilter and sampling
 // included). Checked on the configuration the collector would run, with a
-// krakend.json that samples (traces/in → traces) and one that does not.
+// krakend.json that samples (one traces pipeline that counts, then samples)
+// and one that does not.
 func TestNoOverlayTakesTheTranslatedProcessorsAway(t *testing.T) {
 	overlays, err := filepath.Glob("../config/overlays/*.yaml")
 	require.NoError(t, err)

@@ -4,16 +4,23 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
 
 	"github.com/otelcol-gateway/otelcol-gateway/cmd/gatewaysim/sim"
 )
@@ -167,4 +174,115 @@ func sumByLabel(exposition, metric, filter, label string) map[string]float64 {
 		out[key] += v
 	}
 	return out
+}
+
+// otlpMetricsSink is a stand-in for an OTLP destination of traces and
+// metrics (Mimir and Tempo behind one endpoint): it keeps what it receives.
+type otlpMetricsSink struct {
+	pmetricotlp.UnimplementedGRPCServer
+	mu      sync.Mutex
+	metrics []pmetric.Metrics
+}
+
+func (s *otlpMetricsSink) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	md := pmetric.NewMetrics()
+	req.Metrics().CopyTo(md)
+	s.mu.Lock()
+	s.metrics = append(s.metrics, md)
+	s.mu.Unlock()
+	return pmetricotlp.NewExportResponse(), nil
+}
+
+// globalCalls is the latest value of every global-stage calls series of
+// the request metrics received, added up (cumulative sums: the latest point
+// of a series holds its count).
+func (s *otlpMetricsSink) globalCalls() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	latest := map[string]int64{}
+	for _, md := range s.metrics {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Name() != "gateway.spans.calls" || m.Type() != pmetric.MetricTypeSum {
+						continue
+					}
+					for _, dp := range m.Sum().DataPoints().All() {
+						if stage, ok := dp.Attributes().Get("krakend.stage"); !ok || stage.Str() != "global" {
+							continue
+						}
+						key := ""
+						for k, v := range dp.Attributes().All() {
+							key += k + "=" + v.AsString() + " "
+						}
+						latest[key] = dp.IntValue()
+					}
+				}
+			}
+		}
+	}
+	var n int64
+	for _, v := range latest {
+		n += v
+	}
+	return n
+}
+
+// TestRequestMetricsCountedUpToShutdown: the requests of the last moments
+// before SIGTERM, counted by the requestmetrics processor before the
+// sampler, reach the destination in the connector's last emission: the
+// collector shuts the connector down after the processor and the sampler.
+// The flush interval (15 s) is longer than the test, so only that last
+// emission can carry the counts.
+func TestRequestMetricsCountedUpToShutdown(t *testing.T) {
+	requirePortsFree(t, 13133, 8888)
+	// not 127.0.0.1, which the translation takes for this collector
+	ln, err := net.Listen("tcp", sinkHost+":0")
+	require.NoError(t, err)
+	srv := grpc.NewServer()
+	sink := &otlpMetricsSink{}
+	pmetricotlp.RegisterGRPCServer(srv, sink)
+	ptraceotlp.RegisterGRPCServer(srv, &otlpSink{})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	sinkPort := ln.Addr().(*net.TCPAddr).Port
+
+	grpcPort := freePort(t)
+	krakendJSON := fmt.Sprintf(`{
+  "version": 3,
+  "name": "orders-gateway",
+  "extra_config": {
+    "telemetry/opentelemetry": {
+      "trace_sample_rate": 0.1,
+      "exporters": {
+        "otlp": [
+          {"name": "collector", "host": "localhost", "port": %d},
+          {"name": "destination", "host": "%s", "port": %d}
+        ]
+      }
+    }
+  }
+}`, grpcPort, sinkHost, sinkPort)
+	path := filepath.Join(t.TempDir(), "krakend.json")
+	require.NoError(t, os.WriteFile(path, []byte(krakendJSON), 0o600))
+	printed := printedPipelines(t, path, "")
+	require.Contains(t, printed["traces"], "requestmetrics", "the translation counts inline: %v", printed)
+	c := startCollector(t, "--config", "krakend:"+path)
+	waitHTTP(t, "http://127.0.0.1:13133/", http.StatusOK)
+
+	const requests = 300
+	started := time.Now()
+	truth, err := sim.Run(context.Background(), sim.Config{
+		Endpoint: fmt.Sprintf("127.0.0.1:%d", grpcPort), Requests: requests, Rate: 1000,
+		Endpoints: 2, Backends: 1, Service: "orders-gateway", Instance: "replica-a", Seed: 13,
+		SampleRate: 1, // the collector samples; each span counts 1
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(requests), truth.Requests)
+	before := sink.globalCalls()
+	took, exitErr := signalAndWait(t, c, syscall.SIGTERM, drainBound)
+	require.NoError(t, exitErr)
+	figure(t, "%d requests sent in %s after start; %d counted at the destination before SIGTERM; exit %s after it",
+		requests, time.Since(started).Round(100*time.Millisecond), before, took.Round(100*time.Millisecond))
+	assert.Equal(t, int64(requests), sink.globalCalls(), "every request counted, in the last emission at shutdown")
 }

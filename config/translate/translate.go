@@ -129,12 +129,13 @@ const (
 	processorSampling       = "sampling"
 	processorBatch          = "batch"
 	processorPromCompat     = "prometheus_compat"
+	processorRequestMetrics = "requestmetrics"
 	connectorForward        = "forward"
 	connectorRequestMetrics = "requestmetrics"
 	connectorDatadog        = "datadog/stats"
 	// extensionQueueStorage holds the persistent sending queues.
 	extensionQueueStorage = QueueStorage
-	// The sampler's batch (copy_kept_spans): at 25 % of a 100k spans/s
+	// The sampler's batch: at 25 % of a 100k spans/s
 	// gateway, a batch about every 80 ms; below 20k spans/s, every 100 ms.
 	samplerBatchTimeout = "100ms"
 	samplerBatchSize    = 2048
@@ -566,7 +567,7 @@ func queueAndRetry(m *ymap, batch bool) {
 	if batch {
 		q.set("batch", exporterBatch()).note("batches are made as the queue is read, so what the queue holds (on disk with storage) is all that was acknowledged")
 	} else {
-		qs.note("no batch here: after a sampler that copies (copy_kept_spans), a batching queue would make the collector copy every batch again; the sampler gathers its copies itself (sampling.batch), except with queues on disk, whose spans it would hold unacknowledged")
+		qs.note("no batch here: the sampled spans are shared with a connector (the requestmetrics one at the pipeline's end, or the counters before a copying sampler), and a batching queue would make the collector copy every batch for this exporter; the sampler gathers the kept spans itself (sampling.batch), except with queues on disk, whose spans it would hold unacknowledged")
 	}
 	m.set("sending_queue", q).note("production defaults: buffer bursts and outages of the destination")
 	r := newMap()
@@ -693,8 +694,23 @@ func (t *translator) render() ([]byte, error) {
 	if datadogStats && t.gatewaySamplesTraces {
 		t.warn("", "Datadog's APM stats count the spans that reach the collector: with sampling %q, the traces the gateway kept, not every request (the gateway's request metrics stay exact)", SamplingGateway)
 	}
-	split := t.samplesTraces && len(traceExp) > 0 && (red || datadogStats)
+	// Datadog's APM stats need every span before the sampler, and the
+	// datadog connector can only be an exporter: the traces are split into
+	// traces/in (counted) and traces (sampled). The request metrics alone
+	// need no split: their processor counts in the one traces pipeline,
+	// before the sampler, and their connector ends it (inline).
+	split := t.samplesTraces && len(traceExp) > 0 && datadogStats
+	inline := red && !split
 	sharedInput := split && t.sampledPipelineCanBeReadOnly()
+	// The traces exporters get batches they share with a connector: after
+	// the split's copying sampler, or beside the inline requestmetrics.
+	sharedExport := sharedInput || inline
+	traceBatchProcessor := false
+	for _, e := range t.exporters {
+		if e.traces && e.batchProcessor {
+			traceBatchProcessor = true
+		}
+	}
 
 	// processors
 	procs := newMap()
@@ -730,15 +746,22 @@ func (t *translator) render() ([]byte, error) {
 		t.layerfilter.set("unsampled_traces", u).note(fmt.Sprintf("the sampler keeps %s %% of traces by this same rule: the spans of the others are never exported (only counted), so they get no static attributes", fmtFloat(*p)))
 	}
 	procs.set(processorLayer, t.layerfilter).note(t.layerNotes...)
+	if inline {
+		procs.set(processorRequestMetrics, newMap()).note("counts every span the layer filter keeps for the requestmetrics connector, before the sampler: one traces pipeline counts and samples, and the sampler samples its input in place")
+	}
 	if len(traceExp) > 0 {
 		if sharedInput {
 			t.sampling.set("copy_kept_spans", true).note("the counters before it read the same spans: copying the kept share spares the collector a copy of every batch")
-			if t.opts.QueueDirectory == "" {
-				b := newMap()
-				b.set("timeout", samplerBatchTimeout)
-				b.set("send_batch_size", samplerBatchSize)
-				t.sampling.set("batch", b).note("gathers the kept copies of many gateway batches into fewer export requests, with no other copy; as with the batch processor, a full exporter queue then loses spans (a warning counts them) instead of refusing the gateway")
+		}
+		if (sharedInput || inline) && t.opts.QueueDirectory == "" && !traceBatchProcessor {
+			b := newMap()
+			b.set("timeout", samplerBatchTimeout)
+			b.set("send_batch_size", samplerBatchSize)
+			what := "the kept spans of many gateway batches"
+			if sharedInput {
+				what = "the kept copies of many gateway batches"
 			}
+			t.sampling.set("batch", b).note("gathers " + what + " into fewer export requests, with no other copy; as with the batch processor, a full exporter queue then loses spans (a warning counts them) instead of refusing the gateway")
 		}
 		procs.set(processorSampling, t.sampling).note(t.samplingNotes...)
 	}
@@ -764,11 +787,12 @@ func (t *translator) render() ([]byte, error) {
 	exps := newMap()
 	for _, e := range t.exporters {
 		if e.queue {
-			// After a sampler that copies, batching in the queue would make
-			// the collector copy every batch for the sampler all the same
-			// (a batching exporter says it mutates its input): the sampled
-			// share of a gateway's batch goes out as it is.
-			queueAndRetry(e.cfg, !(sharedInput && e.traces))
+			// Where a connector shares the sampled batches (the inline
+			// requestmetrics, or the counters before a copying sampler), a
+			// batching queue would make the collector copy every batch for
+			// the exporter (a batching exporter says it mutates its input):
+			// the sampler gathers them instead.
+			queueAndRetry(e.cfg, !(sharedExport && e.traces))
 		}
 		if t.opts.QueueDirectory != "" {
 			if q := e.cfg.get("sending_queue"); q != nil {
@@ -779,13 +803,17 @@ func (t *translator) render() ([]byte, error) {
 	}
 	root.set("exporters", exps)
 
-	if split || datadogStats {
+	if split || red || datadogStats {
 		conns := newMap()
 		if split {
 			conns.set(connectorForward, newMap()).note("hands every span on from traces/in to the sampled traces pipeline")
 		}
 		if red {
-			conns.set(connectorRequestMetrics, t.requestMetricsConfig()).note("request rate, errors and latency per endpoint, backend and status, from every span before sampling")
+			note := "request rate, errors and latency per endpoint, backend and status, from every span before sampling"
+			if inline {
+				note += " (counted by the requestmetrics processor of the traces pipeline; the sampled spans that reach this connector are not counted again)"
+			}
+			conns.set(connectorRequestMetrics, t.requestMetricsConfig()).note(note)
 		}
 		if datadogStats {
 			conns.set(connectorDatadog, datadogConnectorConfig()).note("Datadog's APM stats from every span before sampling: true hit counts at any sampling percentage")
@@ -872,6 +900,13 @@ func (t *translator) render() ([]byte, error) {
 		if red {
 			metricRecvIDs = append(append([]string(nil), recvIDs...), connectorRequestMetrics)
 		}
+	case inline:
+		p := newMap()
+		p.set("receivers", recvIDs)
+		p.set("processors", withBatch([]string{processorMemLimiter, processorLayer, processorRequestMetrics, processorSampling}, traceExp))
+		p.set("exporters", append(append([]string(nil), traceExp...), connectorRequestMetrics))
+		pipes.set("traces", p).note("every span the layer filter keeps is counted by the requestmetrics processor, then sampled in place; the requestmetrics connector emits the counts")
+		metricRecvIDs = append(append([]string(nil), recvIDs...), connectorRequestMetrics)
 	case len(traceExp) > 0:
 		exps := traceExp
 		if datadogStats {

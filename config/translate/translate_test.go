@@ -148,22 +148,39 @@ func checkCollectorShape(t *testing.T, out []byte) {
 	// batch, but only if nothing after it says it mutates: its pipeline has
 	// no batch processor, is fed by a connector, and its exporters do not
 	// batch in their queue. Every other exporter batches in its queue.
+	// The request metrics are counted either inline (their processor before
+	// the sampler, their connector at the end of the same pipeline, the
+	// sampler in place) or, beside Datadog's stats, in traces/in before a
+	// copying sampler. Either way a connector shares the sampled batches
+	// with the exporters, which then do not batch in their queue.
 	sampling, _ := doc.Processors["sampling"].(map[string]any)
 	copying, _ := sampling["copy_kept_spans"].(bool)
-	sampled := map[string]bool{}
+	shared := map[string]bool{}
 	for name, p := range doc.Service.Pipelines {
 		if !slices.Contains(p.Processors, "sampling") {
 			continue
 		}
+		inline := slices.Contains(p.Exporters, "requestmetrics")
+		if inline {
+			counts := slices.Index(p.Processors, "requestmetrics")
+			assert.True(t, counts >= 0 && counts < slices.Index(p.Processors, "sampling"), "%s: the requestmetrics processor counts before the sampler", name)
+			assert.False(t, copying, "%s: the sampler has its input to itself and samples in place", name)
+		} else {
+			assert.NotContains(t, p.Processors, "requestmetrics", "%s: the processor counts for a connector at the pipeline's end", name)
+		}
 		for _, e := range p.Exporters {
-			sampled[e] = true
+			if copying || inline {
+				shared[e] = true
+			}
 		}
 		if copying {
 			assert.True(t, onlyConnectors(p.Receivers), "%s: copy_kept_spans only where the input is shared", name)
-			assert.NotContains(t, p.Processors, "batch", "%s: copy_kept_spans with a batch processor after it copies twice", name)
+		}
+		if _, gathers := sampling["batch"]; gathers {
+			assert.NotContains(t, p.Processors, "batch", "%s: the sampler gathers its kept spans: a batch processor after it batches twice", name)
 		}
 	}
-	batches := func(id string) bool { return !(copying && sampled[id]) }
+	batches := func(id string) bool { return !shared[id] }
 	for id, cfg := range doc.Exporters {
 		typ := strings.SplitN(id, "/", 2)[0]
 		_, q := cfg["sending_queue"]
@@ -174,7 +191,7 @@ func checkCollectorShape(t *testing.T, out []byte) {
 			if batches(id) {
 				assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
 			} else {
-				assert.NotContains(t, cfg["sending_queue"], "batch", "%s is after a copying sampler: a batching queue would make the collector copy every batch", id)
+				assert.NotContains(t, cfg["sending_queue"], "batch", "%s shares the sampled batches with a connector: a batching queue would make the collector copy every batch", id)
 			}
 		case "googlecloud":
 			assert.Contains(t, cfg["sending_queue"], "batch", "%s batches in its queue", id)
@@ -654,15 +671,17 @@ func TestQueueDirectoryPutsEveryQueueOnDisk(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, queues, 3, "googlecloud, zipkin and influxdb have queues")
 
-	// the sampler copies its kept spans but holds none: what it would hold
-	// would be acknowledged and not on disk
-	assert.Equal(t, map[string]any{"copy_kept_spans": true, "batch": false}, samplerCopyAndBatch(t, res.YAML))
+	// the sampler (in place: the request metrics are counted inline) holds
+	// no kept spans: what it would hold would be acknowledged and not on
+	// disk
+	assert.Equal(t, map[string]any{"copy_kept_spans": false, "batch": false}, samplerCopyAndBatch(t, res.YAML))
 
-	// without the option, nothing is on disk, and the sampler gathers its copies
+	// without the option, nothing is on disk, and the sampler gathers what
+	// it keeps
 	res, err = Translate(cfg, goldenOpts)
 	require.NoError(t, err)
 	assert.NotContains(t, string(res.YAML), "file_storage")
-	assert.Equal(t, map[string]any{"copy_kept_spans": true, "batch": true}, samplerCopyAndBatch(t, res.YAML))
+	assert.Equal(t, map[string]any{"copy_kept_spans": false, "batch": true}, samplerCopyAndBatch(t, res.YAML))
 }
 
 // The gateway's own OTLP exporters send uncompressed (krakend-otel sets no

@@ -32,6 +32,9 @@ func TestUnsampledTracesChangeNoExportedSpan(t *testing.T) {
 		t.Fatal("the translation no longer sets the sampler's batch: drop this step")
 	}
 	delete(m["processors"].(map[string]any)["sampling"].(map[string]any), "batch")
+	// The sampler copies what it keeps, leaving its input as the layer
+	// filter made it: the dropped spans show below what it spared them.
+	m["processors"].(map[string]any)["sampling"].(map[string]any)["copy_kept_spans"] = true
 	with = confmap.NewFromStringMap(m)
 	m = with.ToStringMap()
 	lf := m["processors"].(map[string]any)["layerfilter"].(map[string]any)

@@ -253,17 +253,7 @@ func BenchmarkCountAndSample(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if len(batches) == 0 {
-					b.StopTimer()
-					for j := range min(chunk, b.N-i) {
-						td := ptrace.NewTraces()
-						src[(i+j)%len(src)].CopyTo(td)
-						newIDs(td, &n)
-						batches = append(batches, td)
-					}
-					c.kept.Reset()
-					b.StartTimer()
-				}
+				batches = refill(b, batches, src, i, &n, c.kept.Reset)
 				if err := c.in.ConsumeTraces(ctx, batches[len(batches)-1]); err != nil {
 					b.Fatal(err)
 				}

@@ -163,23 +163,33 @@ func BenchmarkProcessors(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if len(batches) == 0 {
-			b.StopTimer()
-			for j := range min(chunk, b.N-i) {
-				td := ptrace.NewTraces()
-				src[(i+j)%len(src)].CopyTo(td)
-				newIDs(td, &n)
-				batches = append(batches, td)
-			}
-			sink.Reset()
-			b.StartTimer()
-		}
+		batches = refill(b, batches, src, i, &n, sink.Reset)
 		if err := c.ConsumeTraces(ctx, batches[len(batches)-1]); err != nil {
 			b.Fatal(err)
 		}
 		batches = batches[:len(batches)-1]
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+// refill, when batches is empty, makes up to cap(batches) fresh copies of
+// the harness's batches for the rounds from i on, each trace with a new ID,
+// and calls reset, outside the timer: for processors that change their
+// input. The caller takes batches from the end.
+func refill(b *testing.B, batches, src []ptrace.Traces, i int, n *uint64, reset func()) []ptrace.Traces {
+	if len(batches) > 0 {
+		return batches
+	}
+	b.StopTimer()
+	for j := range min(cap(batches), b.N-i) {
+		td := ptrace.NewTraces()
+		src[(i+j)%len(src)].CopyTo(td)
+		newIDs(td, n)
+		batches = append(batches, td)
+	}
+	reset()
+	b.StartTimer()
+	return batches
 }
 
 // BenchmarkReceiverAndProcessors: the gateway receiver over OTLP/gRPC on

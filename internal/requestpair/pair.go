@@ -65,7 +65,9 @@ func For(id component.ID) *Pair {
 // SetCounter makes c the counter of the pair: the connector, when created.
 // The collector creates every component before it starts any, so a
 // processor finds its connector's counter when it starts, wherever its
-// pipeline is.
+// pipeline is. A connector made by a build that then fails is never shut
+// down and stays the counter, but a failed build or rebuild ends the
+// collector (otelcol's Run returns the error), so no processor meets it.
 func (p *Pair) SetCounter(c Counter) {
 	p.counter.Store(&counterRef{c})
 }

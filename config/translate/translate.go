@@ -753,7 +753,7 @@ func (t *translator) render() ([]byte, error) {
 		if sharedInput {
 			t.sampling.set("copy_kept_spans", true).note("the counters before it read the same spans: copying the kept share spares the collector a copy of every batch")
 		}
-		if (sharedInput || inline) && t.opts.QueueDirectory == "" && !traceBatchProcessor {
+		if sharedExport && t.opts.QueueDirectory == "" && !traceBatchProcessor {
 			b := newMap()
 			b.set("timeout", samplerBatchTimeout)
 			b.set("send_batch_size", samplerBatchSize)

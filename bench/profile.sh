@@ -9,6 +9,7 @@
 #   bench/profile.sh gateway    # otelcol-gateway on bench/testdata/krakend.json
 #   SIGNAL=metrics bench/profile.sh gateway
 #   GATEWAY=/path/to/otelcol-gateway bench/profile.sh gateway   # another build
+#   RATE=20000 bench/profile.sh gateway   # a fixed rate (items/s) instead of unthrottled
 #
 # `bench-e2e -serve` starts the collector exactly as a benchmark round does
 # (GOMAXPROCS=1, the harness's sink); this script sends unthrottled load for
@@ -42,12 +43,12 @@ read -r receiver collector < <(sed -n 's/^receiver=\(.*\) pid=\(.*\)$/\1 \2/p' "
 [[ -n ${collector:-} ]] || { echo "the collector did not start:" >&2; cat "$out/serve.err" >&2; exit 1; }
 sleep 3
 
-GOMAXPROCS=2 ./results/bench-e2e load -endpoint "$receiver" -signal "$signal" -rate 0 -duration 24s >"$out/load.log" 2>&1 &
+GOMAXPROCS=2 ./results/bench-e2e load -endpoint "$receiver" -signal "$signal" -rate "${RATE:-0}" -duration 24s >"$out/load.log" 2>&1 &
 load=$!
 sleep 5 # past the warm-up
 ticks() { awk '{print $14 + $15}' "/proc/$collector/stat"; }
 t0=$(ticks)
-perf record -F 499 -g -p "$collector" -o "$out/perf.data" -- sleep 15 2>"$out/perf.err"
+perf record -F "${PERF_HZ:-499}" -g -p "$collector" -o "$out/perf.data" -- sleep 15 2>"$out/perf.err"
 t1=$(ticks)
 wait "$load"
 

@@ -25,6 +25,7 @@ func main() {
 	n := flag.Int("n", 40, "lines to print")
 	group := flag.String("group", "", "comma-separated package prefixes to total (cumulative, once per sample)")
 	callersOf := flag.String("callers", "", "also list the first caller outside the runtime of the samples whose leaf is this function")
+	within := flag.String("within", "", "count only the samples with a frame whose name starts with this (the shares stay of all samples)")
 	flag.Parse()
 	f, err := elf.Open(*bin)
 	if err != nil {
@@ -67,13 +68,18 @@ func main() {
 	if *group != "" {
 		prefixes = strings.Split(*group, ",")
 	}
-	samples := 0
+	samples, matched := 0, 0
 	var stack []string
 	flush := func() {
 		if len(stack) == 0 {
 			return
 		}
 		samples++
+		if *within != "" && !hasFrame(stack, *within) {
+			stack = stack[:0]
+			return
+		}
+		matched++
 		flat[stack[0]]++
 		if *callersOf != "" && stack[0] == *callersOf {
 			callers[firstOutsideRuntime(stack)]++
@@ -129,6 +135,9 @@ func main() {
 		}
 		fmt.Println()
 	}
+	if *within != "" {
+		fmt.Printf("%6.2f%%  of the samples have a frame in %s\n\n", 100*float64(matched)/float64(max(samples, 1)), *within)
+	}
 	print("flat", flat)
 	print("cumulative", cum)
 	if len(prefixes) > 0 {
@@ -137,6 +146,16 @@ func main() {
 	if *callersOf != "" {
 		print("callers of "+*callersOf, callers)
 	}
+}
+
+// hasFrame tells whether a frame of stack starts with prefix.
+func hasFrame(stack []string, prefix string) bool {
+	for _, s := range stack {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // firstOutsideRuntime names the innermost frame of stack (leaf first) that

@@ -10,7 +10,10 @@
 // (stages, routes, methods, hosts) in every request, so this decoder shares
 // one copy of each short string it has met recently, sizes every list
 // before filling it, and fills an attribute list whose keys it has met
-// before from a copy of those keys (no look-up, no duplicate search).
+// before from a copy of those keys (no look-up, no duplicate search). A
+// data point's attribute list whose bytes it has met before, keys and
+// values, as an SDK sends every series again at each interval, is a copy
+// of the list it read then (pointruns.go).
 //
 // The result is the same data pdata would give. Anything the decoder does not
 // know exactly as pdata reads it makes it give up (DecodeTraces or
@@ -76,6 +79,9 @@ type Decoder struct {
 	templates *[1 << templateBits]attrTemplate
 	missed    *[1 << missedBits]uint64
 	pairs     []pair
+	// Data points' attribute lists kept whole (pointruns.go); made at the
+	// first data point.
+	runs *pointRuns
 }
 
 // NewDecoder returns a decoder with no shared strings yet.

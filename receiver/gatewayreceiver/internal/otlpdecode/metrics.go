@@ -127,7 +127,7 @@ func (d *Decoder) numberPoint(buf []byte, p pmetric.NumberDataPoint) bool {
 		f, w := r.tag()
 		switch {
 		case f == 7 && w == wireLen:
-			if !d.attributeField(&r, attrs, 7, pointSpare) {
+			if !d.pointAttributes(&r, attrs, 7) {
 				return false
 			}
 		case f == 2 && w == wireI64 && seen.first(f):
@@ -164,7 +164,7 @@ func (d *Decoder) histogramPoint(buf []byte, p pmetric.HistogramDataPoint) bool 
 		f, w := r.tag()
 		switch {
 		case f == 9 && w == wireLen:
-			if !d.attributeField(&r, attrs, 9, pointSpare) {
+			if !d.pointAttributes(&r, attrs, 9) {
 				return false
 			}
 		case f == 2 && w == wireI64 && seen.first(f):

@@ -16,3 +16,22 @@ func TestFirstOutsideRuntimeSkipsTheRuntimesFrames(t *testing.T) {
 		}
 	}
 }
+
+func TestHasFrameLooksAtEveryFrame(t *testing.T) {
+	stack := []string{"runtime.mallocgc", "pkg.(*decoder).value", "pkg.(*decoder).span", "main.main"}
+	for _, tc := range []struct {
+		prefix string
+		want   bool
+	}{
+		{"pkg.(*decoder).span", true},
+		{"pkg.(*decoder)", true},
+		{"runtime.", true},
+		{"main.main", true},
+		{"pkg.(*filter)", false},
+		{"decoder", false}, // a prefix, not a substring
+	} {
+		if got := hasFrame(stack, tc.prefix); got != tc.want {
+			t.Errorf("hasFrame(%q) = %v, want %v", tc.prefix, got, tc.want)
+		}
+	}
+}

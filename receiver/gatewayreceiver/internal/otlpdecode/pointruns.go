@@ -32,6 +32,10 @@ const (
 	pointRunWays = 4
 	// Longer lists are not kept: a gateway's are a few hundred bytes.
 	maxPointRunLen = 2048
+	// What a decoder's kept lists may hold, their bytes and maps counted
+	// (runSize): about 600 of the benchmark's lists. The receiver keeps up
+	// to 16 decoders, one per request decoded at the same time.
+	maxRunBytes = 512 << 10
 	// Keeping a list costs a copy of it. Each kept list a point reuses
 	// earns one more keep, up to maxRunCredit; a decoder that keeps lists
 	// that are never met again (more series than it can hold, or values
@@ -45,15 +49,21 @@ type pointRun struct {
 	hash uint64
 	raw  []byte
 	m    pcommon.Map
+	size int // runSize
 }
 
 type pointRuns struct {
 	slots  [1 << pointRunBits]*pointRun
 	missed [1 << missedBits]uint64
 	credit int
+	bytes  int // the sizes of the kept lists
 	// counts, for tests
 	hits, kept int
 }
+
+// runSize is about what a kept list holds: its bytes, the values' bytes
+// (about as many), and per attribute pdata's key-value and value wrapper.
+func runSize(raw []byte, attrs int) int { return 2*len(raw) + 48*attrs + 96 }
 
 // pointAttributes reads the attribute fields of a data point (field
 // field), starting with the one whose tag r has just read, into attrs,
@@ -100,12 +110,20 @@ func (p *pointRuns) set(h uint64) *[pointRunWays]*pointRun {
 	return (*[pointRunWays]*pointRun)(p.slots[i : i+pointRunWays])
 }
 
-// keep keeps a list read without a copy, while the decoder has credit: at
-// once when its set has room, else every second time its hash misses (as
-// the templates do), so that lists that keep taking each other's place
-// cost a copy every other time only.
+// keep keeps a list read without a copy, while the decoder has credit and
+// the list fits in maxRunBytes: at once when its set has room, else every
+// second time its hash misses (as the templates do), so that lists that
+// keep taking each other's place cost a copy every other time only.
 func (p *pointRuns) keep(h uint64, set *[pointRunWays]*pointRun, raw []byte, attrs pcommon.Map) {
 	if p.credit <= 0 {
+		return
+	}
+	size := runSize(raw, attrs.Len())
+	freed := 0
+	if oldest := set[pointRunWays-1]; oldest != nil {
+		freed = oldest.size
+	}
+	if p.bytes+size-freed > maxRunBytes {
 		return
 	}
 	if set[pointRunWays-1] != nil {
@@ -118,7 +136,8 @@ func (p *pointRuns) keep(h uint64, set *[pointRunWays]*pointRun, raw []byte, att
 	}
 	p.credit--
 	p.kept++
-	run := &pointRun{hash: h, raw: bytes.Clone(raw), m: pcommon.NewMap()}
+	p.bytes += size - freed
+	run := &pointRun{hash: h, raw: bytes.Clone(raw), m: pcommon.NewMap(), size: size}
 	attrs.CopyTo(run.m)
 	// The newest takes the first place; the oldest leaves.
 	copy(set[1:], set[:pointRunWays-1])

@@ -2,6 +2,7 @@ package otlpdecode
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -126,4 +127,38 @@ func mustDecodeMetrics(t *testing.T, d *Decoder, body []byte) pmetric.Metrics {
 	md, ok := d.DecodeMetrics(body)
 	require.True(t, ok)
 	return md
+}
+
+func TestKeptPointAttributesStayWithinTheirBytes(t *testing.T) {
+	d := NewDecoder()
+	// 3000 series whose lists are about 600 bytes each, each met in two
+	// requests: far more than maxRunBytes holds.
+	long := strings.Repeat("v", 250)
+	request := func(from int) []byte {
+		md := pmetric.NewMetrics()
+		ms := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
+		for s := from; s < from+100; s++ {
+			m := ms.AppendEmpty()
+			m.SetName("requests")
+			dp := m.SetEmptySum().DataPoints().AppendEmpty()
+			dp.Attributes().PutStr("http.route", fmt.Sprintf("/r/%d", s))
+			dp.Attributes().PutStr("a", long)
+			dp.Attributes().PutStr("b", long)
+		}
+		return mustMarshalMetrics(t, md)
+	}
+	for i := range 30 {
+		require.True(t, sameMetricsAsPdata(t, d, request(i*100)))
+		require.True(t, sameMetricsAsPdata(t, d, request(i*100)))
+	}
+	held := 0
+	for _, run := range d.runs.slots {
+		if run != nil {
+			held += run.size
+		}
+	}
+	assert.Equal(t, held, d.runs.bytes, "the kept lists' sizes, counted")
+	assert.LessOrEqual(t, d.runs.bytes, maxRunBytes)
+	assert.Greater(t, d.runs.bytes, maxRunBytes*9/10, "the budget was not used")
+	assert.Positive(t, d.runs.hits, "lists met again within their budget were not copied")
 }

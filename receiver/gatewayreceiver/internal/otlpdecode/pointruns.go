@@ -49,7 +49,6 @@ type pointRun struct {
 	hash uint64
 	raw  []byte
 	m    pcommon.Map
-	size int // runSize
 }
 
 type pointRuns struct {
@@ -61,8 +60,10 @@ type pointRuns struct {
 	hits, kept int
 }
 
-// runSize is about what a kept list holds: its bytes, the values' bytes
+// size is about what a kept list holds: its bytes, the values' bytes
 // (about as many), and per attribute pdata's key-value and value wrapper.
+func (run *pointRun) size() int { return runSize(run.raw, run.m.Len()) }
+
 func runSize(raw []byte, attrs int) int { return 2*len(raw) + 48*attrs + 96 }
 
 // pointAttributes reads the attribute fields of a data point (field
@@ -121,7 +122,7 @@ func (p *pointRuns) keep(h uint64, set *[pointRunWays]*pointRun, raw []byte, att
 	size := runSize(raw, attrs.Len())
 	freed := 0
 	if oldest := set[pointRunWays-1]; oldest != nil {
-		freed = oldest.size
+		freed = oldest.size()
 	}
 	if p.bytes+size-freed > maxRunBytes {
 		return
@@ -137,7 +138,7 @@ func (p *pointRuns) keep(h uint64, set *[pointRunWays]*pointRun, raw []byte, att
 	p.credit--
 	p.kept++
 	p.bytes += size - freed
-	run := &pointRun{hash: h, raw: bytes.Clone(raw), m: pcommon.NewMap(), size: size}
+	run := &pointRun{hash: h, raw: bytes.Clone(raw), m: pcommon.NewMap()}
 	attrs.CopyTo(run.m)
 	// The newest takes the first place; the oldest leaves.
 	copy(set[1:], set[:pointRunWays-1])

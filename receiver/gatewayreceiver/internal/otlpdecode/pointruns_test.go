@@ -154,7 +154,7 @@ func TestKeptPointAttributesStayWithinTheirBytes(t *testing.T) {
 	held := 0
 	for _, run := range d.runs.slots {
 		if run != nil {
-			held += run.size
+			held += run.size()
 		}
 	}
 	assert.Equal(t, held, d.runs.bytes, "the kept lists' sizes, counted")

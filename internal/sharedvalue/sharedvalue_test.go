@@ -1,0 +1,212 @@
+package sharedvalue
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/featuregate"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// wrapperOf reads v's wrapper whatever the gate says, to tell shared
+// wrappers from fresh ones.
+func wrapperOf(v pcommon.Value) any { return *(*valueLayout)(unsafe.Pointer(&v)).orig }
+
+func TestThePdataInGoModHasTheShapeThisPackageWritesTo(t *testing.T) {
+	// When a pdata upgrade changes its value types, this fails rather than
+	// every string value quietly costing an allocation again.
+	require.True(t, layoutOK, "pcommon.Value or pdata's AnyValue changed shape")
+	require.NotNil(t, poolingGate, "pdata no longer registers %s", poolingGateID)
+	assert.True(t, Usable())
+}
+
+func TestValuesSetFromOneStrShareItsWrapperAndReadAsSetStrWould(t *testing.T) {
+	sv := New("eu-west-1")
+	require.True(t, sv.Shares())
+
+	shared, own := ptrace.NewTraces(), ptrace.NewTraces()
+	for range 3 {
+		a := shared.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Attributes()
+		a.PutInt("region", 7) // replaced, as PutStr would
+		sv.Put(a, "region", "eu-west-1")
+		sv.Put(a, "zone", "eu-west-1")
+		b := own.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Attributes()
+		b.PutInt("region", 7)
+		b.PutStr("region", "eu-west-1")
+		b.PutStr("zone", "eu-west-1")
+	}
+	spans := func(td ptrace.Traces, i int) pcommon.Map {
+		return td.ResourceSpans().At(i).ScopeSpans().At(0).Spans().At(0).Attributes()
+	}
+	first, _ := spans(shared, 0).Get("region")
+	second, _ := spans(shared, 2).Get("zone")
+	assert.Same(t, wrapperOf(first), wrapperOf(second), "not shared")
+	assert.Equal(t, own, shared)
+
+	m := ptrace.ProtoMarshaler{}
+	want, err := m.MarshalTraces(own)
+	require.NoError(t, err)
+	got, err := m.MarshalTraces(shared)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
+
+func TestChangingOneSharingValueLeavesTheOthers(t *testing.T) {
+	sv := New("GET")
+	a, b := pcommon.NewMap(), pcommon.NewMap()
+	sv.Put(a, "method", "GET")
+	sv.Put(b, "method", "GET")
+
+	v, _ := a.Get("method")
+	v.SetStr("POST")
+	a.PutInt("method", 3)
+	a.Remove("method")
+
+	w, _ := b.Get("method")
+	assert.Equal(t, "GET", w.Str())
+	c := pcommon.NewMap()
+	sv.Put(c, "method", "GET")
+	w, _ = c.Get("method")
+	assert.Equal(t, "GET", w.Str())
+}
+
+func TestSettingASharedStrDoesNotAllocate(t *testing.T) {
+	sv := New("krakend")
+	m := pcommon.NewMap()
+	m.PutStr("service", "x")
+	v, _ := m.Get("service")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { sv.Set(v, "krakend") }))
+	assert.Equal(t, "krakend", v.Str())
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { v.SetStr("krakend") }), "pdata's own SetStr, for contrast")
+}
+
+func TestWithPdataPoolingOnValuesGetWrappersOfTheirOwn(t *testing.T) {
+	sv := New("backend.local")
+	require.True(t, sv.Shares())
+	require.NoError(t, featuregate.GlobalRegistry().Set(poolingGateID, true))
+	t.Cleanup(func() { require.NoError(t, featuregate.GlobalRegistry().Set(poolingGateID, false)) })
+
+	assert.False(t, Usable())
+	assert.False(t, New("x").Shares())
+	m := pcommon.NewMap()
+	sv.Put(m, "host", "backend.local")
+	v, _ := m.Get("host")
+	assert.Equal(t, "backend.local", v.Str())
+	// A pooled pdata recycles the wrapper of a removed value: a shared one
+	// would then change under every value holding it.
+	assert.NotSame(t, sv.wrapper, wrapperOf(v))
+}
+
+func TestWithAnUnknownShapeValuesGetWrappersOfTheirOwn(t *testing.T) {
+	sv := New("v")
+	layoutOK = false
+	t.Cleanup(func() { layoutOK = true })
+
+	assert.False(t, Of(pcommon.NewValueStr("v")).Shares())
+	v := pcommon.NewValueEmpty()
+	sv.Set(v, "v")
+	assert.Equal(t, "v", v.Str())
+	assert.NotSame(t, sv.wrapper, wrapperOf(v))
+}
+
+func TestOfANonStringValueSharesNothing(t *testing.T) {
+	assert.False(t, Of(pcommon.NewValueInt(1)).Shares())
+	assert.False(t, Of(pcommon.NewValueEmpty()).Shares())
+	var zero Str
+	v := pcommon.NewValueBool(true)
+	zero.Set(v, "s")
+	assert.Equal(t, "s", v.Str())
+}
+
+func TestCopyMapSharesScalarWrappersAndReadsAsCopyTo(t *testing.T) {
+	require.True(t, mapLayoutOK, "pcommon.Map or pdata's KeyValue changed shape")
+	src := pcommon.NewMap()
+	src.PutStr("http.route", "/users/:id")
+	src.PutInt("http.response.status_code", 200)
+	src.PutDouble("ratio", 0.5)
+	src.PutBool("error", false)
+	src.PutEmpty("nothing")
+
+	dst := pcommon.NewMap()
+	dst.PutStr("a", "1")
+	dst.PutStr("b", "2")
+	dst.PutStr("c", "3")
+	dst.PutStr("d", "4")
+	dst.PutStr("e", "5")
+	dst.PutStr("f", "6") // one more than src: cleared, not kept
+	CopyMap(src, dst)
+
+	want := pcommon.NewMap()
+	src.CopyTo(want)
+	assert.Equal(t, want.AsRaw(), dst.AsRaw())
+	assert.Equal(t, 5, dst.Len())
+	to := (*mapLayout)(unsafe.Pointer(&dst)).orig
+	assert.Zero(t, (*to)[:6][5], "the entry beyond the copy still holds its value")
+	for k, v := range src.All() {
+		got, _ := dst.Get(k)
+		if v.Type() != pcommon.ValueTypeEmpty {
+			assert.Same(t, wrapperOf(v), wrapperOf(got), k)
+		}
+	}
+
+	// The copy's list is its own: changing it leaves src as it was.
+	dst.PutStr("http.route", "/other")
+	dst.PutStr("added", "x")
+	r, _ := src.Get("http.route")
+	assert.Equal(t, "/users/:id", r.Str())
+	assert.Equal(t, 5, src.Len())
+}
+
+func TestCopyMapIntoRoomAllocatesNothing(t *testing.T) {
+	src := pcommon.NewMap()
+	src.PutStr("k1", "v1")
+	src.PutStr("k2", "v2")
+	src.PutInt("k3", 3)
+	dst := pcommon.NewMap()
+	dst.EnsureCapacity(8)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { CopyMap(src, dst) }))
+	assert.Equal(t, 3.0, testing.AllocsPerRun(100, func() { src.CopyTo(dst) }), "pdata's own CopyTo: one per value")
+}
+
+func TestCopyMapGivesSlicesMapsAndBytesCopiesOfTheirOwn(t *testing.T) {
+	for name, put := range map[string]func(pcommon.Map){
+		"slice": func(m pcommon.Map) { m.PutEmptySlice("x").AppendEmpty().SetStr("a") },
+		"map":   func(m pcommon.Map) { m.PutEmptyMap("x").PutStr("a", "a") },
+		"bytes": func(m pcommon.Map) { m.PutEmptyBytes("x").FromRaw([]byte("a")) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := pcommon.NewMap()
+			src.PutStr("s", "v")
+			put(src)
+			dst := pcommon.NewMap()
+			CopyMap(src, dst)
+			assert.Equal(t, src.AsRaw(), dst.AsRaw())
+			x, _ := src.Get("x")
+			y, _ := dst.Get("x")
+			assert.NotSame(t, wrapperOf(x), wrapperOf(y))
+		})
+	}
+}
+
+func TestCopyMapOntoItselfChangesNothing(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("k", "v")
+	CopyMap(m, m)
+	assert.Equal(t, map[string]any{"k": "v"}, m.AsRaw())
+}
+
+func TestCopyMapWithPdataPoolingOnCopiesEveryValue(t *testing.T) {
+	require.NoError(t, featuregate.GlobalRegistry().Set(poolingGateID, true))
+	t.Cleanup(func() { require.NoError(t, featuregate.GlobalRegistry().Set(poolingGateID, false)) })
+	src := pcommon.NewMap()
+	src.PutStr("k", "v")
+	dst := pcommon.NewMap()
+	CopyMap(src, dst)
+	a, _ := src.Get("k")
+	b, _ := dst.Get("k")
+	assert.Equal(t, "v", b.Str())
+	assert.NotSame(t, wrapperOf(a), wrapperOf(b))
+}

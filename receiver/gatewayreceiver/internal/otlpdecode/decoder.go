@@ -32,6 +32,8 @@ import (
 	"math/rand/v2"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 )
 
 // Protobuf wire types.
@@ -69,7 +71,7 @@ const (
 // request and give it back after, so that its shared strings serve the next.
 type Decoder struct {
 	seed   uint64 // so that two strings that collide do so in one decoder only
-	shared *[sharedSlots]string
+	shared *[sharedSlots]sharedStr
 	// Scratch space for a histogram's buckets, copied into each point.
 	counts []uint64
 	bounds []float64
@@ -88,25 +90,55 @@ type Decoder struct {
 func NewDecoder() *Decoder {
 	return &Decoder{
 		seed:      rand.Uint64(),
-		shared:    new([sharedSlots]string),
+		shared:    new([sharedSlots]sharedStr),
 		templates: new([1 << templateBits]attrTemplate),
 		missed:    new([1 << missedBits]uint64),
 	}
 }
 
+// sharedStr is a short string met recently and, once it has been an
+// attribute value, that value's wrapper, which later values equal to it
+// share instead of allocating their own (internal/sharedvalue).
+type sharedStr struct {
+	s     string
+	value sharedvalue.Str
+}
+
 // str returns b as a string, shared with an earlier equal string when short.
+func (d *Decoder) str(b []byte) string {
+	if slot := d.slot(b); slot != nil {
+		return slot.s
+	}
+	return string(b)
+}
+
+// setStr makes v the string b, sharing the string and its wrapper with
+// the last value equal to it when short.
+func (d *Decoder) setStr(v pcommon.Value, b []byte) {
+	slot := d.slot(b)
+	switch {
+	case slot == nil:
+		v.SetStr(string(b))
+	case slot.value.Shares():
+		slot.value.Set(v, slot.s)
+	default:
+		v.SetStr(slot.s)
+		slot.value = sharedvalue.Of(v)
+	}
+}
+
+// slot returns the shared string equal to b, which it puts in place of
+// the one its hash picks if that one differs; nil when b is empty or long.
 //
 // Its slot is a hash of b's length and bytes, read a word at a time and
 // mixed by multiplications: maphash's call and setup cost more than the rest
 // of str did. A collision only costs a copy.
-func (d *Decoder) str(b []byte) string {
+func (d *Decoder) slot(b []byte) *sharedStr {
 	n := uint64(len(b))
 	var h uint64
 	switch {
-	case n == 0:
-		return ""
-	case n > maxSharedLen:
-		return string(b)
+	case n == 0, n > maxSharedLen:
+		return nil
 	case n >= 8: // each word, the last overlapping the one before
 		h = d.seed ^ n
 		for i := uint64(0); i+8 < n; i += 8 {
@@ -127,11 +159,10 @@ func (d *Decoder) str(b []byte) string {
 	h ^= h >> 29
 	h *= 0xbf58476d1ce4e5b9
 	slot := &d.shared[h>>(64-sharedBits)]
-	if *slot == string(b) { // no allocation for the comparison
-		return *slot
+	if slot.s != string(b) { // no allocation for the comparison
+		*slot = sharedStr{s: string(b)}
 	}
-	*slot = string(b)
-	return *slot
+	return slot
 }
 
 // list is a pdata slice of messages, which a repeated message field fills.
@@ -264,7 +295,7 @@ func (d *Decoder) value(buf []byte, v pcommon.Value, depth int) bool {
 	f, w := r.tag()
 	switch {
 	case f == 1 && w == wireLen:
-		v.SetStr(d.str(r.bytes()))
+		d.setStr(v, r.bytes())
 	case f == 2 && w == wireVarint:
 		v.SetBool(r.varint() != 0)
 	case f == 3 && w == wireVarint:

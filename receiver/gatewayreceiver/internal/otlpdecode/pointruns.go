@@ -6,6 +6,8 @@ import (
 	"math/bits"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 )
 
 // A gateway's SDK exports every series it holds at each interval
@@ -19,8 +21,10 @@ import (
 // a span's attributes (URLs, addresses, sizes) rarely repeat whole.
 //
 // Equal bytes decode to equal attributes, so a copy is what decoding would
-// give. The kept maps are never handed out, only copied (pdata's CopyTo
-// copies every value), so nothing downstream can change them.
+// give. The kept maps are never handed out, only copied, so nothing
+// downstream can change them: a copy's list is its own, and the string and
+// number values it shares with the kept map are never written into
+// (sharedvalue.CopyMap).
 
 const (
 	// 1<<pointRunBits kept lists per decoder, in sets of pointRunWays
@@ -89,7 +93,7 @@ func (d *Decoder) pointAttributes(r *reader, attrs pcommon.Map, field uint64) bo
 	for _, run := range set {
 		if run != nil && run.hash == h && bytes.Equal(run.raw, raw) {
 			attrs.EnsureCapacity(run.m.Len() + pointSpare)
-			run.m.CopyTo(attrs)
+			sharedvalue.CopyMap(run.m, attrs)
 			r.pos = end
 			d.runs.hits++
 			d.runs.credit = min(d.runs.credit+1, maxRunCredit)
@@ -139,7 +143,7 @@ func (p *pointRuns) keep(h uint64, set *[pointRunWays]*pointRun, raw []byte, att
 	p.kept++
 	p.bytes += size - freed
 	run := &pointRun{hash: h, raw: bytes.Clone(raw), m: pcommon.NewMap()}
-	attrs.CopyTo(run.m)
+	sharedvalue.CopyMap(attrs, run.m)
 	// The newest takes the first place; the oldest leaves.
 	copy(set[1:], set[:pointRunWays-1])
 	set[0] = run

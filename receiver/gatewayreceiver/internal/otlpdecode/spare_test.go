@@ -9,9 +9,9 @@ import (
 )
 
 // The layer filter adds its layer's static attributes to every data point
-// it keeps: up to pointSpare of them fit in the decoded list, so each put
-// costs its value's allocation and nothing more, where a full list would be
-// copied into a new one first.
+// it keeps: up to pointSpare of them fit in the decoded list, so a put
+// costs at most its value's allocation (none for the filter, whose values
+// are shared), where a full list would be copied into a new one first.
 
 func TestDataPointsHaveRoomForAddedAttributes(t *testing.T) {
 	body := gatewayMetricsRequest(t, 3)

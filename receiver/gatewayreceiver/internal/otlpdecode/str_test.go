@@ -68,7 +68,7 @@ func TestStrTellsApartStringsOfOneSlot(t *testing.T) {
 			require.Equal(t, string(b), d.str(b))
 		}
 		for _, b := range all {
-			if !slices.Contains(d.shared[:], string(b)) {
+			if !slices.Contains(sharedStrings(d), string(b)) {
 				evicted++
 			}
 		}
@@ -81,10 +81,18 @@ func TestStrTellsApartStringsOfOneSlot(t *testing.T) {
 	}
 }
 
+func sharedStrings(d *Decoder) []string {
+	var all []string
+	for _, slot := range d.shared {
+		all = append(all, slot.s)
+	}
+	return all
+}
+
 func occupied(d *Decoder) int {
 	n := 0
-	for _, s := range d.shared {
-		if s != "" {
+	for _, slot := range d.shared {
+		if slot.s != "" {
 			n++
 		}
 	}

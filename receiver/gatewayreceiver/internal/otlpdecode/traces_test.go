@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/gatewaydata"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 )
 
 // gatewayRequest is an export request as a gateway's SDK sends one: the
@@ -201,14 +202,49 @@ func TestSharesRepeatedStrings(t *testing.T) {
 	}
 }
 
+func TestRepeatedStringValuesShareOneWrapper(t *testing.T) {
+	d := decoderWithoutCollisions()
+	td, ok := d.DecodeTraces(gatewayRequest(t, 10))
+	require.True(t, ok)
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	var stages []pcommon.Value
+	for i := 0; i < spans.Len(); i++ {
+		if v, ok := spans.At(i).Attributes().Get("krakend.stage"); ok && v.Str() == "backend-request" {
+			stages = append(stages, v)
+		}
+	}
+	require.Greater(t, len(stages), 1)
+	first := sharedvalue.Of(stages[0])
+	for _, v := range stages[1:] {
+		assert.True(t, first == sharedvalue.Of(v), "a value equal to an earlier one has a wrapper of its own")
+	}
+}
+
+func TestSharedStringValuesCannotBeChangedThroughADecodedSpan(t *testing.T) {
+	body := gatewayRequest(t, 4)
+	d := NewDecoder()
+	td, ok := d.DecodeTraces(body)
+	require.True(t, ok)
+	// what a processor does to the spans it was handed
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < spans.Len(); i++ {
+		for _, v := range spans.At(i).Attributes().All() {
+			if v.Type() == pcommon.ValueTypeStr {
+				v.SetStr("changed")
+			}
+		}
+	}
+	assert.True(t, sameAsPdata(t, d, body))
+}
+
 func TestSharesShortStringsOnly(t *testing.T) {
 	d := NewDecoder()
 	short := []byte("backend-request")
 	assert.Same(t, unsafeData(d.str(short)), unsafeData(d.str(short)))
 	long := bytes.Repeat([]byte("x"), maxSharedLen+1)
 	assert.NotSame(t, unsafeData(d.str(long)), unsafeData(d.str(long)))
-	for _, s := range d.shared {
-		assert.LessOrEqual(t, len(s), maxSharedLen)
+	for _, slot := range d.shared {
+		assert.LessOrEqual(t, len(slot.s), maxSharedLen)
 	}
 }
 

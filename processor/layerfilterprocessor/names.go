@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 )
 
 // Destination names (DESIGN.md section 8): per layer, the span attributes
@@ -78,11 +79,18 @@ const (
 	opReadPayload = "krakend.backend.read"
 )
 
-// statusCodeStrings holds the error.type values of the error status codes,
+// The operation names, written with values every span shares.
+var (
+	opProxyAttr       = constAttr(attrOperationName, opProxy)
+	opBackendAttr     = constAttr(attrOperationName, opBackend)
+	opReadPayloadAttr = constAttr(attrOperationName, opReadPayload)
+)
+
+// errorTypeAttrs holds the error.type attributes of the error status codes,
 // so that setting one allocates nothing.
-var statusCodeStrings = func() (s [600]string) {
+var errorTypeAttrs = func() (s [600]attr) {
 	for c := 400; c < 600; c++ {
-		s[c] = strconv.Itoa(c)
+		s[c] = constAttr(attrErrorType, strconv.Itoa(c))
 	}
 	return s
 }()
@@ -90,7 +98,7 @@ var statusCodeStrings = func() (s [600]string) {
 // destinationNamer is the compiled DestinationNamesConfig.
 type destinationNamer struct {
 	on           bool
-	scheme       string // default scheme of the global span's URL
+	scheme       attr   // default scheme of the global span's URL
 	schemePrefix string // scheme + "://"
 	errorStatus  bool
 	// resources holds the resource names built so far, shared by the
@@ -101,7 +109,7 @@ type destinationNamer struct {
 func newDestinationNamer(cfg DestinationNamesConfig) destinationNamer {
 	return destinationNamer{
 		on:           cfg.Enabled,
-		scheme:       cfg.URLScheme,
+		scheme:       constAttr(attrURLScheme, cfg.URLScheme),
 		schemePrefix: cfg.URLScheme + "://",
 		errorStatus:  cfg.ErrorStatus,
 		resources:    &nameCache{},
@@ -132,8 +140,11 @@ const (
 type spanFacts struct {
 	method, route, urlFull, serverAddress, scheme string
 	errMsg                                        string // the gateway's `error` attribute
-	status                                        int64
-	has                                           keySet
+	// serverAddressValue is server.address's value, which peer.service
+	// shares when the namer copies it.
+	serverAddressValue sharedvalue.Str
+	status             int64
+	has                keySet
 	// dup: some key the namer reads comes twice in the span (which OTLP
 	// forbids but pdata does not prevent); observe then cannot stand in
 	// for a new pass over the attributes.
@@ -152,7 +163,7 @@ func readFacts(attrs pcommon.Map) spanFacts {
 		case attrURLFull:
 			bit, f.urlFull = hasURLFull, strValue(v)
 		case attrServerAddress:
-			bit, f.serverAddress = hasServerAddress, strValue(v)
+			bit, f.serverAddress, f.serverAddressValue = hasServerAddress, strValue(v), sharedvalue.Of(v)
 		case attrStatusCode:
 			bit = hasStatusCode
 			if v.Type() == pcommon.ValueTypeInt {
@@ -199,7 +210,7 @@ func (f *spanFacts) observeStr(k, v string) {
 	case attrURLFull:
 		f.has, f.urlFull = f.has|hasURLFull, v
 	case attrServerAddress:
-		f.has, f.serverAddress = f.has|hasServerAddress, v
+		f.has, f.serverAddress, f.serverAddressValue = f.has|hasServerAddress, v, sharedvalue.Str{}
 	case attrStatusCode:
 		f.has, f.status = f.has|hasStatusCode, 0 // a string is no status code
 	case attrOperationName:
@@ -236,15 +247,18 @@ func strValue(v pcommon.Value) string {
 // the namer's cache.
 type resourceNames struct{ proxy, backend lastName }
 
-type lastName struct{ method, route, value string }
+type lastName struct {
+	method, route string
+	name          attr
+}
 
-func (l *lastName) get(c *nameCache, method, route string) string {
-	if l.value != "" && l.route == route && l.method == method {
-		return l.value
+func (l *lastName) get(c *nameCache, method, route string) attr {
+	if l.name.value != "" && l.route == route && l.method == method {
+		return l.name
 	}
-	v := c.get(method, route)
-	l.method, l.route, l.value = method, route, v
-	return v
+	a := c.get(method, route)
+	l.method, l.route, l.name = method, route, a
+	return a
 }
 
 // maxCachedNames bounds the namer's cache; past it (a sender with
@@ -253,10 +267,12 @@ const maxCachedNames = 1024
 
 type nameKey struct{ method, route string }
 
-// nameCache maps (method, route) to "METHOD route", built once. Readers
-// take no lock: the map is replaced, never changed, when a name is added.
+// nameCache maps (method, route) to the resource.name attribute "METHOD
+// route", built once, its value shared by every span named after it.
+// Readers take no lock: the map is replaced, never changed, when a name is
+// added.
 type nameCache struct {
-	m  atomic.Pointer[map[nameKey]string]
+	m  atomic.Pointer[map[nameKey]attr]
 	mu sync.Mutex
 }
 
@@ -267,14 +283,14 @@ func resourceName(method, route string) string {
 	return method + " " + route
 }
 
-func (c *nameCache) get(method, route string) string {
+func (c *nameCache) get(method, route string) attr {
 	m := c.m.Load()
 	if m != nil {
 		if v, ok := (*m)[nameKey{method, route}]; ok {
 			return v
 		}
 		if len(*m) >= maxCachedNames {
-			return resourceName(method, route)
+			return attr{key: attrResourceName, value: resourceName(method, route)}
 		}
 	}
 	c.mu.Lock()
@@ -288,8 +304,8 @@ func (c *nameCache) get(method, route string) string {
 	// Clone the key: the span's strings may share the memory of the whole
 	// decoded request, which the cache must not keep alive.
 	k := nameKey{strings.Clone(method), strings.Clone(route)}
-	v := resourceName(k.method, k.route)
-	next := make(map[nameKey]string, len(*orEmpty(old))+1)
+	v := constAttr(attrResourceName, resourceName(k.method, k.route))
+	next := make(map[nameKey]attr, len(*orEmpty(old))+1)
 	for ok, ov := range *orEmpty(old) {
 		next[ok] = ov
 	}
@@ -298,9 +314,9 @@ func (c *nameCache) get(method, route string) string {
 	return v
 }
 
-var emptyNames = map[nameKey]string{}
+var emptyNames = map[nameKey]attr{}
 
-func orEmpty(m *map[nameKey]string) *map[nameKey]string {
+func orEmpty(m *map[nameKey]attr) *map[nameKey]attr {
 	if m == nil {
 		return &emptyNames
 	}
@@ -317,21 +333,21 @@ type namePuts struct {
 	n  int
 }
 
-func (p *namePuts) add(k, v string) {
-	p.kv[p.n] = attr{k, v}
+func (p *namePuts) add(a attr) {
+	p.kv[p.n] = a
 	p.n++
 }
 
-func (p *namePuts) addIfAbsent(has, bit keySet, k, v string) {
+func (p *namePuts) addIfAbsent(has, bit keySet, a attr) {
 	if has&bit == 0 {
-		p.add(k, v)
+		p.add(a)
 	}
 }
 
 // apply adds the planned attributes, which the span does not have.
 func (p *namePuts) apply(attrs pcommon.Map) {
 	for i := 0; i < p.n; i++ {
-		attrs.PutStr(p.kv[i].key, p.kv[i].value)
+		p.kv[i].put(attrs)
 	}
 }
 
@@ -355,25 +371,25 @@ func (n *destinationNamer) plan(c layer.Class, s ptrace.Span, f *spanFacts, last
 		n.absoluteURL(f, out)
 		n.markError(s, f, 500, out)
 	case layer.ProxyStage:
-		out.addIfAbsent(f.has, hasOperationName, attrOperationName, opProxy)
+		out.addIfAbsent(f.has, hasOperationName, opProxyAttr)
 		if f.route != "" && f.has&hasResourceName == 0 {
-			out.add(attrResourceName, last.proxy.get(n.resources, f.method, f.route))
+			out.add(last.proxy.get(n.resources, f.method, f.route))
 		}
 		n.markError(s, f, 500, out)
 	case layer.BackendStage:
-		out.addIfAbsent(f.has, hasOperationName, attrOperationName, opBackend)
+		out.addIfAbsent(f.has, hasOperationName, opBackendAttr)
 		n.backendResource(f, last, out)
 		n.markError(s, f, 500, out)
 	case layer.BackendRoundTrip:
 		n.backendResource(f, last, out)
 		if f.serverAddress != "" {
-			out.addIfAbsent(f.has, hasPeerService, attrPeerService, f.serverAddress)
+			out.addIfAbsent(f.has, hasPeerService, attr{key: attrPeerService, value: f.serverAddress, shared: f.serverAddressValue})
 		}
 		n.markError(s, f, 400, out)
 	case layer.BackendReadPayload:
 		// No peer.service: X-Ray would name this internal subsegment
 		// after the backend host, as if it were the call itself.
-		out.addIfAbsent(f.has, hasOperationName, attrOperationName, opReadPayload)
+		out.addIfAbsent(f.has, hasOperationName, opReadPayloadAttr)
 		n.backendResource(f, last, out)
 	}
 }
@@ -382,7 +398,7 @@ func (n *destinationNamer) plan(c layer.Class, s ptrace.Span, f *spanFacts, last
 // (KrakenD's http.route on backend spans).
 func (n *destinationNamer) backendResource(f *spanFacts, last *resourceNames, out *namePuts) {
 	if f.route != "" && f.has&hasResourceName == 0 {
-		out.add(attrResourceName, last.backend.get(n.resources, f.method, f.route))
+		out.add(last.backend.get(n.resources, f.method, f.route))
 	}
 }
 
@@ -399,7 +415,7 @@ func (n *destinationNamer) absoluteURL(f *spanFacts, out *namePuts) {
 	if f.scheme != "" {
 		prefix = ""
 	} else {
-		out.addIfAbsent(f.has, hasURLScheme, attrURLScheme, n.scheme)
+		out.addIfAbsent(f.has, hasURLScheme, n.scheme)
 	}
 	path, query := f.urlFull, ""
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
@@ -411,17 +427,17 @@ func (n *destinationNamer) absoluteURL(f *spanFacts, out *namePuts) {
 		}
 		path = path[:i]
 	}
-	out.addIfAbsent(f.has, hasURLPath, attrURLPath, path)
+	out.addIfAbsent(f.has, hasURLPath, attr{key: attrURLPath, value: path})
 	if query != "" {
-		out.addIfAbsent(f.has, hasURLQuery, attrURLQuery, query)
+		out.addIfAbsent(f.has, hasURLQuery, attr{key: attrURLQuery, value: query})
 	}
 	if f.serverAddress == "" || f.has&hasHTTPURL != 0 {
 		return
 	}
 	if prefix == "" {
-		out.add(attrHTTPURL, f.scheme+"://"+f.serverAddress+f.urlFull)
+		out.add(attr{key: attrHTTPURL, value: f.scheme + "://" + f.serverAddress + f.urlFull})
 	} else {
-		out.add(attrHTTPURL, prefix+f.serverAddress+f.urlFull)
+		out.add(attr{key: attrHTTPURL, value: prefix + f.serverAddress + f.urlFull})
 	}
 }
 
@@ -432,7 +448,7 @@ func (n *destinationNamer) absoluteURL(f *spanFacts, out *namePuts) {
 // Datadog and Azure show as the error's cause. A status that is already
 // Error is kept, message and all.
 func (n *destinationNamer) markError(s ptrace.Span, f *spanFacts, threshold int64, out *namePuts) {
-	if !n.errorStatus || f.status < threshold || f.status >= int64(len(statusCodeStrings)) {
+	if !n.errorStatus || f.status < threshold || f.status >= int64(len(errorTypeAttrs)) {
 		return
 	}
 	st := s.Status()
@@ -443,5 +459,5 @@ func (n *destinationNamer) markError(s ptrace.Span, f *spanFacts, threshold int6
 	if f.errMsg != "" {
 		st.SetMessage(f.errMsg)
 	}
-	out.addIfAbsent(f.has, hasErrorType, attrErrorType, statusCodeStrings[f.status])
+	out.addIfAbsent(f.has, hasErrorType, errorTypeAttrs[f.status])
 }

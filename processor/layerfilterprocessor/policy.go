@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 )
 
 // The compiled form of a Policy: everything that depends only on the
@@ -20,10 +21,25 @@ const (
 	firstByteEvent       = "first-byte-time"
 )
 
+// redacted is redactedValue's wrapper, which every redacted header shares.
+var redacted = sharedvalue.New(redactedValue)
+
 // Span attributes that only detailed_connection puts on backend-request spans.
 var detailedConnectionAttrs = [...]string{"get-conn-duration", "dns-duration", "tls-duration"}
 
-type attr struct{ key, value string }
+// attr is an attribute the filter adds. shared, when it shares, is the
+// value's pdata wrapper, which every span and point it is written on
+// shares instead of allocating its own (internal/sharedvalue).
+type attr struct {
+	key, value string
+	shared     sharedvalue.Str
+}
+
+// constAttr is an attribute whose value is known before any span comes.
+func constAttr(k, v string) attr { return attr{key: k, value: v, shared: sharedvalue.New(v)} }
+
+// put writes a on attrs, which lacks it.
+func (a *attr) put(attrs pcommon.Map) { a.shared.Set(attrs.PutEmpty(a.key), a.value) }
 
 // headerFilter is a layer's report_headers and skip_headers for one signal.
 type headerFilter struct {
@@ -410,7 +426,7 @@ func compileStatic(m map[string]string) []attr {
 	}
 	out := make([]attr, 0, len(m))
 	for k, v := range m {
-		out = append(out, attr{k, v})
+		out = append(out, constAttr(k, v))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out
@@ -845,13 +861,13 @@ func redactValue(v pcommon.Value) {
 		}
 		n := 0
 		s.RemoveIf(func(pcommon.Value) bool { n++; return n > 1 })
-		s.At(0).SetStr(redactedValue)
+		redacted.Set(s.At(0), redactedValue)
 	case pcommon.ValueTypeStr:
 		if v.Str() != redactedValue {
-			v.SetStr(redactedValue)
+			redacted.Set(v, redactedValue)
 		}
 	default:
-		v.SetStr(redactedValue)
+		redacted.Set(v, redactedValue)
 	}
 }
 
@@ -876,7 +892,7 @@ func setStatic(attrs pcommon.Map, static []attr, facts *spanFacts) (absent uint6
 		for i := range static {
 			a := &static[i]
 			if v, ok := attrs.Get(a.key); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != a.value {
-				attrs.PutStr(a.key, a.value)
+				a.shared.Put(attrs, a.key, a.value)
 			}
 			if facts != nil {
 				facts.observeStr(a.key, a.value)
@@ -896,7 +912,7 @@ func setStatic(attrs pcommon.Map, static []attr, facts *spanFacts) (absent uint6
 			continue
 		}
 		if v.Type() != pcommon.ValueTypeStr || v.Str() != a.value {
-			v.SetStr(a.value)
+			a.shared.Set(v, a.value)
 		}
 	}
 	return absent, n
@@ -910,8 +926,7 @@ func putAbsent(attrs pcommon.Map, static []attr, absent uint64, n, extra int) {
 		attrs.EnsureCapacity(attrs.Len() + n + extra)
 	}
 	for ; absent != 0; absent &= absent - 1 {
-		a := &static[bits.TrailingZeros64(absent)]
-		attrs.PutStr(a.key, a.value)
+		static[bits.TrailingZeros64(absent)].put(attrs)
 	}
 }
 

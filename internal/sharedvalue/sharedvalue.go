@@ -1,5 +1,5 @@
-// Package sharedvalue lets many pdata attribute values hold one string
-// without an allocation each.
+// Package sharedvalue lets many pdata attribute values hold one string (or
+// integer) without an allocation each.
 //
 // pdata (v1.58.0) keeps a string attribute value in a 16-byte wrapper of
 // its own (AnyValue_StringValue): every Map.PutStr, Value.SetStr and
@@ -172,6 +172,32 @@ func checkLayout() bool {
 	dst := pcommon.NewValueInt(1)
 	*(*valueLayout)(unsafe.Pointer(&dst)).orig = w
 	return dst.Type() == pcommon.ValueTypeStr && dst.Str() == "sharedvalue probe"
+}
+
+// An Int is the wrapper that holds one integer value, as Str is for a
+// string: pdata never writes into those either.
+type Int struct{ wrapper any }
+
+// OfInt returns the wrapper of v when v holds an integer and values can
+// share wrappers, or the zero Int.
+func OfInt(v pcommon.Value) Int {
+	if !Usable() || v.Type() != pcommon.ValueTypeInt {
+		return Int{}
+	}
+	return Int{wrapper: *(*valueLayout)(unsafe.Pointer(&v)).orig}
+}
+
+// Shares reports whether iv holds a wrapper to share.
+func (iv Int) Shares() bool { return iv.wrapper != nil }
+
+// Set makes v the integer i, which must be the integer iv holds, as
+// Str.Set does for strings.
+func (iv Int) Set(v pcommon.Value, i int64) {
+	if iv.wrapper == nil || !Usable() {
+		v.SetInt(i)
+		return
+	}
+	*(*valueLayout)(unsafe.Pointer(&v)).orig = iv.wrapper
 }
 
 // checkMapLayout reports whether pcommon.Map is two pointers, the first to

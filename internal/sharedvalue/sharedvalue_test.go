@@ -210,3 +210,25 @@ func TestCopyMapWithPdataPoolingOnCopiesEveryValue(t *testing.T) {
 	assert.Equal(t, "v", b.Str())
 	assert.NotSame(t, wrapperOf(a), wrapperOf(b))
 }
+
+func TestValuesSetFromOneIntShareItsWrapper(t *testing.T) {
+	src := pcommon.NewValueInt(200)
+	iv := OfInt(src)
+	require.True(t, iv.Shares())
+	assert.False(t, OfInt(pcommon.NewValueStr("200")).Shares())
+
+	m := pcommon.NewMap()
+	m.PutStr("http.response.status_code", "x")
+	v, _ := m.Get("http.response.status_code")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { iv.Set(v, 200) }))
+	assert.Equal(t, int64(200), v.Int())
+	assert.Same(t, wrapperOf(src), wrapperOf(v))
+
+	v.SetInt(500) // a value of its own again; the shared one is unchanged
+	assert.Equal(t, int64(200), src.Int())
+
+	var zero Int
+	zero.Set(v, 7)
+	assert.Equal(t, int64(7), v.Int())
+	assert.NotSame(t, wrapperOf(src), wrapperOf(v))
+}

@@ -52,6 +52,10 @@ const (
 	// slot its hash picks, in place of the one there.
 	sharedBits  = 12
 	sharedSlots = 1 << sharedBits
+	// A decoder holds the wrappers of 1<<sharedIntBits integer values, each
+	// in the slot its low bits pick: status codes and ports repeat in
+	// every request, sizes rarely.
+	sharedIntBits = 8
 	// Deeper nesting of attribute values is left to pdata.
 	maxDepth = 32
 	// Longer attribute lists are left to pdata: a map put looks for the
@@ -72,6 +76,7 @@ const (
 type Decoder struct {
 	seed   uint64 // so that two strings that collide do so in one decoder only
 	shared *[sharedSlots]sharedStr
+	ints   *[1 << sharedIntBits]sharedInt
 	// Scratch space for a histogram's buckets, copied into each point.
 	counts []uint64
 	bounds []float64
@@ -91,6 +96,7 @@ func NewDecoder() *Decoder {
 	return &Decoder{
 		seed:      rand.Uint64(),
 		shared:    new([sharedSlots]sharedStr),
+		ints:      new([1 << sharedIntBits]sharedInt),
 		templates: new([1 << templateBits]attrTemplate),
 		missed:    new([1 << missedBits]uint64),
 	}
@@ -102,6 +108,24 @@ func NewDecoder() *Decoder {
 type sharedStr struct {
 	s     string
 	value sharedvalue.Str
+}
+
+// sharedInt is an integer value met recently and its wrapper.
+type sharedInt struct {
+	i     int64
+	value sharedvalue.Int
+}
+
+// setInt makes v the integer i, sharing the wrapper of the last value
+// equal to it when that is still in i's slot.
+func (d *Decoder) setInt(v pcommon.Value, i int64) {
+	slot := &d.ints[uint64(i)&(1<<sharedIntBits-1)]
+	if slot.i == i && slot.value.Shares() {
+		slot.value.Set(v, i)
+		return
+	}
+	v.SetInt(i)
+	*slot = sharedInt{i: i, value: sharedvalue.OfInt(v)}
 }
 
 // str returns b as a string, shared with an earlier equal string when short.
@@ -299,7 +323,7 @@ func (d *Decoder) value(buf []byte, v pcommon.Value, depth int) bool {
 	case f == 2 && w == wireVarint:
 		v.SetBool(r.varint() != 0)
 	case f == 3 && w == wireVarint:
-		v.SetInt(int64(r.varint()))
+		d.setInt(v, int64(r.varint()))
 	case f == 4 && w == wireI64:
 		v.SetDouble(math.Float64frombits(r.fixed64()))
 	case f == 5 && w == wireLen:

@@ -2,20 +2,23 @@
 // integer) without an allocation each.
 //
 // pdata (v1.58.0) keeps a string attribute value in a 16-byte wrapper of
-// its own (AnyValue_StringValue): every Map.PutStr, Value.SetStr and
-// CopyTo allocates one. pdata never writes into a wrapper that holds a
-// string: setting a value replaces the wrapper. The one exception is the
-// alpha feature gate pdata.useProtoPooling, which returns wrappers to a
-// pool when their value is removed and writes new strings into them. So,
-// with that gate off, any number of values holding the same string can
-// point to one wrapper, as if each had been set with SetStr: what pdata
-// reads, copies and marshals is the same.
+// its own (AnyValue_StringValue), and likewise an integer, a float and a
+// boolean: every Map.PutStr, Value.SetStr, SetInt and CopyTo allocates
+// one. pdata never writes into a wrapper that holds such a value: setting a
+// value replaces the wrapper. The one exception is the alpha feature gate
+// pdata.useProtoPooling, which returns wrappers to a pool when their value
+// is removed and writes new values into them. So, with that gate off, any
+// number of values holding the same string can point to one wrapper, as if
+// each had been set with SetStr: what pdata reads, copies and marshals is
+// the same.
 //
 // pdata has no public way to do this, so this package writes the value's
-// one field itself. It checks, once, that pdata's types have the shape it
-// writes to (found by reflection, then tried on a value), and at every
-// write that the pooling gate is off; otherwise every write is pdata's own
-// SetStr. A test fails when the shape check fails for the pdata in go.mod.
+// one field itself (and, for CopyMap, a map's list). It checks, once, that
+// pdata's types have the shape it writes to (found by reflection, then
+// tried on a value), and at every write that the pooling gate is off;
+// otherwise every write is pdata's own SetStr, SetInt or CopyTo. Feature
+// gates are set when the collector starts, before any data flows. A test
+// fails when the shape check fails for the pdata in go.mod.
 package sharedvalue // import "github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 
 import (
@@ -61,8 +64,8 @@ var (
 	poolingGate = findGate(poolingGateID)
 )
 
-// Usable reports whether values share wrappers now; when it is false, Set
-// and Put are pdata's SetStr and PutStr.
+// Usable reports whether values share wrappers now; when it is false, Set,
+// Put and CopyMap are pdata's SetStr (SetInt), PutStr and CopyTo.
 func Usable() bool {
 	return layoutOK && poolingGate != nil && !poolingGate.IsEnabled()
 }
@@ -107,6 +110,32 @@ func (sv Str) Put(m pcommon.Map, key, s string) {
 		return
 	}
 	sv.Set(m.PutEmpty(key), s)
+}
+
+// An Int is the wrapper that holds one integer value, as Str is for a
+// string: pdata never writes into those either.
+type Int struct{ wrapper any }
+
+// OfInt returns the wrapper of v when v holds an integer and values can
+// share wrappers, or the zero Int.
+func OfInt(v pcommon.Value) Int {
+	if !Usable() || v.Type() != pcommon.ValueTypeInt {
+		return Int{}
+	}
+	return Int{wrapper: *(*valueLayout)(unsafe.Pointer(&v)).orig}
+}
+
+// Shares reports whether iv holds a wrapper to share.
+func (iv Int) Shares() bool { return iv.wrapper != nil }
+
+// Set makes v the integer i, which must be the integer iv holds, as
+// Str.Set does for strings.
+func (iv Int) Set(v pcommon.Value, i int64) {
+	if iv.wrapper == nil || !Usable() {
+		v.SetInt(i)
+		return
+	}
+	*(*valueLayout)(unsafe.Pointer(&v)).orig = iv.wrapper
 }
 
 // CopyMap makes dst a copy of src, as src.CopyTo(dst) does, but with its
@@ -172,32 +201,6 @@ func checkLayout() bool {
 	dst := pcommon.NewValueInt(1)
 	*(*valueLayout)(unsafe.Pointer(&dst)).orig = w
 	return dst.Type() == pcommon.ValueTypeStr && dst.Str() == "sharedvalue probe"
-}
-
-// An Int is the wrapper that holds one integer value, as Str is for a
-// string: pdata never writes into those either.
-type Int struct{ wrapper any }
-
-// OfInt returns the wrapper of v when v holds an integer and values can
-// share wrappers, or the zero Int.
-func OfInt(v pcommon.Value) Int {
-	if !Usable() || v.Type() != pcommon.ValueTypeInt {
-		return Int{}
-	}
-	return Int{wrapper: *(*valueLayout)(unsafe.Pointer(&v)).orig}
-}
-
-// Shares reports whether iv holds a wrapper to share.
-func (iv Int) Shares() bool { return iv.wrapper != nil }
-
-// Set makes v the integer i, which must be the integer iv holds, as
-// Str.Set does for strings.
-func (iv Int) Set(v pcommon.Value, i int64) {
-	if iv.wrapper == nil || !Usable() {
-		v.SetInt(i)
-		return
-	}
-	*(*valueLayout)(unsafe.Pointer(&v)).orig = iv.wrapper
 }
 
 // checkMapLayout reports whether pcommon.Map is two pointers, the first to

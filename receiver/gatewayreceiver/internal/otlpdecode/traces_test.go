@@ -215,8 +215,28 @@ func TestRepeatedStringValuesShareOneWrapper(t *testing.T) {
 	}
 	require.Greater(t, len(stages), 1)
 	first := sharedvalue.Of(stages[0])
+	require.True(t, first.Shares())
 	for _, v := range stages[1:] {
 		assert.True(t, first == sharedvalue.Of(v), "a value equal to an earlier one has a wrapper of its own")
+	}
+}
+
+func TestRepeatedIntegerValuesShareOneWrapper(t *testing.T) {
+	d := NewDecoder()
+	td, ok := d.DecodeTraces(gatewayRequest(t, 10))
+	require.True(t, ok)
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	var codes []pcommon.Value
+	for i := 0; i < spans.Len(); i++ {
+		if v, ok := spans.At(i).Attributes().Get("http.response.status_code"); ok && v.Int() == 200 {
+			codes = append(codes, v)
+		}
+	}
+	require.Greater(t, len(codes), 1)
+	first := sharedvalue.OfInt(codes[0])
+	require.True(t, first.Shares())
+	for _, v := range codes[1:] {
+		assert.True(t, first == sharedvalue.OfInt(v), "an integer equal to an earlier one has a wrapper of its own")
 	}
 }
 

@@ -48,6 +48,10 @@ type options struct {
 	rampFractions           []float64
 	requestsPerBatch        int
 	gctrace                 bool
+	// paired: repetitions of the paired fixed-rate windows (paired.go), of
+	// pairedWindow each; 0 runs none.
+	paired       int
+	pairedWindow time.Duration
 	// serve: start only this pipeline's collector and the sink, for a
 	// profiler to watch (bench/profile.sh); no measurement.
 	serve string
@@ -84,6 +88,8 @@ func main() {
 	flag.IntVar(&o.requestsPerBatch, "requests-per-batch", 100, "gateway requests per trace export (about five spans each)")
 	flag.StringVar(&o.serve, "serve", "", "start only this pipeline's collector (and the sink) as a round would, print its receiver and pid, and run until interrupted: for bench/profile.sh")
 	flag.BoolVar(&rerender, "rerender", false, "run nothing: render -out's results.md and chart again from its results.json, with this build's report")
+	flag.IntVar(&o.paired, "paired", 0, "after the rounds, run every pipeline's collector at once and alternate the fixed-rate loads between them this many times (paired windows; 0: none)")
+	flag.DurationVar(&o.pairedWindow, "paired-window", 6*time.Second, "length of each paired window")
 	flag.BoolVar(&o.gctrace, "gctrace", false, "run the collectors with GODEBUG=gctrace=1 and report the CPU their garbage collections take in each window")
 	flag.Parse()
 	if rerender {
@@ -181,6 +187,7 @@ type Run struct {
 	TraceBatch  int                 `json:"spans_per_trace_request"`
 	MetricBatch int                 `json:"points_per_metric_request"`
 	Rounds      []map[string]*Round `json:"rounds"`
+	Paired      []PairedPhase       `json:"paired,omitempty"`
 }
 
 // Machine describes where the run happened.
@@ -259,6 +266,9 @@ func run(o options) error {
 	if o.serve != "" {
 		return serve(o)
 	}
+	if o.rounds <= 0 && o.paired <= 0 {
+		return fmt.Errorf("nothing to run: -rounds and -paired are both 0")
+	}
 	traceBatches, err := load.TraceBatches(8, o.requestsPerBatch)
 	if err != nil {
 		return err
@@ -282,7 +292,7 @@ func run(o options) error {
 			"rounds": o.rounds, "duration": o.duration.String(), "ramp_step": o.rampStep.String(),
 			"gomaxprocs": o.gomaxprocs, "concurrency": o.concurrency, "rates": o.rates,
 			"metric_rates": o.metricRates, "ramp": o.rampFractions, "pipelines": o.pipelines,
-			"krakend": o.krakend,
+			"krakend": o.krakend, "paired": o.paired, "paired_window": o.pairedWindow.String(),
 		},
 	}
 	log.Printf("%d spans per trace request, %d points per metric request; sink at %s", res.TraceBatch, res.MetricBatch, sinkAddr)
@@ -302,6 +312,14 @@ func run(o options) error {
 			}
 		}
 		if err := writeResults(o, &res); err != nil {
+			return err
+		}
+	}
+	if o.paired > 0 {
+		paired, err := runPaired(o, sinkAddr, traceBatches, metricBatches)
+		res.Paired = paired
+		if err != nil {
+			_ = writeResults(o, &res)
 			return err
 		}
 	}
@@ -455,26 +473,77 @@ func collectorCmd(o options, name, sink string) (*exec.Cmd, string, error) {
 	return cmd, receiver, nil
 }
 
-func measurePipeline(o options, name string, round int, sink string, traces, metrics []load.Batch) *Round {
-	rd := &Round{}
+// liveCollector is a pipeline's collector, started and ready for load.
+type liveCollector struct {
+	name    string
+	pid     int
+	gen     *load.Generator
+	exited  chan error
+	started time.Time
+	stop    func()
+}
+
+// startCollector starts a pipeline's collector with its output in logPath,
+// waits until it accepts a request and warms it up: heaps, pools and
+// connections grown before anything counts.
+func startCollector(o options, name, sink, logPath string, traces, metrics []load.Batch) (*liveCollector, error) {
 	cmd, receiver, err := collectorCmd(o, name, sink)
 	if err != nil {
-		rd.Err = err.Error()
-		return rd
+		return nil, err
 	}
-	logPath := filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name))
 	logf, err := os.Create(logPath)
 	if err != nil {
-		rd.Err = err.Error()
-		return rd
+		return nil, err
 	}
-	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		rd.Err = err.Error()
-		return rd
+		logf.Close()
+		return nil, err
 	}
-	started := time.Now()
+	c := &liveCollector{name: name, pid: cmd.Process.Pid, exited: make(chan error, 1), started: time.Now()}
+	go func() { c.exited <- cmd.Wait() }()
+	c.stop = func() {
+		if c.gen != nil {
+			c.gen.Close()
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-c.exited:
+			c.exited <- err
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logf.Close()
+	}
+	if c.gen, err = load.Dial(receiver, o.concurrency); err != nil {
+		c.stop()
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := waitReady(ctx, c.gen, &traces[0], c.exited); err != nil {
+		c.stop()
+		return nil, err
+	}
+	c.gen.Run(ctx, load.TracesMethod, traces, o.rates[0], time.Second)
+	c.gen.Run(ctx, load.MetricsMethod, metrics, o.metricRates[0], 500*time.Millisecond)
+	drain(c.pid)
+	return c, nil
+}
+
+// exitErr tells whether the collector has exited.
+func (c *liveCollector) exitErr() (string, bool) {
+	select {
+	case err := <-c.exited:
+		c.exited <- err
+		return fmt.Sprintf("collector exited during the run: %v", err), true
+	default:
+		return "", false
+	}
+}
+
+func measurePipeline(o options, name string, round int, sink string, traces, metrics []load.Batch) *Round {
+	rd := &Round{}
+	logPath := filepath.Join(o.out, "logs", fmt.Sprintf("round%d-%s.log", round+1, name))
 	if o.gctrace {
 		// Deferred before the collector's stop, so it runs after it: the
 		// log is then complete.
@@ -487,34 +556,13 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 			attributeGC(parseGCTrace(f), rd.Traces, rd.Metrics, rd.Ramp)
 		}()
 	}
-	pid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-
-	gen, err := load.Dial(receiver, o.concurrency)
+	c, err := startCollector(o, name, sink, logPath, traces, metrics)
 	if err != nil {
 		rd.Err = err.Error()
 		return rd
 	}
-	defer gen.Close()
-	ctx := context.Background()
-	if err := waitReady(ctx, gen, &traces[0], exited); err != nil {
-		rd.Err = err.Error()
-		return rd
-	}
-	// warm-up: heaps, pools and connections grown before anything counts
-	gen.Run(ctx, load.TracesMethod, traces, o.rates[0], time.Second)
-	gen.Run(ctx, load.MetricsMethod, metrics, o.metricRates[0], 500*time.Millisecond)
-	drain(pid)
+	defer c.stop()
+	pid, gen, started, ctx := c.pid, c.gen, c.started, context.Background()
 	if m, err := memory(pid); err == nil {
 		rd.StartupRSS, rd.StartupRSSAnon, rd.StartupRSSFile = m.RSS, m.Anon, m.File
 	}
@@ -547,11 +595,8 @@ func measurePipeline(o options, name string, round int, sink string, traces, met
 		}
 		rd.Sustained = rate
 	}
-	select {
-	case err := <-exited:
-		rd.Err = fmt.Sprintf("collector exited during the run: %v", err)
-		exited <- err
-	default:
+	if msg, ok := c.exitErr(); ok {
+		rd.Err = msg
 	}
 	return rd
 }
@@ -726,14 +771,20 @@ func writeResults(o options, res *Run) error {
 	if err := os.WriteFile(filepath.Join(o.out, "results.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
+	if len(res.Rounds) > 0 { // paired windows alone draw no chart
+		if err := writeChart(o, res); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(os.Stdout, md)
+	return err
+}
+
+func writeChart(o options, res *Run) error {
 	f, err := os.Create(filepath.Join(o.out, "cpu-per-span.png"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := chartOf(o, res).WritePNG(f); err != nil {
-		return err
-	}
-	_, err = io.WriteString(os.Stdout, md)
-	return err
+	return chartOf(o, res).WritePNG(f)
 }

@@ -205,6 +205,20 @@ func report(o options, res *Run) string {
 	fmt.Fprintf(&b, "Collectors at GOMAXPROCS=%d; %d rounds, order rotating; windows of %s (ramp steps %s); %d export requests in flight; %d spans per trace request, %d points per metric request.\n\n",
 		o.gomaxprocs, len(res.Rounds), o.duration, o.rampStep, o.concurrency, res.TraceBatch, res.MetricBatch)
 	ms := metrics(o)
+	pairs := [][2]string{{"gateway", "floor"}, {"gateway", "floor-otlp"}, {"gateway", "stock"}, {"stock", "floor"}, {"stock", "floor-otlp"},
+		{"gateway-no-spanmetrics", "floor"}, {"gateway-no-spanmetrics", "floor-otlp"}, {"gateway", "gateway-no-spanmetrics"},
+		{"gateway-nop-export", "floor"}, {"gateway", "gateway-nop-export"},
+		{"gateway-prev", "floor"}, {"gateway-prev", "floor-otlp"}, {"gateway", "gateway-prev"}}
+	var cols [][2]string
+	for _, pr := range pairs {
+		if has(o.pipelines, pr[0]) && has(o.pipelines, pr[1]) {
+			cols = append(cols, pr)
+		}
+	}
+	if len(res.Rounds) == 0 {
+		b.WriteString(pairedReport(o, res, cols))
+		return b.String()
+	}
 	b.WriteString("Median (min–max) over rounds.\n\n| measure |")
 	for _, p := range o.pipelines {
 		fmt.Fprintf(&b, " %s |", p)
@@ -222,16 +236,6 @@ func report(o options, res *Run) string {
 		b.WriteString("\n")
 	}
 
-	pairs := [][2]string{{"gateway", "floor"}, {"gateway", "floor-otlp"}, {"gateway", "stock"}, {"stock", "floor"}, {"stock", "floor-otlp"},
-		{"gateway-no-spanmetrics", "floor"}, {"gateway-no-spanmetrics", "floor-otlp"}, {"gateway", "gateway-no-spanmetrics"},
-		{"gateway-nop-export", "floor"}, {"gateway", "gateway-nop-export"},
-		{"gateway-prev", "floor"}, {"gateway-prev", "floor-otlp"}, {"gateway", "gateway-prev"}}
-	var cols [][2]string
-	for _, pr := range pairs {
-		if has(o.pipelines, pr[0]) && has(o.pipelines, pr[1]) {
-			cols = append(cols, pr)
-		}
-	}
 	if len(cols) > 0 {
 		b.WriteString("\nRatios, round by round (same round, adjacent in time), median (min–max); RSS as a difference in MiB.\n\n| measure |")
 		for _, c := range cols {
@@ -269,6 +273,7 @@ func report(o options, res *Run) string {
 			}
 		}
 	}
+	b.WriteString(pairedReport(o, res, cols))
 	return b.String()
 }
 

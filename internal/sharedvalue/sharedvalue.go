@@ -19,6 +19,9 @@
 // otherwise every write is pdata's own SetStr, SetInt or CopyTo. Feature
 // gates are set when the collector starts, before any data flows. A test
 // fails when the shape check fails for the pdata in go.mod.
+//
+// A ListSlab, likewise, cuts the lists of maps that grow from larger
+// arrays: pdata's EnsureCapacity allocates one list per map.
 package sharedvalue // import "github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 
 import (
@@ -159,6 +162,43 @@ func CopyMap(src, dst pcommon.Map) {
 	if old > len(*to) { // let go of what the entries beyond held
 		clear((*to)[len(*to):old])
 	}
+}
+
+// A ListSlab gives maps that must grow their new lists from arrays of
+// slabEntries entries it allocates as they fill, so that growing many maps
+// (the kept spans of a batch, each getting its static attributes) costs
+// one allocation per array instead of one per map. Each list is capped at
+// the capacity asked for: a map that grows past it again gets a list of
+// its own from pdata, and never writes into its neighbour's. An array
+// lives as long as any list cut from it, so a slab serves data that lives
+// about as long (the spans of the batches one processor handles). The zero
+// ListSlab is ready; a nil one is pdata's EnsureCapacity. Not safe for
+// concurrent use.
+type ListSlab struct{ free []keyValue }
+
+// slabEntries is the size of a slab's arrays: 10 KB, the lists of about
+// ten gateway spans. Larger, an array outlives more of its lists.
+const slabEntries = 256
+
+// EnsureCapacity is m.EnsureCapacity(capacity), with the new list, when
+// one is needed, cut from the slab's array.
+func (s *ListSlab) EnsureCapacity(m pcommon.Map, capacity int) {
+	if s == nil || !mapLayoutOK || capacity > slabEntries {
+		m.EnsureCapacity(capacity)
+		return
+	}
+	m.EnsureCapacity(0) // pdata's check that m may be changed; allocates nothing
+	orig := (*mapLayout)(unsafe.Pointer(&m)).orig
+	if capacity <= cap(*orig) {
+		return
+	}
+	if len(s.free) < capacity {
+		s.free = make([]keyValue, slabEntries)
+	}
+	list := s.free[:len(*orig):capacity]
+	copy(list, *orig)
+	s.free = s.free[capacity:]
+	*orig = list
 }
 
 func scalarsOnly(m pcommon.Map) bool {

@@ -232,3 +232,109 @@ func TestValuesSetFromOneIntShareItsWrapper(t *testing.T) {
 	assert.Equal(t, int64(7), v.Int())
 	assert.NotSame(t, wrapperOf(src), wrapperOf(v))
 }
+
+func mapWith(n int) pcommon.Map {
+	m := pcommon.NewMap()
+	m.EnsureCapacity(n)
+	for i := range n {
+		m.PutInt(string(rune('a'+i)), int64(i))
+	}
+	return m
+}
+
+func TestListSlabGrowsMapsAsEnsureCapacityDoes(t *testing.T) {
+	var slab ListSlab
+	grown, want := mapWith(5), mapWith(5)
+	slab.EnsureCapacity(grown, 8)
+	want.EnsureCapacity(8)
+	assert.Equal(t, want.AsRaw(), grown.AsRaw())
+	list := (*mapLayout)(unsafe.Pointer(&grown)).orig
+	assert.Equal(t, 5, len(*list))
+	assert.Equal(t, 8, cap(*list), "capped at the capacity asked for")
+
+	grown.PutStr("x", "y")
+	want.PutStr("x", "y")
+	assert.Equal(t, want.AsRaw(), grown.AsRaw())
+}
+
+// growAll counts the allocations of growing, with grow, five fresh maps of
+// 20 entries to 23 (AllocsPerRun runs once more first), after start.
+func growAll(t *testing.T, start func(), grow func(m pcommon.Map)) (float64, []pcommon.Map) {
+	sets := make([][]pcommon.Map, 2)
+	for i := range sets {
+		for range 5 {
+			sets[i] = append(sets[i], mapWith(20))
+		}
+	}
+	next := 0
+	allocs := testing.AllocsPerRun(1, func() {
+		start()
+		for _, m := range sets[next] {
+			grow(m)
+		}
+		next++
+	})
+	require.Equal(t, 2, next)
+	return allocs, sets[1]
+}
+
+func TestListSlabCutsManyListsFromOneArray(t *testing.T) {
+	var slab ListSlab
+	// 5 × 23 entries: from one array of slabEntries
+	allocs, maps := growAll(t, func() { slab = ListSlab{} }, func(m pcommon.Map) { slab.EnsureCapacity(m, 23) })
+	assert.Equal(t, float64(1), allocs)
+	for _, m := range maps {
+		assert.Equal(t, 20, m.Len())
+		assert.Equal(t, 23, cap(*(*mapLayout)(unsafe.Pointer(&m)).orig))
+		v, ok := m.Get("t")
+		require.True(t, ok)
+		assert.Equal(t, int64(19), v.Int())
+	}
+	// With pdata's EnsureCapacity, one allocation per map.
+	allocs, _ = growAll(t, func() {}, func(m pcommon.Map) { m.EnsureCapacity(23) })
+	assert.Equal(t, float64(5), allocs)
+}
+
+func TestAMapFromTheSlabGrowingPastItsCapacityLeavesItsNeighbourAlone(t *testing.T) {
+	var slab ListSlab
+	a, b := mapWith(2), mapWith(2)
+	slab.EnsureCapacity(a, 3)
+	slab.EnsureCapacity(b, 3)
+	a.PutStr("x", "1")
+	a.PutStr("y", "2") // past a's capacity: a list of its own
+	a.PutStr("z", "3")
+	assert.Equal(t, map[string]any{"a": int64(0), "b": int64(1)}, b.AsRaw())
+	b.PutStr("x", "4")
+	assert.Equal(t, map[string]any{"a": int64(0), "b": int64(1), "x": "1", "y": "2", "z": "3"}, a.AsRaw())
+	assert.Equal(t, map[string]any{"a": int64(0), "b": int64(1), "x": "4"}, b.AsRaw())
+}
+
+func TestListSlabLeavesAMapWithRoomAndAReadOnlyMapAsPdataDoes(t *testing.T) {
+	var slab ListSlab
+	m := mapWith(2)
+	m.EnsureCapacity(10)
+	before := (*mapLayout)(unsafe.Pointer(&m)).orig
+	first := &(*before)[0]
+	slab.EnsureCapacity(m, 4)
+	assert.Same(t, first, &(*(*mapLayout)(unsafe.Pointer(&m)).orig)[0], "a list with room was replaced")
+	assert.Nil(t, slab.free, "an array was allocated for nothing")
+
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().Resource().Attributes().PutStr("k", "v")
+	td.MarkReadOnly()
+	ro := td.ResourceSpans().At(0).Resource().Attributes()
+	assert.Panics(t, func() { slab.EnsureCapacity(ro, 4) })
+}
+
+func TestANilListSlabAndALargeListArePdatas(t *testing.T) {
+	var none *ListSlab
+	m := mapWith(3)
+	none.EnsureCapacity(m, 5)
+	assert.Equal(t, 5, cap(*(*mapLayout)(unsafe.Pointer(&m)).orig))
+
+	var slab ListSlab
+	big := mapWith(3)
+	slab.EnsureCapacity(big, slabEntries+1)
+	assert.Equal(t, slabEntries+1, cap(*(*mapLayout)(unsafe.Pointer(&big)).orig))
+	assert.Nil(t, slab.free)
+}

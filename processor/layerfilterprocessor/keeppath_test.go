@@ -55,6 +55,37 @@ func TestKeptSpansCostNoAllocationWhenTheirListsHaveRoom(t *testing.T) {
 	}
 }
 
+// A kept span whose list is full grows it once for what the filter adds;
+// the batch's grown lists are cut from a few larger arrays
+// (sharedvalue.ListSlab), not allocated one per span. Counted, not timed.
+func TestKeptSpansWithFullListsGrowThemFromAFewArraysPerBatch(t *testing.T) {
+	f := newFilter(t, keepPathConfig+namesOff, "traces")
+	src := gatewayTraces("gw", benchRequests(20)...)
+	spans := src.SpanCount()
+	const runs = 10
+	batches := make([]ptrace.Traces, runs+1)
+	for i := range batches {
+		batches[i] = ptrace.NewTraces()
+		src.CopyTo(batches[i]) // sizes every list exactly: no room
+	}
+	next := 0
+	allocs := testing.AllocsPerRun(runs, func() {
+		out, err := f.processTraces(t.Context(), batches[next])
+		require.NoError(t, err)
+		require.Equal(t, spans, out.SpanCount())
+		next++
+	})
+	forEachSpan(batches[runs], func(s ptrace.Span) {
+		_, env := s.Attributes().Get("env")
+		_, tier := s.Attributes().Get("tier")
+		_, team := s.Attributes().Get("team")
+		require.True(t, env || tier || team, "a span without its static attribute")
+	})
+	// About 25 entries a span, 256 an array: one per ten spans, and the
+	// two of TestKeptSpansCostNoAllocationWhenTheirListsHaveRoom.
+	assert.LessOrEqual(t, allocs, float64(spans/8+2), "allocations per batch of %d kept spans with full lists", spans)
+}
+
 func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {
 	for _, rs := range td.ResourceSpans().All() {
 		for _, ss := range rs.ScopeSpans().All() {

@@ -70,7 +70,7 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts,
 		}
 		if len(static) > 0 {
 			removeDataPoints(m, func(attrs pcommon.Map) bool {
-				putStatic(attrs, static, 0)
+				putStatic(attrs, static, 0, nil)
 				return false
 			})
 		}
@@ -82,7 +82,7 @@ func filterMetric(p *policy, scope string, m pmetric.Metric, counts *dropCounts,
 			counts.add(c.Layer, reason, 1)
 			return true
 		}
-		putStatic(attrs, static, 0)
+		putStatic(attrs, static, 0, nil)
 		return false
 	})
 	return layer.DataPointCount(m) == 0

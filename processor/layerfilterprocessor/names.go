@@ -352,13 +352,13 @@ func (p *namePuts) apply(attrs pcommon.Map) {
 }
 
 // name adds the destination attributes of a kept gateway span's layer.
-func (n *destinationNamer) name(c layer.Class, s ptrace.Span, last *resourceNames) {
+func (n *destinationNamer) name(c layer.Class, s ptrace.Span, last *resourceNames, lists *sharedvalue.ListSlab) {
 	attrs := s.Attributes()
 	f := readFacts(attrs)
 	var puts namePuts
 	n.plan(c, s, &f, last, &puts)
 	if puts.n > 0 {
-		attrs.EnsureCapacity(attrs.Len() + puts.n)
+		lists.EnsureCapacity(attrs, attrs.Len()+puts.n)
 		puts.apply(attrs)
 	}
 }

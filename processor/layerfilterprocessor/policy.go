@@ -873,10 +873,11 @@ func redactValue(v pcommon.Value) {
 
 // putStatic writes static attributes, skipping those already in place (the
 // gateway writes the same ones when it runs the same configuration), with
-// room for extra more attributes that the caller adds next.
-func putStatic(attrs pcommon.Map, static []attr, extra int) {
+// room for extra more attributes that the caller adds next. A list that
+// must grow is cut from lists (nil: allocated by pdata).
+func putStatic(attrs pcommon.Map, static []attr, extra int, lists *sharedvalue.ListSlab) {
 	absent, n := setStatic(attrs, static, nil)
-	putAbsent(attrs, static, absent, n, extra)
+	putAbsent(attrs, static, absent, n, extra, lists)
 }
 
 // maxPlannedStatic bounds the static attributes setStatic tracks in its
@@ -921,9 +922,9 @@ func setStatic(attrs pcommon.Map, static []attr, facts *spanFacts) (absent uint6
 // putAbsent is the second half of putStatic: it grows the attributes once,
 // for the n absent static attributes and extra more, and adds the absent
 // ones in order.
-func putAbsent(attrs pcommon.Map, static []attr, absent uint64, n, extra int) {
+func putAbsent(attrs pcommon.Map, static []attr, absent uint64, n, extra int, lists *sharedvalue.ListSlab) {
 	if n+extra > 0 {
-		attrs.EnsureCapacity(attrs.Len() + n + extra)
+		lists.EnsureCapacity(attrs, attrs.Len()+n+extra)
 	}
 	for ; absent != 0; absent &= absent - 1 {
 		static[bits.TrailingZeros64(absent)].put(attrs)

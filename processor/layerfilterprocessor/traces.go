@@ -2,18 +2,21 @@ package layerfilterprocessor
 
 import (
 	"context"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
 	"github.com/otelcol-gateway/otelcol-gateway/internal/layer"
+	"github.com/otelcol-gateway/otelcol-gateway/internal/sharedvalue"
 )
 
 func (f *layerFilter) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var counts dropCounts
 	var idx *batchIndex // only for resources whose policy may orphan a span
-	var scratch batchScratch
+	scratch := batchScratch{lists: listSlabs.Get().(*sharedvalue.ListSlab)}
+	defer listSlabs.Put(scratch.lists)
 	var namer *destinationNamer
 	if f.names.on {
 		namer = &f.names
@@ -64,7 +67,14 @@ type batchScratch struct {
 	memo lookupMemo
 	last resourceNames
 	puts namePuts
+	// lists: where the kept spans' attribute lists grow, so that a batch
+	// allocates a few arrays for them, not one list per span.
+	lists *sharedvalue.ListSlab
 }
+
+// listSlabs carry the unused end of a slab's array from one batch to the
+// next.
+var listSlabs = sync.Pool{New: func() any { return new(sharedvalue.ListSlab) }}
 
 // filterSpan classifies a span and tells why it must go (keep when it
 // stays); a kept span gets the header, static attribute and
@@ -89,7 +99,7 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n
 			return c, keep
 		}
 		if len(v.static) > 0 {
-			putStatic(attrs, v.static, 0)
+			putStatic(attrs, v.static, 0, b.lists)
 		}
 		if v.stripDetailed {
 			stripDetailed(s, attrs)
@@ -101,11 +111,11 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n
 	// grown once, for the static attributes and the names together.
 	facts := readFacts(attrs)
 	if facts.dup {
-		putStatic(attrs, v.static, 0)
+		putStatic(attrs, v.static, 0, b.lists)
 		if v.stripDetailed {
 			stripDetailed(s, attrs)
 		}
-		n.name(c, s, &b.last)
+		n.name(c, s, &b.last, b.lists)
 		return c, keep
 	}
 	var absent uint64
@@ -117,7 +127,7 @@ func filterSpan(p *policy, s ptrace.Span, counts *dropCounts, b *batchScratch, n
 	puts.n = 0
 	n.plan(c, s, &facts, &b.last, puts)
 	if nStatic+puts.n > 0 {
-		putAbsent(attrs, v.static, absent, nStatic, puts.n)
+		putAbsent(attrs, v.static, absent, nStatic, puts.n, b.lists)
 	}
 	if v.stripDetailed {
 		stripDetailed(s, attrs)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
@@ -75,13 +77,28 @@ func (r *gatewayReceiver) Start(ctx context.Context, host component.Host) error 
 	return r.startErr
 }
 
+// minStreamWorkers covers the requests a few gateways have in flight at
+// once (an SDK's batch exporter sends one at a time).
+const minStreamWorkers = 8
+
 func (r *gatewayReceiver) startGRPC(ctx context.Context, host component.Host) error {
 	if !r.cfg.Protocols.GRPC.HasValue() {
 		return nil
 	}
 	grpcCfg := r.cfg.Protocols.GRPC.Get()
 	var err error
-	if r.serverGRPC, err = grpcCfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings); err != nil {
+	// Requests run on long-lived goroutines whose stacks stay grown: with a
+	// goroutine per request, as gRPC does by default, every request grows a
+	// new stack through the decoder and the whole pipeline, which it runs,
+	// copying it at each step (runtime.morestack: 3.6 % of the collector's
+	// CPU at 20k spans/s, against 2.0 % for the stock otlp receiver). A
+	// request that finds every worker busy gets a goroutine of its own;
+	// idle workers cost their stacks only, which the GC shrinks.
+	opts := []configgrpc.ToServerOption{configgrpc.WithGrpcServerOption(grpc.NumStreamWorkers(uint32(max(minStreamWorkers, runtime.GOMAXPROCS(0)))))}
+	for _, o := range serverBufferOptions() {
+		opts = append(opts, configgrpc.WithGrpcServerOption(o))
+	}
+	if r.serverGRPC, err = grpcCfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, opts...); err != nil {
 		return err
 	}
 	if r.nextTraces != nil {

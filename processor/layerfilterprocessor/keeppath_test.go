@@ -43,12 +43,7 @@ func TestKeptSpansCostNoAllocationWhenTheirListsHaveRoom(t *testing.T) {
 				next++
 			})
 			// Every span got its layer's static attribute, so the path ran.
-			forEachSpan(batches[runs], func(s ptrace.Span) {
-				_, env := s.Attributes().Get("env")
-				_, tier := s.Attributes().Get("tier")
-				_, team := s.Attributes().Get("team")
-				require.True(t, env || tier || team, "a span without its static attribute")
-			})
+			requireStaticOnEverySpan(t, batches[runs])
 			// Per batch of spans, not per span: telemetry and pooled scratch.
 			assert.LessOrEqual(t, allocs, 2.0, "allocations per batch of %d kept spans", spans)
 		})
@@ -75,15 +70,22 @@ func TestKeptSpansWithFullListsGrowThemFromAFewArraysPerBatch(t *testing.T) {
 		require.Equal(t, spans, out.SpanCount())
 		next++
 	})
-	forEachSpan(batches[runs], func(s ptrace.Span) {
+	requireStaticOnEverySpan(t, batches[runs])
+	// About 25 entries a span, 256 an array: one per ten spans, and the
+	// two of TestKeptSpansCostNoAllocationWhenTheirListsHaveRoom.
+	assert.LessOrEqual(t, allocs, float64(spans/8+2), "allocations per batch of %d kept spans with full lists", spans)
+}
+
+// requireStaticOnEverySpan fails unless every span has its layer's static
+// attribute in keepPathConfig.
+func requireStaticOnEverySpan(t *testing.T, td ptrace.Traces) {
+	t.Helper()
+	forEachSpan(td, func(s ptrace.Span) {
 		_, env := s.Attributes().Get("env")
 		_, tier := s.Attributes().Get("tier")
 		_, team := s.Attributes().Get("team")
 		require.True(t, env || tier || team, "a span without its static attribute")
 	})
-	// About 25 entries a span, 256 an array: one per ten spans, and the
-	// two of TestKeptSpansCostNoAllocationWhenTheirListsHaveRoom.
-	assert.LessOrEqual(t, allocs, float64(spans/8+2), "allocations per batch of %d kept spans with full lists", spans)
 }
 
 func forEachSpan(td ptrace.Traces, f func(ptrace.Span)) {

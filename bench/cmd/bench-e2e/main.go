@@ -512,6 +512,8 @@ func startCollector(o options, name, sink, logPath string, traces, metrics []loa
 			c.exited <- err
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
+			err := <-c.exited
+			c.exited <- err
 		}
 		logf.Close()
 	}

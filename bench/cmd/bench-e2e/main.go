@@ -114,8 +114,13 @@ func main() {
 	}
 }
 
+// floats reads a comma-separated list; an empty one is no value (-metric-rates
+// "": no fixed-rate metric windows).
 func floats(s string) ([]float64, error) {
 	var out []float64
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	for f := range strings.SplitSeq(s, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil {
@@ -526,10 +531,18 @@ func startCollector(o options, name, sink, logPath string, traces, metrics []loa
 		c.stop()
 		return nil, err
 	}
-	c.gen.Run(ctx, load.TracesMethod, traces, o.rates[0], time.Second)
-	c.gen.Run(ctx, load.MetricsMethod, metrics, o.metricRates[0], 500*time.Millisecond)
+	c.gen.Run(ctx, load.TracesMethod, traces, warmUpRate(o.rates), time.Second)
+	c.gen.Run(ctx, load.MetricsMethod, metrics, warmUpRate(o.metricRates), 500*time.Millisecond)
 	drain(c.pid)
 	return c, nil
+}
+
+// warmUpRate is the first fixed rate, or 20k items/s when there is none.
+func warmUpRate(rates []float64) float64 {
+	if len(rates) == 0 {
+		return 20000
+	}
+	return rates[0]
 }
 
 // exitErr tells whether the collector has exited.

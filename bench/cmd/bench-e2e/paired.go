@@ -80,24 +80,32 @@ func runPaired(o options, sink string, traces, metrics []load.Batch) ([]PairedPh
 }
 
 // pairedRatios is a's CPU per million items over b's, repetition by
-// repetition, and the ratio of their totals (all of a's CPU over all of
-// its items, against b's): the estimate that weighs every window by what
-// it carried.
-func pairedRatios(pp PairedPhase, a, b string) (per []float64, total float64) {
+// repetition, and the repetitions as pairs for stats.RatioOfTotals (all of
+// a's CPU over all of its items, against b's: the estimate that weighs
+// every window by what it carried) and its bootstrap interval. A
+// repetition in which either window carried nothing is left out.
+func pairedRatios(pp PairedPhase, a, b string) (per []float64, pairs []stats.Pair) {
 	wa, wb := pp.Windows[a], pp.Windows[b]
-	var cpuA, cpuB, sentA, sentB float64
 	for i := range min(len(wa), len(wb)) {
 		if wa[i].Sent == 0 || wb[i].Sent == 0 || wb[i].CPUPerMillion == 0 {
 			continue
 		}
 		per = append(per, wa[i].CPUPerMillion/wb[i].CPUPerMillion)
-		cpuA, sentA = cpuA+wa[i].CPU.Seconds(), sentA+float64(wa[i].Sent)
-		cpuB, sentB = cpuB+wb[i].CPU.Seconds(), sentB+float64(wb[i].Sent)
+		pairs = append(pairs, stats.Pair{
+			CPUA: wa[i].CPU.Seconds(), ItemsA: float64(wa[i].Sent),
+			CPUB: wb[i].CPU.Seconds(), ItemsB: float64(wb[i].Sent),
+		})
 	}
-	if len(per) == 0 || cpuB == 0 {
-		return nil, 0
+	return per, pairs
+}
+
+// totalsSummary is the ratio of totals and its 95 % bootstrap interval.
+func totalsSummary(pairs []stats.Pair) string {
+	total := stats.RatioOfTotals(pairs)
+	if lo, hi, ok := stats.BootstrapInterval(pairs, 0.95); ok {
+		return fmt.Sprintf("%.3f× (%.3f–%.3f)", total, lo, hi)
 	}
-	return per, (cpuA / sentA) / (cpuB / sentB)
+	return fmt.Sprintf("%.3f×", total)
 }
 
 func pairedReport(o options, res *Run, cols [][2]string) string {
@@ -109,13 +117,13 @@ func pairedReport(o options, res *Run, cols [][2]string) string {
 	for _, ws := range res.Paired[0].Windows {
 		reps = max(reps, len(ws))
 	}
-	fmt.Fprintf(&b, "\n### Paired windows\n\nEvery pipeline's collector up at once, the load alternating between them in windows of %s, the order rotating; %d repetitions. CPU s per million items, median (min–max) over the windows.\n\n| load |",
+	fmt.Fprintf(&b, "\n### Paired windows\n\nEvery pipeline's collector up at once, the load alternating between them in windows of %s, the order rotating; %d repetitions. CPU s per million items, median (min–max) over the windows; the totals are all of a pipeline's CPU over all its items, with the 95 %% bootstrap interval of that ratio (repetitions drawn with replacement).\n\n| load |",
 		res.Options["paired_window"], reps)
 	for _, p := range o.pipelines {
 		fmt.Fprintf(&b, " %s |", p)
 	}
 	for _, c := range cols {
-		fmt.Fprintf(&b, " %s / %s, by repetition | totals |", c[0], c[1])
+		fmt.Fprintf(&b, " %s / %s, by repetition | totals (95 %% interval) |", c[0], c[1])
 	}
 	b.WriteString("\n|---|")
 	for range o.pipelines {
@@ -137,12 +145,12 @@ func pairedReport(o options, res *Run, cols [][2]string) string {
 			fmt.Fprintf(&b, " %s |", summary(stats.Of(xs), "s"))
 		}
 		for _, c := range cols {
-			per, total := pairedRatios(pp, c[0], c[1])
+			per, pairs := pairedRatios(pp, c[0], c[1])
 			if len(per) == 0 {
 				b.WriteString(" – | – |")
 				continue
 			}
-			fmt.Fprintf(&b, " %s | %.3f× |", ratioSummary(stats.Of(per)), total)
+			fmt.Fprintf(&b, " %s | %s |", ratioSummary(stats.Of(per)), totalsSummary(pairs))
 		}
 		b.WriteString("\n")
 	}

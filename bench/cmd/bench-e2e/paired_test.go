@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otelcol-gateway/otelcol-gateway/bench/internal/stats"
 )
 
 func window(cpu time.Duration, sent int64) Phase {
@@ -15,7 +17,8 @@ func TestPairedRatiosPairRepetitionsAndWeighTotalsByItems(t *testing.T) {
 		"floor":   {window(100*time.Millisecond, 100000), window(200*time.Millisecond, 100000), window(100*time.Millisecond, 300000)},
 		"gateway": {window(110*time.Millisecond, 100000), window(180*time.Millisecond, 100000), window(150*time.Millisecond, 300000)},
 	}}
-	per, total := pairedRatios(pp, "gateway", "floor")
+	per, pairs := pairedRatios(pp, "gateway", "floor")
+	total := stats.RatioOfTotals(pairs)
 	want := []float64{1.1, 0.9, 1.5}
 	if len(per) != len(want) {
 		t.Fatalf("per repetition: got %v, want %v", per, want)
@@ -36,7 +39,8 @@ func TestPairedRatiosSkipAWindowThatCarriedNothing(t *testing.T) {
 		"floor":   {window(100*time.Millisecond, 100000), {Name: "traces@20k"}},
 		"gateway": {window(120*time.Millisecond, 100000), window(90*time.Millisecond, 100000)},
 	}}
-	per, total := pairedRatios(pp, "gateway", "floor")
+	per, pairs := pairedRatios(pp, "gateway", "floor")
+	total := stats.RatioOfTotals(pairs)
 	if len(per) != 1 || total < 1.199 || total > 1.201 {
 		t.Errorf("got %v and %.3f, want one ratio and totals 1.2", per, total)
 	}
@@ -54,10 +58,32 @@ func TestReportOfPairedWindowsAlone(t *testing.T) {
 	md := report(o, run)
 	lines := strings.Split(md, "\n")
 	wantRows(t, lines,
-		"| load | floor | gateway | gateway / floor, by repetition | totals |",
-		"| traces@20k | 1.500 (1.000–2.000) | 1.450 (1.100–1.800) | 1.00× (0.90–1.10) | 0.967× |",
+		"| load | floor | gateway | gateway / floor, by repetition | totals (95 % interval) |",
+		// two repetitions: the draws are both the first (1.1), both the
+		// second (0.9) or one of each (0.967)
+		"| traces@20k | 1.500 (1.000–2.000) | 1.450 (1.100–1.800) | 1.00× (0.90–1.10) | 0.967× (0.900–1.100) |",
 	)
 	if strings.Contains(md, "Median (min–max) over rounds") {
 		t.Errorf("a run without rounds has no rounds table:\n%s", md)
+	}
+}
+
+func TestEmptyRateListsMeanNoWindowsAndWarmUpAt20k(t *testing.T) {
+	got, err := floats(" ")
+	if err != nil || got != nil {
+		t.Fatalf(`floats(" ") = %v, %v; want no rates`, got, err)
+	}
+	got, err = floats("20000, 100000")
+	if err != nil || len(got) != 2 || got[1] != 100000 {
+		t.Fatalf(`floats("20000, 100000") = %v, %v`, got, err)
+	}
+	if _, err := floats("20000,"); err == nil {
+		t.Fatal(`floats("20000,"): no error for the empty item`)
+	}
+	if r := warmUpRate(nil); r != 20000 {
+		t.Fatalf("warmUpRate(nil) = %v, want 20000", r)
+	}
+	if r := warmUpRate([]float64{5000, 100000}); r != 5000 {
+		t.Fatalf("warmUpRate = %v, want the first rate", r)
 	}
 }

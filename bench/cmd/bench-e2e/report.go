@@ -266,6 +266,7 @@ func report(o options, res *Run) string {
 			b.WriteString("\n")
 		}
 	}
+	b.WriteString(roundTotals(o, res, cols))
 	for ri, round := range res.Rounds {
 		for _, p := range o.pipelines {
 			if rd, ok := round[p]; ok && rd.Err != "" {
@@ -274,6 +275,71 @@ func report(o options, res *Run) string {
 		}
 	}
 	b.WriteString(pairedReport(o, res, cols))
+	return b.String()
+}
+
+// roundPairs pairs a's and b's windows of one load round by round, for the
+// ratio of totals over the rounds.
+func roundPairs(res *Run, a, b string, list func(*Round) []Phase, name string) []stats.Pair {
+	var ps []stats.Pair
+	for _, round := range res.Rounds {
+		ra, okA := round[a]
+		rb, okB := round[b]
+		if !okA || !okB || ra.Err != "" || rb.Err != "" {
+			continue
+		}
+		pa, ok1 := phase(list(ra), name)
+		pb, ok2 := phase(list(rb), name)
+		if !ok1 || !ok2 || pa.Sent == 0 || pb.Sent == 0 {
+			continue
+		}
+		ps = append(ps, stats.Pair{CPUA: pa.CPU.Seconds(), ItemsA: float64(pa.Sent), CPUB: pb.CPU.Seconds(), ItemsB: float64(pb.Sent)})
+	}
+	return ps
+}
+
+// roundTotals is the CPU per item of every load as a ratio of totals over
+// the rounds, with its bootstrap interval: how far a handful of rounds
+// pins the ratio down.
+func roundTotals(o options, res *Run, cols [][2]string) string {
+	if len(cols) == 0 {
+		return ""
+	}
+	type load struct {
+		name string
+		list func(*Round) []Phase
+	}
+	var loads []load
+	for _, r := range o.rates {
+		loads = append(loads, load{fmt.Sprintf("traces@%gk", r/1000), tracesOf})
+	}
+	loads = append(loads, load{"traces@max", tracesOf})
+	for _, r := range o.metricRates {
+		loads = append(loads, load{fmt.Sprintf("metrics@%gk", r/1000), metricsOf})
+	}
+	loads = append(loads, load{"metrics@max", metricsOf})
+	var b strings.Builder
+	b.WriteString("\nCPU per item, ratio of totals over the rounds (all of a pipeline's CPU in that load over all its items) with its 95 % bootstrap interval (rounds drawn with replacement).\n\n| load |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s / %s |", c[0], c[1])
+	}
+	b.WriteString("\n|---|")
+	for range cols {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, l := range loads {
+		fmt.Fprintf(&b, "| %s |", l.name)
+		for _, c := range cols {
+			ps := roundPairs(res, c[0], c[1], l.list, l.name)
+			if len(ps) == 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(&b, " %s |", totalsSummary(ps))
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 

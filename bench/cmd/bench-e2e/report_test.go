@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 const mebi = 1 << 20
@@ -128,5 +129,33 @@ func TestReportGivesThePeakAtFixedSpanRatesAndOfFilePages(t *testing.T) {
 		"| peak RSS at the fixed span rates (MiB) | 40.0 (40.0–40.0) | 45.0 (45.0–45.0) |",
 		"| peak RSS at the fixed span rates (MiB), difference | 5.0 (5.0–5.0) |",
 		"| peak file pages over load (MiB), difference | -14.0 (-14.0–-14.0) |",
+	)
+}
+
+func TestReportGivesRoundTotalsWithTheirInterval(t *testing.T) {
+	o := options{pipelines: []string{"floor", "gateway"}, rates: []float64{20000}, metricRates: []float64{20000}}
+	round := func(floorCPU, gatewayCPU time.Duration) map[string]*Round {
+		return map[string]*Round{
+			"floor":   {Traces: []Phase{window(floorCPU, 200000)}},
+			"gateway": {Traces: []Phase{window(gatewayCPU, 200000)}},
+		}
+	}
+	// the gateway at 1.2× in one round, 1.0× in two, and a round whose
+	// gateway failed, which counts for neither
+	failed := round(time.Second, 9*time.Second)
+	failed["gateway"].Err = "collector exited"
+	run := &Run{Rounds: []map[string]*Round{
+		round(500*time.Millisecond, 600*time.Millisecond),
+		round(500*time.Millisecond, 500*time.Millisecond),
+		round(1000*time.Millisecond, 1000*time.Millisecond),
+		failed,
+	}}
+	lines := strings.Split(report(o, run), "\n")
+	wantRows(t, lines,
+		"| load | gateway / floor |",
+		// 2.1 s over 2.0 s: the dear round weighs by its CPU, not a third;
+		// the draws run from three cheap rounds (1.0) to three dear (1.2)
+		"| traces@20k | 1.050× (1.000–1.200) |",
+		"| traces@max | – |",
 	)
 }

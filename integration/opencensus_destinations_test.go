@@ -154,7 +154,7 @@ func TestZipkinFromOpenCensusConfigReceivesEveryTrace(t *testing.T) {
 	want := spansPerTrace(truth)
 	var spans []zipkinSpan
 	waitUntil(func() bool { return int64(len(zipkinSpans(t, fake))) >= truth.Spans })
-	time.Sleep(time.Second) // nothing more may come
+	time.Sleep(2 * time.Second) // nothing more may come, longer than the sampler's 1-s batch
 	spans = zipkinSpans(t, fake)
 	require.NotEmpty(t, spans, "Zipkin received no span (paths %v)", fake.paths())
 
@@ -388,7 +388,7 @@ func TestJaegerFromOpenCensusConfigReceivesEveryTraceOverOTLP(t *testing.T) {
 
 	truth := runSimulatedGateway(t, addr, service, ocRequests)
 	waitUntil(func() bool { return int64(len(sink.spans())) >= truth.Spans })
-	time.Sleep(time.Second) // nothing more may come
+	time.Sleep(2 * time.Second) // nothing more may come, longer than the sampler's 1-s batch
 	got := map[string]int{}
 	for _, s := range sink.spans() {
 		got[s.TraceID().String()]++

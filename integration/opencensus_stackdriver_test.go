@@ -128,7 +128,7 @@ func testStackdriver(t *testing.T, extra, prefix string, teamLabel bool) {
 
 	// Cloud Trace
 	waitUntil(func() bool { return int64(len(fake.spans())) >= truth.Spans })
-	time.Sleep(time.Second) // nothing more may come
+	time.Sleep(2 * time.Second) // nothing more may come, longer than the sampler's 1-s batch
 	fake.mu.Lock()
 	for _, b := range fake.spanBatches {
 		assert.Equal(t, "projects/"+project, b.GetName(), "BatchWriteSpans names the project")

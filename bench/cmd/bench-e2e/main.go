@@ -66,6 +66,10 @@ func main() {
 		runLoad(os.Args[2:])
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "pool" {
+		runPool(os.Args[2:])
+		return
+	}
 	var o options
 	var pipelines, rates, metricRates, fractions string
 	var rerender bool

@@ -87,3 +87,29 @@ func TestEmptyRateListsMeanNoWindowsAndWarmUpAt20k(t *testing.T) {
 		t.Fatalf("warmUpRate = %v, want the first rate", r)
 	}
 }
+
+func TestPoolTakesTheNamedWindowsOfRoundsOrOfPairedWindows(t *testing.T) {
+	round := map[string]*Round{
+		"floor":   {Traces: []Phase{window(100*time.Millisecond, 100000), {Name: "traces@max", Sent: 1, CPU: time.Second}}, Metrics: []Phase{{Name: "metrics@20k", Sent: 100000, CPU: 50 * time.Millisecond}}},
+		"gateway": {Traces: []Phase{window(120*time.Millisecond, 100000), {Name: "traces@max", Sent: 1, CPU: time.Second}}, Metrics: []Phase{{Name: "metrics@20k", Sent: 100000, CPU: 40 * time.Millisecond}}},
+	}
+	res := &Run{
+		Rounds: []map[string]*Round{round, round},
+		Paired: []PairedPhase{{Name: "traces@20k", Windows: map[string][]Phase{
+			"floor":   {window(100*time.Millisecond, 100000)},
+			"gateway": {window(90*time.Millisecond, 100000)},
+		}}},
+	}
+	rounds := poolPairs(res, "gateway", "floor", []string{"traces@20k", "metrics@20k"}, false)
+	if len(rounds) != 4 {
+		t.Fatalf("rounds: %d pairs, want two rounds of two loads", len(rounds))
+	}
+	// (2×0.12 + 2×0.04) s over (2×0.10 + 2×0.05) s, equal items
+	if got := stats.RatioOfTotals(rounds); got < 1.0666 || got > 1.0667 {
+		t.Errorf("rounds: ratio of totals %.4f, want 1.0667", got)
+	}
+	paired := poolPairs(res, "gateway", "floor", []string{"traces@20k"}, true)
+	if len(paired) != 1 || stats.RatioOfTotals(paired) != 0.9 {
+		t.Errorf("paired: %v, want the one repetition at 0.9", paired)
+	}
+}

@@ -135,14 +135,16 @@ const (
 	connectorDatadog        = "datadog/stats"
 	// extensionQueueStorage holds the persistent sending queues.
 	extensionQueueStorage = QueueStorage
-	// The sampler's batch: 2048 kept spans, or what a second gathered. At
-	// 25 % of a 100k spans/s gateway a batch fills about every 80 ms, at
-	// 20k every 0.4 s. Each batch wakes the collector for its export and
+	// The sampler's batch: 1024 kept spans, or what a second gathered. At
+	// 25 % of a 100k spans/s gateway a batch fills about every 40 ms, at
+	// 20k every 0.2 s. Each batch wakes the collector for its export and
 	// the answer: at 100 ms these wake-ups cost about 4 % of the CPU per
-	// span at 20k spans/s (docs/benchmarks.md, run 43). KrakenD's own SDK
-	// holds spans for up to 5 s before it sends them.
+	// span at 20k spans/s (docs/benchmarks.md, run 43). 2048 spans would
+	// hold 2 MiB more at 20k spans/s for no CPU the benchmark can tell
+	// (run 45). KrakenD's own SDK holds spans for up to 5 s before it
+	// sends them.
 	samplerBatchTimeout = "1s"
-	samplerBatchSize    = 2048
+	samplerBatchSize    = 1024
 	// extensionStartupPages releases the executable's start-up pages.
 	extensionStartupPages = "startup_pages"
 )
@@ -765,7 +767,7 @@ func (t *translator) render() ([]byte, error) {
 			if sharedInput {
 				what = "the kept copies of many gateway batches"
 			}
-			t.sampling.set("batch", b).note("gathers " + what + " into fewer export requests (2048 spans, or what a second gathered: fewer wake-ups of the collector than a shorter timeout), with no other copy; as with the batch processor, a full exporter queue then loses spans (a warning counts them) instead of refusing the gateway")
+			t.sampling.set("batch", b).note("gathers " + what + " into fewer export requests (1024 spans, or what a second gathered: fewer wake-ups of the collector than a shorter timeout), with no other copy; as with the batch processor, a full exporter queue then loses spans (a warning counts them) instead of refusing the gateway")
 		}
 		procs.set(processorSampling, t.sampling).note(t.samplingNotes...)
 	}

@@ -97,8 +97,11 @@ bench:
 
 ## bench-e2e: the end-to-end benchmark of docs/benchmarks.md (issue #12): floor, stock
 ## and otelcol-gateway side by side as child processes; never part of `make test`.
-## BENCH_ROUNDS, BENCH_DURATION, BENCH_GOMAXPROCS, BENCH_ARGS tune it; results in bench/results/.
+## BENCH_ROUNDS, BENCH_DURATION, BENCH_GOMAXPROCS, BENCH_PAIRED, BENCH_ARGS tune it; results in bench/results/.
+## After the rounds, BENCH_PAIRED repetitions of paired windows (every collector up,
+## the fixed-rate loads alternating between them): the estimate at the fixed rates.
 BENCH_ROUNDS ?= 4
+BENCH_PAIRED ?= 8
 BENCH_DURATION ?= 3s
 BENCH_GOMAXPROCS ?= 1
 BENCH_ARGS ?=
@@ -107,7 +110,7 @@ STOCK_BIN := bench/stock/build/otelcol-stock
 bench-e2e: bench-stock
 	flock $(BUILD_LOCK) $(MAKE) build
 	cd bench && go build -o results/bench-e2e ./cmd/bench-e2e && ./results/bench-e2e \
-	  -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) -gomaxprocs $(BENCH_GOMAXPROCS) -out results $(BENCH_ARGS)
+	  -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION) -gomaxprocs $(BENCH_GOMAXPROCS) -paired $(BENCH_PAIRED) -out results $(BENCH_ARGS)
 
 ## bench-stock: the stock reference collector (stock components only, the same pinned ocb)
 bench-stock: $(STOCK_BIN)

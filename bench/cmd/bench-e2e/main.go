@@ -763,6 +763,10 @@ func rerenderResults(o options) error {
 		Pipelines   []string  `json:"pipelines"`
 		Rates       []float64 `json:"rates"`
 		MetricRates []float64 `json:"metric_rates"`
+		Duration    string    `json:"duration"`
+		RampStep    string    `json:"ramp_step"`
+		GOMAXPROCS  int       `json:"gomaxprocs"`
+		Concurrency int       `json:"concurrency"`
 	}
 	opts, err := json.Marshal(res.Options)
 	if err != nil {
@@ -775,6 +779,21 @@ func rerenderResults(o options) error {
 		return fmt.Errorf("%s: options.pipelines is empty", filepath.Join(o.out, "results.json"))
 	}
 	o.pipelines, o.rates, o.metricRates = recorded.Pipelines, recorded.Rates, recorded.MetricRates
+	// The report's header tells how the run was made: from the run, not
+	// from this invocation's flags. Results from before a field existed
+	// keep the flag's value.
+	if d, err := time.ParseDuration(recorded.Duration); err == nil {
+		o.duration = d
+	}
+	if d, err := time.ParseDuration(recorded.RampStep); err == nil {
+		o.rampStep = d
+	}
+	if recorded.GOMAXPROCS > 0 {
+		o.gomaxprocs = recorded.GOMAXPROCS
+	}
+	if recorded.Concurrency > 0 {
+		o.concurrency = recorded.Concurrency
+	}
 	return writeResults(o, &res)
 }
 

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRerenderReadsTheRecordedPipelinesAndRates(t *testing.T) {
 	dir := t.TempDir()
 	run := Run{
-		Options: map[string]any{"pipelines": []string{"floor", "gateway"}, "rates": []float64{20000}, "metric_rates": []float64{50000}},
+		Options: map[string]any{"pipelines": []string{"floor", "gateway"}, "rates": []float64{20000}, "metric_rates": []float64{50000},
+			"duration": "10s", "ramp_step": "2s", "gomaxprocs": 1, "concurrency": 8},
 		Rounds: []map[string]*Round{{
 			"floor":   {PeakRSSFile: 25 * mebi, Traces: []Phase{{Name: "traces@20k", Offered: 20000, Sent: 1e6, CPUPerMillion: 2}}},
 			"gateway": {PeakRSSFile: 11 * mebi, Traces: []Phase{{Name: "traces@20k", Offered: 20000, Sent: 1e6, CPUPerMillion: 3}}},
@@ -24,8 +26,8 @@ func TestRerenderReadsTheRecordedPipelinesAndRates(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// the flags' own pipelines and rates are not the run's
-	if err := rerenderResults(options{out: dir, pipelines: []string{"stock"}, rates: []float64{1}}); err != nil {
+	// the flags' own pipelines, rates and windows are not the run's
+	if err := rerenderResults(options{out: dir, pipelines: []string{"stock"}, rates: []float64{1}, duration: 3 * time.Second, gomaxprocs: 2}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
@@ -37,6 +39,9 @@ func TestRerenderReadsTheRecordedPipelinesAndRates(t *testing.T) {
 		"| CPU s / M spans @20k | 2.000 (2.000–2.000) | 3.000 (3.000–3.000) |",
 		"| peak file pages over load (MiB), difference | -14.0 (-14.0–-14.0) |",
 	)
+	if !strings.Contains(string(md), "Collectors at GOMAXPROCS=1; 1 rounds, order rotating; windows of 10s (ramp steps 2s); 8 export requests in flight") {
+		t.Errorf("the header does not tell the run's own settings:\n%s", md)
+	}
 	if !strings.Contains(string(md), "CPU s / M points @50k") {
 		t.Errorf("no row for the recorded metric rate in\n%s", md)
 	}

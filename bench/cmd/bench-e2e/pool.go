@@ -18,9 +18,14 @@ import (
 // runs of the same builds, pooled, tell whether those runs disagree.
 //
 //	bench-e2e pool -loads traces@20k,traces@20.001k results/run39 results/run42
+//	bench-e2e pool -from paired results/run45:gateway-prev results/run46
+//
+// A run's directory may name, after a colon, the pipeline that stands for
+// -a in that run (one build run as gateway-prev there and as gateway in
+// another).
 func runPool(args []string) {
 	fs := flag.NewFlagSet("pool", flag.ExitOnError)
-	a := fs.String("a", "gateway", "the pipeline whose CPU is the numerator")
+	a := fs.String("a", "gateway", "the pipeline whose CPU is the numerator (dir:pipeline names another for one run)")
 	b := fs.String("b", "floor", "the pipeline whose CPU is the denominator")
 	loads := fs.String("loads", "traces@20k", "load windows to pool, by name (traces@20k, metrics@100k, traces@max…)")
 	from := fs.String("from", "rounds", "rounds or paired: which windows of each run")
@@ -30,7 +35,11 @@ func runPool(args []string) {
 	}
 	names := strings.Split(*loads, ",")
 	var pairs []stats.Pair
-	for _, dir := range fs.Args() {
+	for _, arg := range fs.Args() {
+		dir, numerator := arg, *a
+		if d, name, ok := strings.Cut(arg, ":"); ok {
+			dir, numerator = d, name
+		}
 		raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
 		if err != nil {
 			log.Fatal(err)
@@ -39,8 +48,8 @@ func runPool(args []string) {
 		if err := json.Unmarshal(raw, &res); err != nil {
 			log.Fatalf("%s: %v", filepath.Join(dir, "results.json"), err)
 		}
-		ps := poolPairs(&res, *a, *b, names, *from == "paired")
-		fmt.Printf("%s: %d pairs of windows, %s\n", dir, len(ps), totalsSummary(ps))
+		ps := poolPairs(&res, numerator, *b, names, *from == "paired")
+		fmt.Printf("%s: %s / %s, %d pairs of windows, %s\n", dir, numerator, *b, len(ps), totalsSummary(ps))
 		pairs = append(pairs, ps...)
 	}
 	if len(pairs) == 0 {

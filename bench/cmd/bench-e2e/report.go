@@ -237,15 +237,8 @@ func report(o options, res *Run) string {
 	}
 
 	if len(cols) > 0 {
-		b.WriteString("\nRatios, round by round (same round, adjacent in time), median (min–max); RSS as a difference in MiB.\n\n| measure |")
-		for _, c := range cols {
-			fmt.Fprintf(&b, " %s / %s |", c[0], c[1])
-		}
-		b.WriteString("\n|---|")
-		for range cols {
-			b.WriteString("---|")
-		}
-		b.WriteString("\n")
+		b.WriteString("\nRatios, round by round (same round, adjacent in time), median (min–max); RSS as a difference in MiB.\n\n")
+		ratioHeader(&b, "measure", cols)
 		for _, m := range ms {
 			if !m.ratio && !m.diff {
 				continue
@@ -276,6 +269,20 @@ func report(o options, res *Run) string {
 	}
 	b.WriteString(pairedReport(o, res, cols))
 	return b.String()
+}
+
+// ratioHeader writes the head of a table with one column per pair of
+// pipelines compared.
+func ratioHeader(b *strings.Builder, first string, cols [][2]string) {
+	fmt.Fprintf(b, "| %s |", first)
+	for _, c := range cols {
+		fmt.Fprintf(b, " %s / %s |", c[0], c[1])
+	}
+	b.WriteString("\n|---|")
+	for range cols {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
 }
 
 // roundPairs pairs a's and b's windows of one load round by round, for the
@@ -319,15 +326,8 @@ func roundTotals(o options, res *Run, cols [][2]string) string {
 	}
 	loads = append(loads, load{"metrics@max", metricsOf})
 	var b strings.Builder
-	b.WriteString("\nCPU per item, ratio of totals over the rounds (all of a pipeline's CPU in that load over all its items) with its 95 % bootstrap interval (rounds drawn with replacement).\n\n| load |")
-	for _, c := range cols {
-		fmt.Fprintf(&b, " %s / %s |", c[0], c[1])
-	}
-	b.WriteString("\n|---|")
-	for range cols {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
+	b.WriteString("\nCPU per item, ratio of totals over the rounds (all of a pipeline's CPU in that load over all its items) with its 95 % bootstrap interval (rounds drawn with replacement).\n\n")
+	ratioHeader(&b, "load", cols)
 	for _, l := range loads {
 		fmt.Fprintf(&b, "| %s |", l.name)
 		for _, c := range cols {

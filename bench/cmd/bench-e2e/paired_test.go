@@ -113,3 +113,16 @@ func TestPoolTakesTheNamedWindowsOfRoundsOrOfPairedWindows(t *testing.T) {
 		t.Errorf("paired: %v, want the one repetition at 0.9", paired)
 	}
 }
+
+func TestPoolRunArgumentsNameTheirPipelineAfterAColon(t *testing.T) {
+	for _, c := range []struct{ arg, dir, pipeline string }{
+		{"results/run46", "results/run46", "gateway"},
+		{"results/run45:gateway-prev", "results/run45", "gateway-prev"},
+		{"results/run45:", "results/run45", "gateway"},
+	} {
+		dir, pipeline := runArg(c.arg, "gateway")
+		if dir != c.dir || pipeline != c.pipeline {
+			t.Errorf("runArg(%q) = %q, %q; want %q, %q", c.arg, dir, pipeline, c.dir, c.pipeline)
+		}
+	}
+}

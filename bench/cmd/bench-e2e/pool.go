@@ -36,10 +36,7 @@ func runPool(args []string) {
 	names := strings.Split(*loads, ",")
 	var pairs []stats.Pair
 	for _, arg := range fs.Args() {
-		dir, numerator := arg, *a
-		if d, name, ok := strings.Cut(arg, ":"); ok {
-			dir, numerator = d, name
-		}
+		dir, numerator := runArg(arg, *a)
 		raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
 		if err != nil {
 			log.Fatal(err)
@@ -56,6 +53,15 @@ func runPool(args []string) {
 		log.Fatalf("no window of %s holds both %s and %s", *loads, *a, *b)
 	}
 	fmt.Printf("pooled, %s / %s, %s (%s): %d pairs of windows, %s\n", *a, *b, *loads, *from, len(pairs), totalsSummary(pairs))
+}
+
+// runArg splits "dir:pipeline" into the run's directory and the pipeline
+// that stands for the numerator there; a bare directory keeps def.
+func runArg(arg, def string) (dir, pipeline string) {
+	if d, name, ok := strings.Cut(arg, ":"); ok && name != "" {
+		return d, name
+	}
+	return strings.TrimSuffix(arg, ":"), def
 }
 
 // poolPairs is a run's pairs of windows of the named loads: its rounds',
